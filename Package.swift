@@ -1,0 +1,40 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "SwiftAMIO",
+    products: [
+        .library(name: "AMIO", targets: ["AMIO"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CJack", pkgConfig: "jack",
+            providers: [.apt(["libjack-jackd2-dev"])]),
+        .systemLibrary(
+            name: "CSndFile", pkgConfig: "sndfile",
+            providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(
+            name: "CSampleRate", pkgConfig: "samplerate",
+            providers: [.apt(["libsamplerate0-dev"])]),
+        .target(
+            name: "CAMIO",
+            dependencies: ["CJack"],
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("pthread")]),
+        .target(
+            name: "AMIO",
+            dependencies: ["CAMIO"]),
+        .executableTarget(
+            name: "AMIODemo",
+            dependencies: ["AMIO"],
+            path: "Examples/AMIODemo"),
+        .target(
+            name: "CAllocationCounter",
+            path: "Tests/CAllocationCounter"),
+        .testTarget(
+            name: "AMIOTests",
+            dependencies: ["AMIO", "CAMIO", "CAllocationCounter"]),
+    ],
+    swiftLanguageModes: [.v6],
+    cLanguageStandard: .c11
+)

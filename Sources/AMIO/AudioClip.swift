@@ -1,0 +1,120 @@
+/// Planar Float32 samples, allocated once and never written again, so the
+/// realtime thread may read them through raw pointers while Swift shares them.
+final class ClipStorage: @unchecked Sendable {
+    let frameCount: Int
+    let channelCount: Int
+    let samples: UnsafeMutablePointer<Float>
+    /// One pointer per channel into `samples`, in the form the C mixer takes.
+    let channelPointers: UnsafeMutablePointer<UnsafePointer<Float>>
+
+    init(frameCount: Int, channelCount: Int, fill: (UnsafeMutablePointer<Float>) -> Void) {
+        self.frameCount = frameCount
+        self.channelCount = channelCount
+        samples = .allocate(capacity: max(1, frameCount * channelCount))
+        samples.initialize(repeating: 0, count: max(1, frameCount * channelCount))
+        fill(samples)
+        channelPointers = .allocate(capacity: channelCount)
+        for channel in 0..<channelCount {
+            channelPointers[channel] = UnsafePointer(samples + channel * frameCount)
+        }
+    }
+
+    deinit {
+        samples.deallocate()
+        channelPointers.deallocate()
+    }
+}
+
+/// An immutable piece of audio: `channelCount` channels of `frameCount`
+/// Float32 frames at `sampleRate`.
+///
+/// The samples are stored planar, one contiguous run per channel, and the
+/// realtime mixer reads them in place: scheduling a clip never copies it.
+/// Copies of an `AudioClip` share one storage.
+public struct AudioClip: Sendable {
+    let storage: ClipStorage
+
+    /// Frames per channel.
+    public var frameCount: Int { storage.frameCount }
+    /// Number of channels.
+    public var channelCount: Int { storage.channelCount }
+    /// Frames per second.
+    public let sampleRate: Int
+
+    /// Makes a clip from interleaved samples (frame 0 of every channel, then frame 1 …).
+    ///
+    /// - Parameters:
+    ///   - interleaved: The samples; the count must be a multiple of `channels`.
+    ///   - channels: The number of channels, at least 1.
+    ///   - sampleRate: Frames per second, at least 1.
+    /// - Throws: ``AMIOError/invalidClip(reason:)`` when the counts do not fit.
+    public init(interleaved: [Float], channels: Int, sampleRate: Int) throws(AMIOError) {
+        guard channels >= 1 else { throw .invalidClip(reason: "channels is \(channels); it must be at least 1") }
+        guard sampleRate >= 1 else { throw .invalidClip(reason: "sample rate is \(sampleRate); it must be at least 1") }
+        guard interleaved.count % channels == 0 else {
+            throw .invalidClip(reason: "\(interleaved.count) samples are not a whole number of \(channels)-channel frames")
+        }
+        let frames = interleaved.count / channels
+        storage = ClipStorage(frameCount: frames, channelCount: channels) { planar in
+            interleaved.withUnsafeBufferPointer { source in
+                for frame in 0..<frames {
+                    for channel in 0..<channels {
+                        planar[channel * frames + frame] = source[frame * channels + channel]
+                    }
+                }
+            }
+        }
+        self.sampleRate = sampleRate
+    }
+
+    /// Makes a clip from one array of samples per channel.
+    ///
+    /// - Parameters:
+    ///   - channels: The channels' samples; at least one, all of the same length.
+    ///   - sampleRate: Frames per second, at least 1.
+    /// - Throws: ``AMIOError/invalidClip(reason:)`` when there is no channel or the lengths differ.
+    public init(channels: [[Float]], sampleRate: Int) throws(AMIOError) {
+        guard let first = channels.first else { throw .invalidClip(reason: "no channels given") }
+        guard sampleRate >= 1 else { throw .invalidClip(reason: "sample rate is \(sampleRate); it must be at least 1") }
+        if let odd = channels.firstIndex(where: { $0.count != first.count }) {
+            throw .invalidClip(reason: "channel \(odd) has \(channels[odd].count) frames, channel 0 has \(first.count)")
+        }
+        let frames = first.count
+        storage = ClipStorage(frameCount: frames, channelCount: channels.count) { planar in
+            for (index, channel) in channels.enumerated() {
+                channel.withUnsafeBufferPointer { source in
+                    if let base = source.baseAddress { (planar + index * frames).update(from: base, count: frames) }
+                }
+            }
+        }
+        self.sampleRate = sampleRate
+    }
+
+    /// A copy of one channel's samples.
+    ///
+    /// - Parameter channel: The channel, `0..<channelCount`.
+    public func samples(channel: Int) -> [Float] {
+        precondition((0..<channelCount).contains(channel), "channel \(channel) is outside 0..<\(channelCount)")
+        return withUnsafeSamples(channel: channel) { Array($0) }
+    }
+
+    /// Calls `body` with one channel's samples in place, without copying.
+    ///
+    /// - Parameters:
+    ///   - channel: The channel, `0..<channelCount`.
+    ///   - body: Reads the samples; the buffer is valid only during the call.
+    public func withUnsafeSamples<R>(channel: Int, _ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        precondition((0..<channelCount).contains(channel), "channel \(channel) is outside 0..<\(channelCount)")
+        return try body(UnsafeBufferPointer(start: storage.samples + channel * frameCount, count: frameCount))
+    }
+
+    /// One sample.
+    public subscript(channel channel: Int, frame frame: Int) -> Float {
+        precondition((0..<channelCount).contains(channel) && (0..<frameCount).contains(frame),
+                     "sample (\(channel), \(frame)) is outside \(channelCount) channels x \(frameCount) frames")
+        return storage.samples[channel * frameCount + frame]
+    }
+
+    /// The length in seconds.
+    public var duration: Double { Double(frameCount) / Double(sampleRate) }
+}

@@ -1,0 +1,416 @@
+import CAMIO
+import Synchronization
+
+/// Settings of an ``AudioInterface`` beyond its ports.
+public struct AudioInterfaceOptions: Sendable {
+    /// How many changes (playspec changes, seeks, transport commands) may be
+    /// outstanding at once; one more throws ``AMIOError/changeQueueFull(capacity:)``.
+    public var changeCapacity: Int = 256
+    /// The capture ring between the realtime thread and the bridge thread, in
+    /// frames; `nil` means four seconds at the server's rate.
+    public var inputRingFrames: Int? = nil
+    /// The most entries one playspec may have.
+    public var maximumPlayspecEntries: Int = 65536
+    /// How many input chunks and events each consumer may fall behind by default.
+    public var consumerBufferLimit: Int = 1024
+
+    /// The default settings.
+    public init() {}
+}
+
+/// A JACK client that plays playspecs and captures its inputs.
+///
+/// ```swift
+/// let io = try await AudioInterface(clientName: "amio", inputChannels: 2, outputChannels: 2)
+/// let change = try io.schedulePlayspecChange(playspec, insertAt: 0, startFrom: 0)
+/// try io.setTransportRolling(true)
+/// for try await chunk in io.inputChunks { … }
+/// ```
+///
+/// Mixing happens in C on JACK's realtime thread. Every property is readable
+/// from any thread without `await`; the methods never block on the realtime
+/// thread. The transport starts stopped at frame 0.
+public final class AudioInterface: Sendable {
+    /// The client's name as JACK registered it.
+    public let clientName: String
+    /// Full names of the input ports, `client:in_1` …
+    public let inputPortNames: [String]
+    /// Full names of the output ports, `client:out_1` …
+    public let outputPortNames: [String]
+    /// The JACK server's name, `nil` for the default server.
+    public let serverName: String?
+
+    let session: JackSession
+    private let bridge: BridgeThread
+    private let callback = Mutex<CallbackState>(CallbackState())
+    private let closeState = Mutex<Bool>(false)
+
+    private struct CallbackState {
+        var callback: (@Sendable (InputAudioChunk) -> Void)?
+        var task: Task<Void, Never>?
+    }
+
+    /// Opens a JACK client, registers its ports and starts processing.
+    ///
+    /// The Swift form of AMIO's `await interface.init()`. Either the interface
+    /// is fully running when this returns, or nothing is left open.
+    ///
+    /// - Parameters:
+    ///   - clientName: The JACK client name; JACK may make it unique.
+    ///   - serverName: The server to connect to; `nil` for the default one.
+    ///   - inputChannels: Input ports `in_1…` (0…4096).
+    ///   - outputChannels: Output ports `out_1…` (0…4096).
+    ///   - connectPhysicalPorts: Connect `out_i` to the i-th physical playback
+    ///     port and the i-th physical capture port to `in_i`.
+    ///   - options: Queue sizes and limits.
+    /// - Throws: ``AMIOError/serverUnavailable(server:status:message:)`` when
+    ///   no server runs; ``AMIOError/clientStartFailed(message:)`` when the
+    ///   client cannot register its ports or activate;
+    ///   ``AMIOError/invalidArgument(name:reason:)`` for impossible settings.
+    public init(clientName: String = "amio", serverName: String? = nil, inputChannels: Int = 2,
+                outputChannels: Int = 2, connectPhysicalPorts: Bool = true,
+                options: AudioInterfaceOptions = AudioInterfaceOptions()) async throws(AMIOError) {
+        guard !clientName.isEmpty else { throw .invalidArgument(name: "clientName", reason: "it is empty") }
+        guard options.consumerBufferLimit >= 1 else {
+            throw .invalidArgument(name: "consumerBufferLimit", reason: "\(options.consumerBufferLimit) is below 1")
+        }
+        var status: UInt32 = 0
+        var message = [CChar](repeating: 0, count: 512)
+        guard let jack = camio_jack_open(clientName, serverName, &status, &message, message.count) else {
+            throw .serverUnavailable(server: serverName, status: JACKStatus(rawValue: status),
+                                     message: String(cBuffer: message))
+        }
+        let sampleRate = Int(camio_jack_sample_rate(jack))
+        let core: EngineCore
+        do {
+            core = try EngineCore(
+                inputChannels: inputChannels, outputChannels: outputChannels,
+                changeCapacity: options.changeCapacity,
+                inputRingFrames: options.inputRingFrames ?? sampleRate * 4,
+                maximumEntries: options.maximumPlayspecEntries)
+        } catch {
+            camio_jack_destroy(jack)
+            throw error
+        }
+        guard camio_jack_start(jack, core.engine, &message, message.count) == 0 else {
+            camio_jack_destroy(jack)
+            throw .clientStartFailed(message: String(cBuffer: message))
+        }
+        let session = JackSession(jack: jack, core: core, bufferLimit: options.consumerBufferLimit)
+        if connectPhysicalPorts { _ = camio_jack_connect_physical(jack) }
+        session.refreshLatency()
+        self.serverName = serverName
+        self.clientName = String(cString: camio_jack_client_name(jack))
+        inputPortNames = (0..<inputChannels).map { String(cString: camio_jack_port_name(jack, true, UInt32($0))!) }
+        outputPortNames = (0..<outputChannels).map { String(cString: camio_jack_port_name(jack, false, UInt32($0))!) }
+        self.session = session
+        bridge = BridgeThread(core: core, name: "amio-bridge") { session.bridgeWork() }
+    }
+
+    deinit {
+        closeNow()
+    }
+
+    // MARK: State, readable from any thread
+
+    /// Frames per second of the server.
+    public var sampleRate: Int { Int(camio_jack_sample_rate(session.jack)) }
+    /// The server's period size in frames.
+    public var periodFrames: Int { Int(camio_jack_buffer_size(session.jack)) }
+    /// The timeline frame at the end of the last process cycle.
+    public var position: Int64 { session.core.position }
+    /// Whether the timeline is moving.
+    public var isTransportRolling: Bool { session.core.isRolling }
+    /// The latency around the interface, and the round trip input chunks are compensated by.
+    public var latency: Latency { session.latency }
+    /// Xruns JACK has reported since the interface opened.
+    public var xrunCount: Int { Int(camio_jack_xruns(session.jack)) }
+    /// Input frames the engine lost (capture ring full, server stalls) since opening.
+    public var droppedInputFrames: Int { session.core.droppedInputFrames }
+    /// The id of the playspec sounding at the end of the last process cycle.
+    public var currentPlayspecID: UInt64 { camio_engine_playspec_id(session.core.engine) }
+
+    // MARK: Playspecs and transport
+
+    /// Schedules a playspec to take over at a frame of the current timeline.
+    ///
+    /// The change takes effect on exactly the output sample where the timeline
+    /// reaches `insertAt`, even inside a period, and from there the timeline
+    /// runs on from `startFrom`. If `insertAt` has already passed when the
+    /// change reaches the realtime thread, it takes effect at once at position
+    /// `startFrom + (now − insertAt)`. Changes take effect in the order they
+    /// were scheduled.
+    ///
+    /// - Parameters:
+    ///   - playspec: The new playspec; validated before anything is queued.
+    ///   - insertAt: Frame of the old timeline at which to switch.
+    ///   - startFrom: Frame of the new timeline that plays at `insertAt`.
+    ///   - supersedingPending: Cancel every change still pending (their
+    ///     results become ``PlayspecChangeResult/superseded``).
+    /// - Returns: A handle whose ``PlayspecChange/result`` tells when it applied.
+    /// - Throws: ``AMIOError/invalidPlayspec(entry:reason:)`` (nothing queued,
+    ///   the playing playspec untouched), ``AMIOError/changeQueueFull(capacity:)``,
+    ///   ``AMIOError/closed`` or ``AMIOError/serverShutdown(reason:)``.
+    @discardableResult
+    public func schedulePlayspecChange(_ playspec: Playspec, insertAt: Int64, startFrom: Int64,
+                                       supersedingPending: Bool = false) throws(AMIOError) -> PlayspecChange {
+        try session.core.schedule(playspec, insertAt: insertAt, startFrom: startFrom, immediate: false,
+                                  keepPosition: false, superseding: supersedingPending, sampleRate: sampleRate)
+    }
+
+    /// Replaces the playspec at the next cycle (after any change still
+    /// pending), keeping the timeline position.
+    ///
+    /// - Parameters:
+    ///   - playspec: The new playspec.
+    ///   - supersedingPending: Cancel every change still pending first.
+    /// - Throws: As ``schedulePlayspecChange(_:insertAt:startFrom:supersedingPending:)``.
+    @discardableResult
+    public func setPlayspec(_ playspec: Playspec, supersedingPending: Bool = false) throws(AMIOError) -> PlayspecChange {
+        try session.core.schedule(playspec, insertAt: 0, startFrom: 0, immediate: true, keepPosition: true,
+                                  superseding: supersedingPending, sampleRate: sampleRate)
+    }
+
+    /// Moves the timeline to `frame` at the start of the next cycle. Seeks do
+    /// not wait behind changes pending for a later frame.
+    ///
+    /// - Throws: ``AMIOError/changeQueueFull(capacity:)``, ``AMIOError/closed``
+    ///   or ``AMIOError/serverShutdown(reason:)``.
+    public func setPosition(_ frame: Int64) throws(AMIOError) {
+        try session.core.setTransport(position: frame, rolling: nil)
+    }
+
+    /// Starts or stops the timeline at the start of the next cycle. While
+    /// stopped the outputs are silent and the position does not move.
+    ///
+    /// - Throws: As ``setPosition(_:)``.
+    public func setTransportRolling(_ rolling: Bool) throws(AMIOError) {
+        try session.core.setTransport(position: nil, rolling: rolling)
+    }
+
+    // MARK: Input
+
+    /// Every captured chunk, for as many concurrent consumers as iterate it.
+    ///
+    /// Each `for try await` loop receives every chunk captured from when it
+    /// starts. The sequence ends when the interface closes and throws
+    /// ``AMIOError/serverShutdown(reason:)`` when the server goes away.
+    public var inputChunks: BroadcastSequence<InputAudioChunk> {
+        BroadcastSequence(broadcaster: session.chunks, bufferLimit: session.bufferLimit)
+    }
+
+    /// The input chunks with a buffer of `bufferingChunks` for each consumer.
+    ///
+    /// - Parameter bufferingChunks: How far a consumer may fall behind before
+    ///   it loses chunks (at least 1).
+    public func inputChunks(bufferingChunks: Int) -> BroadcastSequence<InputAudioChunk> {
+        BroadcastSequence(broadcaster: session.chunks, bufferLimit: max(1, bufferingChunks))
+    }
+
+    /// Called with every captured chunk, off the realtime thread, in order.
+    /// A slow callback loses only its own chunks (reported in
+    /// ``InputAudioChunk/droppedFramesBefore``). Set `nil` to stop.
+    public var inputChunkCallback: (@Sendable (InputAudioChunk) -> Void)? {
+        get { callback.withLock { $0.callback } }
+        set {
+            let chunks = inputChunks
+            let previous: Task<Void, Never>? = callback.withLock { state in
+                let previous = state.task
+                state.callback = newValue
+                state.task = newValue.map { call in
+                    Task.detached {
+                        do { for try await chunk in chunks { call(chunk) } } catch {}
+                    }
+                }
+                return previous
+            }
+            previous?.cancel()
+        }
+    }
+
+    /// Xruns, server shutdown, period, rate and latency changes, input losses.
+    public var events: BroadcastSequence<AudioInterfaceEvent> {
+        BroadcastSequence(broadcaster: session.events, bufferLimit: session.bufferLimit)
+    }
+
+    // MARK: Ports
+
+    /// Connects two JACK ports (either may belong to another client).
+    ///
+    /// - Parameters:
+    ///   - source: An output port's full name, e.g. `amio:out_1`.
+    ///   - destination: An input port's full name, e.g. `amio:in_1`.
+    /// - Throws: ``AMIOError/connectionFailed(source:destination:code:)``,
+    ///   ``AMIOError/closed`` or ``AMIOError/serverShutdown(reason:)``.
+    public func connect(_ source: String, to destination: String) throws(AMIOError) {
+        if let error = session.core.terminalError { throw error }
+        let code = camio_jack_connect(session.jack, source, destination)
+        guard code == 0 else { throw .connectionFailed(source: source, destination: destination, code: code) }
+        session.refreshLatency()
+    }
+
+    /// Disconnects two JACK ports.
+    ///
+    /// - Throws: As ``connect(_:to:)``.
+    public func disconnect(_ source: String, from destination: String) throws(AMIOError) {
+        if let error = session.core.terminalError { throw error }
+        let code = camio_jack_disconnect(session.jack, source, destination)
+        guard code == 0 else { throw .connectionFailed(source: source, destination: destination, code: code) }
+        session.refreshLatency()
+    }
+
+    /// Asks the server for a new period size; the engine follows from the next cycle.
+    ///
+    /// - Parameter frames: The new period (a power of two JACK accepts).
+    /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when JACK refuses.
+    public func setPeriodFrames(_ frames: Int) throws(AMIOError) {
+        if let error = session.core.terminalError { throw error }
+        guard (1...Int(UInt32.max)).contains(frames), camio_jack_set_buffer_size(session.jack, UInt32(frames)) == 0 else {
+            throw .invalidArgument(name: "periodFrames", reason: "JACK refused a period of \(frames) frames")
+        }
+    }
+
+    // MARK: Closing
+
+    /// Stops processing and closes the JACK client. Changes that have not taken
+    /// effect resolve as ``PlayspecChangeResult/cancelled``; the input and
+    /// event sequences end. Calling it again does nothing; every other call
+    /// afterwards throws ``AMIOError/closed``.
+    public func close() async {
+        closeNow()
+    }
+
+    private func closeNow() {
+        let alreadyClosed = closeState.withLock { closed in
+            defer { closed = true }
+            return closed
+        }
+        guard !alreadyClosed else { return }
+        session.core.end(with: .closed)
+        camio_jack_deactivate(session.jack)
+        bridge.stop()
+        camio_jack_close(session.jack)
+        session.finish()
+        callback.withLock { $0.task?.cancel() }
+    }
+
+    /// The process thread's id, for the realtime allocation test.
+    var processThreadID: UInt64 { camio_jack_process_thread(session.jack) }
+    /// Test hook: makes the bridge thread sleep this long on every wake-up.
+    func stallBridgeForTesting(microseconds: Int) { bridge.stall(microseconds: microseconds) }
+}
+
+/// Everything the bridge thread works on, kept apart from ``AudioInterface``
+/// so the thread does not keep the interface alive.
+final class JackSession: @unchecked Sendable {
+    /// `camio_jack *`; valid until deinit.
+    let jack: OpaquePointer
+    let core: EngineCore
+    let bufferLimit: Int
+    let chunks = Broadcaster<InputAudioChunk>(account: InputAudioChunk.dropAccounting,
+                                              weight: InputAudioChunk.dropWeight)
+    let events = Broadcaster<AudioInterfaceEvent>()
+
+    /// What the bridge has reported so far; touched by the bridge thread and,
+    /// for latency, by control calls.
+    private struct Seen {
+        var xruns: UInt64 = 0
+        var bufferSize: UInt32
+        var sampleRate: UInt32
+        var graphGeneration: UInt64 = 0
+        var latency: Latency? = nil
+        var dropped: Int = 0
+        var shutDown = false
+    }
+
+    private let seen: Mutex<Seen>
+
+    init(jack: OpaquePointer, core: EngineCore, bufferLimit: Int) {
+        self.jack = jack
+        self.core = core
+        self.bufferLimit = bufferLimit
+        seen = Mutex(Seen(bufferSize: camio_jack_buffer_size(jack), sampleRate: camio_jack_sample_rate(jack)))
+    }
+
+    deinit {
+        camio_jack_destroy(jack)
+    }
+
+    var latency: Latency {
+        let engine = core.engine
+        let period = camio_jack_buffer_size(jack)
+        return Latency(capture: Int(camio_engine_latency_capture(engine)),
+                       playback: Int(camio_engine_latency_playback(engine)),
+                       roundTrip: Int(camio_engine_round_trip(engine, period)))
+    }
+
+    /// Reads the ports' latency and self-connections from JACK into the engine.
+    func refreshLatency() {
+        guard !camio_jack_is_shut_down(jack) else { return }
+        camio_jack_refresh_latency(jack)
+        let latency = self.latency
+        let changed = seen.withLock { seen in
+            defer { seen.latency = latency }
+            return seen.latency != nil && seen.latency != latency
+        }
+        if changed { events.broadcast(.latencyChanged(latency)) }
+    }
+
+    /// One wake-up of the bridge thread.
+    func bridgeWork() {
+        core.drainNotices()
+        core.drainChunks { chunks.broadcast($0) }
+
+        let xruns = camio_jack_xruns(jack)
+        let bufferSize = camio_jack_buffer_size(jack)
+        let sampleRate = camio_jack_sample_rate(jack)
+        let generation = camio_jack_graph_generation(jack)
+        let dropped = core.droppedInputFrames
+        let shutDown = camio_jack_is_shut_down(jack)
+        var pending: [AudioInterfaceEvent] = []
+        let graphChanged = seen.withLock { seen in
+            if xruns != seen.xruns { pending.append(.xrun(total: Int(xruns))) }
+            if bufferSize != seen.bufferSize { pending.append(.periodSizeChanged(frames: Int(bufferSize))) }
+            if sampleRate != seen.sampleRate { pending.append(.sampleRateChanged(rate: Int(sampleRate))) }
+            if dropped != seen.dropped { pending.append(.inputFramesDropped(total: dropped)) }
+            let graphChanged = generation != seen.graphGeneration || bufferSize != seen.bufferSize
+            seen.xruns = xruns
+            seen.bufferSize = bufferSize
+            seen.sampleRate = sampleRate
+            seen.dropped = dropped
+            seen.graphGeneration = generation
+            return graphChanged
+        }
+        for event in pending { events.broadcast(event) }
+        if graphChanged { refreshLatency() }
+
+        if shutDown {
+            let first = seen.withLock { seen in
+                defer { seen.shutDown = true }
+                return !seen.shutDown
+            }
+            if first { serverWentAway() }
+        }
+    }
+
+    private func serverWentAway() {
+        var buffer = [CChar](repeating: 0, count: 512)
+        camio_jack_shutdown_reason(jack, &buffer, buffer.count)
+        let reason = String(cBuffer: buffer)
+        let error = AMIOError.serverShutdown(reason: reason)
+        guard core.end(with: error) else { return }
+        // The realtime thread will not run again, but JACK still owns the
+        // client: playspec memory is freed only when the interface closes.
+        core.cancelOutstandingKeepingMemory()
+        events.broadcast(.serverShutdown(reason: reason))
+        chunks.finish(throwing: error)
+        events.finish()
+    }
+
+    /// After the process thread and the bridge have stopped for good.
+    func finish() {
+        core.cancelOutstanding()
+        chunks.finish(throwing: core.terminalError.flatMap { $0 == .closed ? nil : $0 })
+        events.finish()
+    }
+}

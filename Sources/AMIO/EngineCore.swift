@@ -1,0 +1,213 @@
+import CAMIO
+import Synchronization
+
+/// The control side of one C engine, shared by the JACK interface and the
+/// offline renderer: it compiles and queues changes (the single producer of the
+/// change queue), resolves them from the engine's notices and frees what the
+/// realtime thread has retired (the single consumer of the notice queue).
+final class EngineCore: @unchecked Sendable {
+    /// `camio_engine *`; valid until `deinit`.
+    let engine: OpaquePointer
+    let inputChannels: Int
+    let outputChannels: Int
+    let changeCapacity: Int
+    let maximumEntries: Int
+
+    private struct Control {
+        var nextChangeID: UInt64 = 1
+        var nextPlayspecID: UInt64 = 1
+        /// Changes queued and not yet resolved, by change id.
+        var outstanding: [UInt64: PlayspecChange] = [:]
+        /// Every compiled playspec the engine may still read, by playspec id.
+        var live: [UInt64: CompiledPlayspec] = [:]
+        /// Set once: every later call throws it.
+        var terminal: AMIOError?
+    }
+
+    private let control = Mutex<Control>(Control())
+
+    init(inputChannels: Int, outputChannels: Int, changeCapacity: Int, inputRingFrames: Int,
+         maximumEntries: Int) throws(AMIOError) {
+        guard (0...4096).contains(inputChannels) else {
+            throw .invalidArgument(name: "inputChannels", reason: "\(inputChannels) is outside 0...4096")
+        }
+        guard (0...4096).contains(outputChannels) else {
+            throw .invalidArgument(name: "outputChannels", reason: "\(outputChannels) is outside 0...4096")
+        }
+        guard (1...65536).contains(changeCapacity) else {
+            throw .invalidArgument(name: "changeCapacity", reason: "\(changeCapacity) is outside 1...65536")
+        }
+        guard maximumEntries >= 0 else {
+            throw .invalidArgument(name: "maximumPlayspecEntries", reason: "\(maximumEntries) is negative")
+        }
+        guard (1...(1 << 26)).contains(inputRingFrames) else {
+            throw .invalidArgument(name: "inputRingFrames", reason: "\(inputRingFrames) is outside 1...2^26")
+        }
+        var config = camio_engine_config(
+            input_channels: UInt32(inputChannels), output_channels: UInt32(outputChannels),
+            change_capacity: UInt32(changeCapacity), input_ring_frames: UInt32(inputRingFrames))
+        guard let engine = camio_engine_create(&config) else { throw .outOfMemory }
+        self.engine = engine
+        self.inputChannels = inputChannels
+        self.outputChannels = outputChannels
+        self.changeCapacity = changeCapacity
+        self.maximumEntries = maximumEntries
+    }
+
+    deinit {
+        control.withLock { control in
+            for compiled in control.live.values { compiled.destroy() }
+            control.live = [:]
+        }
+        camio_engine_destroy(engine)
+    }
+
+    // MARK: Producing changes
+
+    func schedule(_ playspec: Playspec, insertAt: Int64, startFrom: Int64, immediate: Bool,
+                  keepPosition: Bool, superseding: Bool, sampleRate: Int) throws(AMIOError) -> PlayspecChange {
+        if let terminal = control.withLock({ $0.terminal }) { throw terminal }
+        let playspecID = control.withLock { control in
+            defer { control.nextPlayspecID += 1 }
+            return control.nextPlayspecID
+        }
+        let limits = PlayspecLimits(outputChannels: outputChannels, sampleRate: sampleRate,
+                                    maximumEntries: maximumEntries)
+        // Compiling can be slow for large playspecs; it happens outside the lock.
+        let compiled = try playspec.compile(id: playspecID, limits: limits)
+        var flags = UInt32(CAMIO_CHANGE_HAS_PLAYSPEC)
+        if immediate { flags |= UInt32(CAMIO_CHANGE_IMMEDIATE) }
+        if keepPosition { flags |= UInt32(CAMIO_CHANGE_KEEP_POSITION) }
+        if superseding { flags |= UInt32(CAMIO_CHANGE_SUPERSEDE) }
+        do {
+            return try submit(flags: flags, insertAt: insertAt, startFrom: startFrom, compiled: compiled)
+        } catch {
+            compiled.destroy()
+            throw error
+        }
+    }
+
+    /// Seeks and starts or stops the transport at the next cycle, ahead of any
+    /// playspec change that waits for a later frame.
+    func setTransport(position: Int64?, rolling: Bool?) throws(AMIOError) {
+        var flags = UInt32(CAMIO_CHANGE_IMMEDIATE)
+        if position == nil { flags |= UInt32(CAMIO_CHANGE_KEEP_POSITION) }
+        if let rolling {
+            flags |= UInt32(CAMIO_CHANGE_SET_ROLLING)
+            if rolling { flags |= UInt32(CAMIO_CHANGE_ROLLING) }
+        }
+        _ = try submit(flags: flags, insertAt: 0, startFrom: position ?? 0, compiled: nil)
+    }
+
+    private func submit(flags: UInt32, insertAt: Int64, startFrom: Int64,
+                        compiled: CompiledPlayspec?) throws(AMIOError) -> PlayspecChange {
+        let result: Result<PlayspecChange, AMIOError> = control.withLock { control in
+            if let terminal = control.terminal { return .failure(terminal) }
+            guard control.outstanding.count < changeCapacity else {
+                return .failure(.changeQueueFull(capacity: changeCapacity))
+            }
+            let id = control.nextChangeID
+            let change = PlayspecChange(id: id, playspecID: compiled?.id ?? 0, insertAt: insertAt, startFrom: startFrom)
+            var record = camio_change(id: id, playspec: compiled?.pointer, insert_at: insertAt,
+                                      start_from: startFrom, flags: flags)
+            // Outstanding changes are bounded by the queue's capacity, so this cannot fail.
+            guard camio_engine_submit(engine, &record) else {
+                return .failure(.changeQueueFull(capacity: changeCapacity))
+            }
+            control.nextChangeID += 1
+            control.outstanding[id] = change
+            if let compiled { control.live[compiled.id] = compiled }
+            return .success(change)
+        }
+        return try result.get()
+    }
+
+    // MARK: Consuming notices and chunks (one thread only)
+
+    /// Resolves every change the engine has reported on and frees what it retired.
+    func drainNotices() {
+        var notice = camio_notice()
+        while camio_engine_next_notice(engine, &notice) {
+            let resolved: PlayspecChange? = control.withLock { control in
+                if let retired = notice.retired {
+                    control.live.removeValue(forKey: camio_playspec_id(retired))?.destroy()
+                }
+                return control.outstanding.removeValue(forKey: notice.change_id)
+            }
+            switch Int32(notice.kind) {
+            case Int32(CAMIO_NOTICE_APPLIED): resolved?.resolve(.applied(atFrame: notice.frame))
+            default: resolved?.resolve(.superseded)
+            }
+        }
+    }
+
+    /// Hands every captured chunk to `deliver`, oldest first.
+    func drainChunks(_ deliver: (InputAudioChunk) -> Void) {
+        var info = camio_chunk_info()
+        while camio_engine_peek_chunk(engine, &info) {
+            let count = Int(info.channel_count) * Int(info.frame_count)
+            let samples = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                camio_engine_consume_chunk(engine, buffer.baseAddress!)
+                initialized = count
+            }
+            deliver(InputAudioChunk(
+                startingFrame: info.starting_frame, playspecID: info.playspec_id,
+                wasTransportRolling: info.rolling != 0, frameCount: Int(info.frame_count),
+                channelCount: Int(info.channel_count), cycleFrameTime: info.frame_time,
+                cycleTime: info.cycle_usecs, droppedFramesBefore: Int(info.dropped_frames_before),
+                samples: samples))
+        }
+    }
+
+    // MARK: Ending
+
+    /// Refuses every later call with `error`. Returns false if already ended.
+    @discardableResult
+    func end(with error: AMIOError) -> Bool {
+        control.withLock { control in
+            guard control.terminal == nil else { return false }
+            control.terminal = error
+            return true
+        }
+    }
+
+    var terminalError: AMIOError? { control.withLock { $0.terminal } }
+
+    /// After the process thread has stopped for good: resolves what never took
+    /// effect as cancelled and frees every playspec.
+    func cancelOutstanding() {
+        let cancelled: [PlayspecChange] = control.withLock { control in
+            for compiled in control.live.values { compiled.destroy() }
+            control.live = [:]
+            defer { control.outstanding = [:] }
+            return Array(control.outstanding.values)
+        }
+        for change in cancelled { change.resolve(.cancelled) }
+    }
+
+    /// Changes cancelled because the realtime thread no longer runs, but whose
+    /// playspecs it might still hold: only resolves, frees nothing.
+    func cancelOutstandingKeepingMemory() {
+        let cancelled: [PlayspecChange] = control.withLock { control in
+            defer { control.outstanding = [:] }
+            return Array(control.outstanding.values)
+        }
+        for change in cancelled { change.resolve(.cancelled) }
+    }
+
+    // MARK: State
+
+    var position: Int64 { camio_engine_position(engine) }
+    var isRolling: Bool { camio_engine_is_rolling(engine) }
+    var droppedInputFrames: Int { Int(camio_engine_dropped_input_frames(engine)) }
+    var cycles: UInt64 { camio_engine_cycles(engine) }
+    var lostNotices: UInt64 { camio_engine_lost_notices(engine) }
+}
+
+extension InputAudioChunk {
+    /// Records what a consumer lost before this chunk (see ``Broadcaster``).
+    static let dropAccounting: Broadcaster<InputAudioChunk>.DropAccounting = { chunk, dropped in
+        chunk.droppedFramesBefore += dropped
+    }
+    static let dropWeight: Broadcaster<InputAudioChunk>.DropWeight = { $0.frameCount + $0.droppedFramesBefore }
+}

@@ -1,0 +1,194 @@
+import CAMIO
+import Synchronization
+
+/// The engine without JACK: renders the same output the JACK driver would
+/// play, as fast as the CPU allows, clocked by the caller.
+///
+/// It is what deterministic tests and bounces use. Changes, seeks and the
+/// transport behave exactly as on an ``AudioInterface``; the caller chooses the
+/// period of every cycle, so any split of periods can be tried. Captured input
+/// (the `input` given to ``render(frames:input:)``) comes back as
+/// ``InputAudioChunk`` records from ``takeInputChunks()``.
+public final class OfflineRenderer: Sendable {
+    /// Frames per second the playspecs must be at.
+    public let sampleRate: Int
+    /// Input channels each cycle reads.
+    public let inputChannels: Int
+    /// Output channels each cycle writes.
+    public let outputChannels: Int
+
+    let core: EngineCore
+    private let captured = Mutex<[InputAudioChunk]>([])
+    /// Serialises cycles: the engine has one process thread at a time.
+    private let cycle = Mutex<Void>(())
+
+    /// The largest period one cycle may render.
+    public static let maximumPeriod = 1 << 20
+
+    /// Creates a renderer.
+    ///
+    /// - Parameters:
+    ///   - sampleRate: Frames per second (at least 1).
+    ///   - inputChannels: Channels of the input given to each cycle (0…4096).
+    ///   - outputChannels: Channels rendered (0…4096).
+    ///   - roundTripLatency: Frames by which captured input is taken to lag the
+    ///     output, as the JACK driver's round trip; 0 when the input is
+    ///     independent of the output.
+    ///   - changeCapacity: Changes that may be outstanding at once.
+    ///   - maximumPlayspecEntries: The most entries one playspec may have.
+    /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` for impossible settings.
+    public init(sampleRate: Int = 48000, inputChannels: Int = 0, outputChannels: Int = 2,
+                roundTripLatency: Int = 0, changeCapacity: Int = 256,
+                maximumPlayspecEntries: Int = 65536) throws(AMIOError) {
+        guard sampleRate >= 1 else { throw .invalidArgument(name: "sampleRate", reason: "\(sampleRate) is below 1") }
+        guard (0...Int(Int32.max)).contains(roundTripLatency) else {
+            throw .invalidArgument(name: "roundTripLatency", reason: "\(roundTripLatency) is negative or too large")
+        }
+        core = try EngineCore(inputChannels: inputChannels, outputChannels: outputChannels,
+                              changeCapacity: changeCapacity, inputRingFrames: 1 << 16,
+                              maximumEntries: maximumPlayspecEntries)
+        camio_engine_set_latency(core.engine, 0, UInt32(roundTripLatency), false)
+        self.sampleRate = sampleRate
+        self.inputChannels = inputChannels
+        self.outputChannels = outputChannels
+    }
+
+    /// The timeline frame after the last rendered cycle.
+    public var position: Int64 { core.position }
+    /// Whether the timeline moves.
+    public var isTransportRolling: Bool { core.isRolling }
+
+    /// Schedules a playspec change; see
+    /// ``AudioInterface/schedulePlayspecChange(_:insertAt:startFrom:supersedingPending:)``.
+    ///
+    /// - Throws: ``AMIOError/invalidPlayspec(entry:reason:)`` or ``AMIOError/changeQueueFull(capacity:)``.
+    @discardableResult
+    public func schedulePlayspecChange(_ playspec: Playspec, insertAt: Int64, startFrom: Int64,
+                                       supersedingPending: Bool = false) throws(AMIOError) -> PlayspecChange {
+        try core.schedule(playspec, insertAt: insertAt, startFrom: startFrom, immediate: false,
+                          keepPosition: false, superseding: supersedingPending, sampleRate: sampleRate)
+    }
+
+    /// Replaces the playspec at the next cycle, keeping the position; see
+    /// ``AudioInterface/setPlayspec(_:supersedingPending:)``.
+    ///
+    /// - Throws: As ``schedulePlayspecChange(_:insertAt:startFrom:supersedingPending:)``.
+    @discardableResult
+    public func setPlayspec(_ playspec: Playspec, supersedingPending: Bool = false) throws(AMIOError) -> PlayspecChange {
+        try core.schedule(playspec, insertAt: 0, startFrom: 0, immediate: true, keepPosition: true,
+                          superseding: supersedingPending, sampleRate: sampleRate)
+    }
+
+    /// Moves the timeline at the start of the next cycle.
+    ///
+    /// - Throws: ``AMIOError/changeQueueFull(capacity:)``.
+    public func setPosition(_ frame: Int64) throws(AMIOError) {
+        try core.setTransport(position: frame, rolling: nil)
+    }
+
+    /// Starts or stops the timeline at the start of the next cycle.
+    ///
+    /// - Throws: ``AMIOError/changeQueueFull(capacity:)``.
+    public func setTransportRolling(_ rolling: Bool) throws(AMIOError) {
+        try core.setTransport(position: nil, rolling: rolling)
+    }
+
+    /// Runs one cycle of `frames` frames and returns the output, one array per channel.
+    ///
+    /// - Parameters:
+    ///   - frames: The cycle's period, 1…``maximumPeriod``.
+    ///   - input: One array of `frames` samples per input channel, or `nil` for silence.
+    /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when the sizes do not fit.
+    public func render(frames: Int, input: [[Float]]? = nil) throws(AMIOError) -> [[Float]] {
+        var output = [[Float]](repeating: [Float](repeating: 0, count: frames), count: outputChannels)
+        try render(frames: frames, input: input, into: &output, at: 0)
+        return output
+    }
+
+    /// Runs cycles of the given periods back to back and returns the whole output.
+    ///
+    /// - Parameters:
+    ///   - periods: The frames of each cycle.
+    ///   - input: One array per input channel covering the sum of `periods`, or `nil`.
+    /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when the sizes do not fit.
+    public func render(periods: [Int], input: [[Float]]? = nil) throws(AMIOError) -> [[Float]] {
+        let total = periods.reduce(0, +)
+        var output = [[Float]](repeating: [Float](repeating: 0, count: total), count: outputChannels)
+        var offset = 0
+        for period in periods {
+            let slice = input.map { channels in channels.map { Array($0[offset..<min($0.count, offset + period)]) } }
+            try render(frames: period, input: slice, into: &output, at: offset)
+            offset += period
+        }
+        return output
+    }
+
+    private func render(frames: Int, input: [[Float]]?, into output: inout [[Float]], at offset: Int) throws(AMIOError) {
+        guard (1...Self.maximumPeriod).contains(frames) else {
+            throw .invalidArgument(name: "frames", reason: "\(frames) is outside 1...\(Self.maximumPeriod)")
+        }
+        if let input {
+            guard input.count == inputChannels, input.allSatisfy({ $0.count == frames }) else {
+                throw .invalidArgument(name: "input", reason: "expected \(inputChannels) channels of \(frames) frames")
+            }
+        }
+        let silence = [Float](repeating: 0, count: inputChannels > 0 && input == nil ? frames : 0)
+        let inputs = input ?? [[Float]](repeating: silence, count: inputChannels)
+        var block = [[Float]](repeating: [Float](repeating: 0, count: frames), count: outputChannels)
+        cycle.withLock { _ in
+            withPointers(inputs) { inputPointers in
+                withMutablePointers(&block) { outputPointers in
+                    camio_offline_render(core.engine, inputPointers, outputPointers, UInt32(frames), UInt32(sampleRate))
+                }
+            }
+            core.drainNotices()
+            var chunks: [InputAudioChunk] = []
+            core.drainChunks { chunks.append($0) }
+            if !chunks.isEmpty { captured.withLock { $0.append(contentsOf: chunks) } }
+        }
+        for channel in 0..<outputChannels {
+            output[channel].replaceSubrange(offset..<offset + frames, with: block[channel])
+        }
+    }
+
+    /// Every input chunk captured since the last call, oldest first.
+    public func takeInputChunks() -> [InputAudioChunk] {
+        captured.withLock { chunks in
+            defer { chunks = [] }
+            return chunks
+        }
+    }
+}
+
+/// Calls `body` with a C array of pointers to each array's storage (NULL if there are none).
+func withPointers<R>(_ arrays: [[Float]], _ body: (UnsafePointer<UnsafePointer<Float>>?) -> R) -> R {
+    guard !arrays.isEmpty else { return body(nil) }
+    var pointers: [UnsafePointer<Float>] = []
+    pointers.reserveCapacity(arrays.count)
+    func recurse(_ index: Int) -> R {
+        if index == arrays.count { return pointers.withUnsafeBufferPointer { body($0.baseAddress) } }
+        return arrays[index].withUnsafeBufferPointer { buffer in
+            pointers.append(buffer.baseAddress ?? UnsafePointer(bitPattern: 16)!)
+            return recurse(index + 1)
+        }
+    }
+    return recurse(0)
+}
+
+/// Calls `body` with a C array of mutable pointers to each array's storage (NULL if there are none).
+func withMutablePointers<R>(_ arrays: inout [[Float]], _ body: (UnsafePointer<UnsafeMutablePointer<Float>>?) -> R) -> R {
+    guard !arrays.isEmpty else { return body(nil) }
+    let count = arrays.count
+    return arrays.withUnsafeMutableBufferPointer { outer in
+        var pointers: [UnsafeMutablePointer<Float>] = []
+        pointers.reserveCapacity(count)
+        func recurse(_ index: Int) -> R {
+            if index == count { return pointers.withUnsafeBufferPointer { body($0.baseAddress) } }
+            return outer[index].withUnsafeMutableBufferPointer { buffer in
+                pointers.append(buffer.baseAddress ?? UnsafeMutablePointer(bitPattern: 16)!)
+                return recurse(index + 1)
+            }
+        }
+        return recurse(0)
+    }
+}

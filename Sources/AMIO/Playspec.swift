@@ -1,0 +1,155 @@
+import CAMIO
+
+/// One clip placed on the timeline.
+///
+/// Clip frames `frames.lowerBound ..< frames.upperBound` (the crop) sound from
+/// timeline frame `playAt` on: clip frame `frames.lowerBound` sounds at `playAt`.
+/// With a `repeatInterval` greater than 0 the cropped region starts again at
+/// `playAt + k * repeatInterval` for every k ≥ 0; a crop longer than the
+/// interval is cut where the next repetition starts. Clip channel i goes to
+/// output i, a mono clip to every output, each scaled by `gains[output]`.
+public struct PlayspecEntry: Sendable {
+    /// The audio.
+    public var clip: AudioClip
+    /// The crop, in clip frames.
+    public var frames: Range<Int>
+    /// The timeline frame where the crop's first frame sounds.
+    public var playAt: Int64
+    /// 0 to play once; otherwise the distance between repetitions in frames.
+    public var repeatInterval: Int64
+    /// One linear gain per output channel.
+    public var gains: [Float]
+
+    /// Places `frames` of `clip` at timeline frame `playAt`.
+    ///
+    /// - Parameters:
+    ///   - clip: The audio.
+    ///   - frames: The crop in clip frames; must lie inside the clip and not be empty.
+    ///   - playAt: The timeline frame where `frames.lowerBound` sounds.
+    ///   - repeatInterval: 0 (once) or the repetition period in frames.
+    ///   - gains: One linear gain per output channel of the interface.
+    public init(clip: AudioClip, frames: Range<Int>, playAt: Int64, repeatInterval: Int64 = 0, gains: [Float]) {
+        self.clip = clip
+        self.frames = frames
+        self.playAt = playAt
+        self.repeatInterval = repeatInterval
+        self.gains = gains
+    }
+
+    /// Places the whole of `clip` at timeline frame `playAt`.
+    ///
+    /// - Parameters:
+    ///   - clip: The audio.
+    ///   - playAt: The timeline frame where the clip's first frame sounds.
+    ///   - repeatInterval: 0 (once) or the repetition period in frames.
+    ///   - gains: One linear gain per output channel of the interface.
+    public init(clip: AudioClip, playAt: Int64, repeatInterval: Int64 = 0, gains: [Float]) {
+        self.init(clip: clip, frames: 0..<clip.frameCount, playAt: playAt, repeatInterval: repeatInterval, gains: gains)
+    }
+}
+
+/// A schedule of clips: the entries overlap and add.
+public struct Playspec: Sendable, RandomAccessCollection, MutableCollection, RangeReplaceableCollection,
+    ExpressibleByArrayLiteral
+{
+    /// The entries, in any order.
+    public var entries: [PlayspecEntry]
+
+    /// An empty playspec: silence.
+    public init() { entries = [] }
+    /// A playspec of the given entries.
+    public init(_ entries: [PlayspecEntry]) { self.entries = entries }
+    /// A playspec of the given entries.
+    public init(arrayLiteral elements: PlayspecEntry...) { entries = elements }
+
+    public var startIndex: Int { entries.startIndex }
+    public var endIndex: Int { entries.endIndex }
+    public subscript(position: Int) -> PlayspecEntry {
+        get { entries[position] }
+        set { entries[position] = newValue }
+    }
+    public mutating func replaceSubrange<C: Collection<PlayspecEntry>>(_ subrange: Range<Int>, with newElements: C) {
+        entries.replaceSubrange(subrange, with: newElements)
+    }
+}
+
+/// The limits a playspec is checked against before it is compiled.
+struct PlayspecLimits {
+    var outputChannels: Int
+    var sampleRate: Int
+    var maximumEntries: Int
+
+    /// Timeline frames are kept well inside Int64 so `playAt + length` never overflows.
+    static let frameLimit: Int64 = 1 << 60
+}
+
+extension Playspec {
+    /// Checks every rule the realtime mixer relies on.
+    ///
+    /// - Throws: ``AMIOError/invalidPlayspec(entry:reason:)`` naming the first bad entry.
+    func validate(_ limits: PlayspecLimits) throws(AMIOError) {
+        if entries.count > limits.maximumEntries {
+            throw .invalidPlayspec(entry: limits.maximumEntries,
+                                   reason: "\(entries.count) entries exceed the limit of \(limits.maximumEntries)")
+        }
+        for (index, entry) in entries.enumerated() {
+            func fail(_ reason: String) -> AMIOError { .invalidPlayspec(entry: index, reason: reason) }
+            let clip = entry.clip
+            if entry.frames.isEmpty {
+                throw fail("the crop \(entry.frames) is empty")
+            }
+            if entry.frames.lowerBound < 0 || entry.frames.upperBound > clip.frameCount {
+                throw fail("the crop \(entry.frames) lies outside the clip's \(clip.frameCount) frames")
+            }
+            if entry.repeatInterval < 0 {
+                throw fail("repeatInterval is \(entry.repeatInterval); it must be 0 (once) or positive")
+            }
+            if entry.playAt < -PlayspecLimits.frameLimit || entry.playAt > PlayspecLimits.frameLimit
+                || entry.repeatInterval > PlayspecLimits.frameLimit
+            {
+                throw fail("playAt \(entry.playAt) or repeatInterval \(entry.repeatInterval) is beyond ±2^60 frames")
+            }
+            if entry.gains.count != limits.outputChannels {
+                throw fail("\(entry.gains.count) gains given for \(limits.outputChannels) output channels")
+            }
+            if let bad = entry.gains.firstIndex(where: { !$0.isFinite }) {
+                throw fail("gain \(bad) is \(entry.gains[bad]); gains must be finite")
+            }
+            if clip.sampleRate != limits.sampleRate {
+                throw fail("the clip's sample rate is \(clip.sampleRate) Hz but the interface runs at "
+                    + "\(limits.sampleRate) Hz; resample the clip first")
+            }
+        }
+    }
+
+    /// Validates and compiles into the flat C form the mixer reads.
+    func compile(id: UInt64, limits: PlayspecLimits) throws(AMIOError) -> CompiledPlayspec {
+        try validate(limits)
+        guard let pointer = camio_playspec_create(id, UInt32(entries.count), UInt32(limits.outputChannels)) else {
+            throw .outOfMemory
+        }
+        for (index, entry) in entries.enumerated() {
+            let storage = entry.clip.storage
+            // C copies output_channels gains; with no outputs it reads none, but needs a pointer.
+            let gains = entry.gains.isEmpty ? [0] : entry.gains
+            gains.withUnsafeBufferPointer { gains in
+                camio_playspec_set_entry(
+                    pointer, UInt32(index), storage.channelPointers, UInt32(storage.channelCount),
+                    Int64(entry.frames.lowerBound), Int64(entry.frames.upperBound),
+                    entry.playAt, entry.repeatInterval, gains.baseAddress!)
+            }
+        }
+        camio_playspec_finish(pointer)
+        return CompiledPlayspec(id: id, pointer: pointer, clips: entries.map(\.clip.storage))
+    }
+}
+
+/// A compiled playspec and the clips it reads. The clips stay alive as long as
+/// this value is held, which is until the engine has retired the playspec.
+struct CompiledPlayspec: @unchecked Sendable {
+    let id: UInt64
+    let pointer: OpaquePointer
+    let clips: [ClipStorage]
+
+    func destroy() { camio_playspec_destroy(pointer) }
+}

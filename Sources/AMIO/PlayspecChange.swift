@@ -1,0 +1,70 @@
+import Synchronization
+
+/// What became of a scheduled change.
+public enum PlayspecChangeResult: Sendable, Hashable {
+    /// The change took effect when the old timeline reached `atFrame`
+    /// (its `insertAt`, or a later frame when that had already passed). From
+    /// then on the timeline runs from `startFrom + (atFrame − insertAt)`.
+    case applied(atFrame: Int64)
+    /// A later change scheduled with `supersedingPending: true` replaced it
+    /// before it took effect.
+    case superseded
+    /// The interface closed (or its server went away) before it took effect.
+    case cancelled
+}
+
+/// A handle on one scheduled playspec change: await ``result`` to learn when,
+/// or whether, it took effect.
+public final class PlayspecChange: Sendable {
+    /// Unique per interface; changes are applied in the order of their ids.
+    public let id: UInt64
+    /// The id that input chunks recorded under this playspec carry in
+    /// ``InputAudioChunk/playspecID``.
+    public let playspecID: UInt64
+    /// The frame of the old timeline at which the change was asked to take effect.
+    public let insertAt: Int64
+    /// The frame of the new timeline that plays at `insertAt`.
+    public let startFrom: Int64
+
+    private let state = Mutex<State>(State())
+
+    private struct State {
+        var result: PlayspecChangeResult?
+        var waiters: [CheckedContinuation<PlayspecChangeResult, Never>] = []
+    }
+
+    init(id: UInt64, playspecID: UInt64, insertAt: Int64, startFrom: Int64) {
+        self.id = id
+        self.playspecID = playspecID
+        self.insertAt = insertAt
+        self.startFrom = startFrom
+    }
+
+    /// The outcome, once it is known; suspends until then.
+    public var result: PlayspecChangeResult {
+        get async {
+            await withCheckedContinuation { continuation in
+                let known: PlayspecChangeResult? = state.withLock { state in
+                    if let result = state.result { return result }
+                    state.waiters.append(continuation)
+                    return nil
+                }
+                if let known { continuation.resume(returning: known) }
+            }
+        }
+    }
+
+    /// The outcome if it is known already, without waiting.
+    public var currentResult: PlayspecChangeResult? { state.withLock { $0.result } }
+
+    /// Sets the outcome once; later calls are ignored.
+    func resolve(_ result: PlayspecChangeResult) {
+        let waiters: [CheckedContinuation<PlayspecChangeResult, Never>] = state.withLock { state in
+            guard state.result == nil else { return [] }
+            state.result = result
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: result) }
+    }
+}

@@ -1,0 +1,64 @@
+#ifndef CAMIO_ENGINE_INTERNAL_H
+#define CAMIO_ENGINE_INTERNAL_H
+
+#include <semaphore.h>
+
+#include "camio.h"
+#include "playspec_internal.h"
+#include "rings.h"
+
+/* How many timeline segments (runs between swaps, seeks, loop jumps and
+ * transport changes) the capture side can look back over. Capture is delayed
+ * by the round trip, a few periods at most, so this is generous. */
+#define CAMIO_HISTORY 1024
+
+typedef struct camio_segment {
+    uint64_t absolute_start; /* engine frame counter where the run began */
+    int64_t timeline_start;  /* timeline frame at that point */
+    uint64_t playspec_id;
+    uint32_t rolling;
+    uint32_t reserved;
+} camio_segment;
+
+struct camio_engine {
+    uint32_t input_channels;
+    uint32_t output_channels;
+
+    camio_spsc changes; /* control -> rt */
+    camio_spsc notices; /* rt -> bridge */
+    camio_byte_ring input; /* rt -> bridge, chunk records */
+
+    /* --- owned by the process thread --- */
+    camio_change *pending; /* FIFO of changes taken off the queue, not yet applied */
+    uint64_t pending_mask;
+    uint64_t pending_head; /* next to apply */
+    uint64_t pending_tail; /* next free slot */
+    camio_playspec *current;
+    uint64_t current_id;
+    int64_t position;
+    bool rolling;
+    uint64_t absolute; /* frames processed since creation, stall gaps included */
+    camio_segment history[CAMIO_HISTORY];
+    uint64_t history_count;
+    bool have_cycle;
+    uint32_t last_frame_time;
+    uint32_t last_nframes;
+    uint64_t frame_time;    /* 64-bit extension of JACK's frame time */
+    uint64_t dropped_pending; /* input frames lost since the last chunk that reached the ring */
+
+    /* --- published for every other thread --- */
+    _Atomic int64_t published_position;
+    _Atomic uint32_t published_rolling;
+    _Atomic uint64_t published_playspec_id;
+    _Atomic uint64_t dropped_total;
+    _Atomic uint64_t cycles;
+    _Atomic uint64_t lost_notices;
+    _Atomic uint32_t last_period;
+    _Atomic uint32_t latency_capture;
+    _Atomic uint32_t latency_playback;
+    _Atomic uint32_t latency_self_fed;
+
+    sem_t wake;
+};
+
+#endif

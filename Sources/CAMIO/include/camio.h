@@ -1,0 +1,275 @@
+/*
+ * camio.h — the realtime core of SwiftAMIO.
+ *
+ * Three kinds of functions live here, and the comment on each says which:
+ *   [any]     may be called from any thread,
+ *   [control] non-realtime, single producer: the Swift side serialises these,
+ *   [bridge]  non-realtime, single consumer: only the bridge thread (or the
+ *             offline renderer's caller) calls these,
+ *   [rt]      the process thread; never allocates, locks, prints or blocks.
+ *
+ * Names are the Swift API's words in snake_case with a camio_ prefix.
+ */
+#ifndef CAMIO_H
+#define CAMIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma clang assume_nonnull begin
+
+/* ------------------------------------------------------------------------ */
+/* Compiled playspecs                                                       */
+/* ------------------------------------------------------------------------ */
+
+/// A playspec compiled into flat C arrays: one allocation, entries sorted by
+/// play_at so the mixer can stop at the first entry that starts later.
+typedef struct camio_playspec camio_playspec;
+
+/// [control] Allocates a playspec with room for `entry_count` entries mixing
+/// into `output_channels` outputs. Returns NULL when out of memory.
+camio_playspec *_Nullable camio_playspec_create(uint64_t id, uint32_t entry_count,
+                                                uint32_t output_channels);
+
+/// [control] Fills entry `index`. `channels` points at `clip_channels`
+/// planar Float32 buffers that must outlive the playspec (the Swift side keeps
+/// the clip alive until the playspec is retired). `gains` holds
+/// `output_channels` values and is copied.
+void camio_playspec_set_entry(camio_playspec *playspec, uint32_t index,
+                              const float *const _Nonnull *_Nonnull channels,
+                              uint32_t clip_channels, int64_t frame_a, int64_t frame_b,
+                              int64_t play_at, int64_t repeat_interval,
+                              const float *gains);
+
+/// [control] Orders the entries for the mixer. Call once, after the last
+/// set_entry and before the playspec is submitted.
+void camio_playspec_finish(camio_playspec *playspec);
+
+/// [control] Frees a playspec that is not (or no longer) known to the engine.
+void camio_playspec_destroy(camio_playspec *_Nullable playspec);
+
+/// [any] The id given at creation.
+uint64_t camio_playspec_id(const camio_playspec *playspec);
+
+/// [rt] Adds timeline frames [frame, frame + nframes) of `playspec` into
+/// `outputs[c][offset ...]` for every output channel c. Does not clear.
+void camio_mix(const camio_playspec *playspec, int64_t frame, uint32_t nframes,
+               float *const _Nonnull *_Nonnull outputs, uint32_t offset);
+
+/* ------------------------------------------------------------------------ */
+/* The engine: schedule, transport, mixer, capture                          */
+/* ------------------------------------------------------------------------ */
+
+typedef struct camio_engine camio_engine;
+
+typedef struct camio_engine_config {
+    uint32_t input_channels;
+    uint32_t output_channels;
+    /// Changes that may be outstanding at once (rounded up to a power of 2, at least 64).
+    uint32_t change_capacity;
+    /// Capacity of the capture ring in frames of all input channels.
+    uint32_t input_ring_frames;
+} camio_engine_config;
+
+/// [control] Returns NULL when the configuration is impossible or memory is short.
+camio_engine *_Nullable camio_engine_create(const camio_engine_config *config);
+
+/// [control] Frees the engine, its queued changes' playspecs and the current
+/// playspec. Only after the process thread has stopped for good.
+void camio_engine_destroy(camio_engine *_Nullable engine);
+
+enum {
+    /// Apply as soon as the change reaches the head of the pending list,
+    /// at position start_from (insert_at is ignored).
+    CAMIO_CHANGE_IMMEDIATE = 1u << 0,
+    /// With IMMEDIATE: keep the current position (start_from is ignored).
+    CAMIO_CHANGE_KEEP_POSITION = 1u << 1,
+    /// Every still-pending change is superseded when this one arrives.
+    CAMIO_CHANGE_SUPERSEDE = 1u << 2,
+    /// The change carries a playspec (NULL playspec then means "silence").
+    CAMIO_CHANGE_HAS_PLAYSPEC = 1u << 3,
+    /// The change sets the transport; CAMIO_CHANGE_ROLLING says to what.
+    CAMIO_CHANGE_SET_ROLLING = 1u << 4,
+    CAMIO_CHANGE_ROLLING = 1u << 5,
+};
+
+typedef struct camio_change {
+    uint64_t id;
+    camio_playspec *_Nullable playspec;
+    int64_t insert_at;
+    int64_t start_from;
+    uint32_t flags;
+} camio_change;
+
+/// [control] Queues a change. Returns false when the queue is full; the caller
+/// bounds outstanding changes by the configured capacity so this cannot happen.
+bool camio_engine_submit(camio_engine *engine, const camio_change *change);
+
+enum {
+    CAMIO_NOTICE_APPLIED = 1,
+    CAMIO_NOTICE_SUPERSEDED = 2,
+};
+
+/// One per change, exactly: it was applied, or superseded. `retired` is the
+/// playspec that left the engine with it (the replaced one when applied, the
+/// change's own when superseded), for the control side to free.
+typedef struct camio_notice {
+    uint64_t change_id;
+    uint32_t kind;
+    uint32_t reserved;
+    /// Old-timeline frame at which the change took effect.
+    int64_t frame;
+    /// New-timeline position from that frame on.
+    int64_t position;
+    camio_playspec *_Nullable retired;
+} camio_notice;
+
+/// [bridge] Takes the next notice; false when there is none.
+bool camio_engine_next_notice(camio_engine *engine, camio_notice *notice);
+
+/// Header of one captured chunk: a contiguous run of one timeline under one
+/// playspec. The samples follow planar: channel 0's frames, then channel 1's …
+typedef struct camio_chunk_info {
+    int64_t starting_frame;
+    uint64_t playspec_id;
+    /// JACK frame time (extended to 64 bits) of the chunk's first frame.
+    uint64_t frame_time;
+    /// JACK's microsecond time of the start of the cycle that captured it.
+    uint64_t cycle_usecs;
+    uint64_t dropped_frames_before;
+    uint32_t channel_count;
+    uint32_t frame_count;
+    uint32_t rolling;
+    uint32_t reserved;
+} camio_chunk_info;
+
+/// [bridge] Reads the next chunk's header without consuming it.
+bool camio_engine_peek_chunk(camio_engine *engine, camio_chunk_info *info);
+
+/// [bridge] Copies the peeked chunk's samples (channel_count * frame_count
+/// floats, planar) into `samples` and consumes the chunk.
+void camio_engine_consume_chunk(camio_engine *engine, float *samples);
+
+/// [rt] One process cycle. `frame_time` is JACK's 32-bit frame time of the
+/// cycle's first frame (a jump beyond the previous cycle's length is a stall:
+/// the timeline follows it and the lost input is counted); `usecs` its
+/// microsecond time. Input and output arrays hold the configured channel counts.
+void camio_engine_process(camio_engine *engine,
+                          const float *const _Nonnull *_Nullable inputs,
+                          float *const _Nonnull *_Nullable outputs,
+                          uint32_t nframes, uint32_t frame_time, uint64_t usecs);
+
+/// [control] The driver tells the engine the latency around it: the capture
+/// latency of the inputs, the playback latency of the outputs, and whether an
+/// input is fed straight from one of the engine's own outputs (JACK breaks that
+/// cycle with one period of delay).
+void camio_engine_set_latency(camio_engine *engine, uint32_t capture, uint32_t playback,
+                              bool self_fed);
+
+/// [any] Round trip compensation in frames at the given period size.
+uint32_t camio_engine_round_trip(const camio_engine *engine, uint32_t period);
+
+/// [any] Published state, updated by the process thread once per segment.
+int64_t camio_engine_position(const camio_engine *engine);
+bool camio_engine_is_rolling(const camio_engine *engine);
+uint64_t camio_engine_playspec_id(const camio_engine *engine);
+uint64_t camio_engine_dropped_input_frames(const camio_engine *engine);
+uint64_t camio_engine_cycles(const camio_engine *engine);
+uint32_t camio_engine_last_period(const camio_engine *engine);
+uint32_t camio_engine_latency_capture(const camio_engine *engine);
+uint32_t camio_engine_latency_playback(const camio_engine *engine);
+bool camio_engine_latency_self_fed(const camio_engine *engine);
+/// Notices that could not be queued (never expected; a non-zero value is a bug).
+uint64_t camio_engine_lost_notices(const camio_engine *engine);
+uint32_t camio_engine_input_channels(const camio_engine *engine);
+uint32_t camio_engine_output_channels(const camio_engine *engine);
+
+/// [rt/any] Wakes the bridge thread (a semaphore post; async-signal-safe).
+void camio_engine_wake(camio_engine *engine);
+/// [bridge] Sleeps until woken. Never polls.
+void camio_engine_wait(camio_engine *engine);
+
+/* ------------------------------------------------------------------------ */
+/* Offline driver                                                           */
+/* ------------------------------------------------------------------------ */
+
+/// [control] Runs one cycle of `nframes` without JACK, with a frame time that
+/// advances by exactly the frames rendered and microseconds derived from
+/// `sample_rate`. Inputs may be NULL when the engine has no input channels.
+void camio_offline_render(camio_engine *engine, const float *const _Nonnull *_Nullable inputs,
+                          float *const _Nonnull *_Nullable outputs, uint32_t nframes,
+                          uint32_t sample_rate);
+
+/* ------------------------------------------------------------------------ */
+/* JACK driver                                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct camio_jack camio_jack;
+
+/// [control] Opens a client (never starts a server). On failure returns NULL,
+/// stores JACK's status bits in `status` and a message in `error`.
+camio_jack *_Nullable camio_jack_open(const char *client_name, const char *_Nullable server_name,
+                                      uint32_t *status, char *error, size_t error_size);
+
+/// [control] Registers `in_1…` and `out_1…`, installs the callbacks and
+/// activates the client with `engine` as its process cycle. Returns 0 or a
+/// negative code with a message in `error`.
+int camio_jack_start(camio_jack *jack, camio_engine *engine, char *error, size_t error_size);
+
+/// [control] Deactivates (the process thread stops) and closes the client.
+/// Safe after the server went away, and more than once. The queries below
+/// keep answering with their last values until camio_jack_destroy.
+void camio_jack_close(camio_jack *_Nullable jack);
+
+/// [control] Closes the client if it is open and frees `jack`.
+void camio_jack_destroy(camio_jack *_Nullable jack);
+
+/// [control] Deactivates the client: after it returns, the engine is no longer processed.
+void camio_jack_deactivate(camio_jack *jack);
+
+/// [any] The client's name as JACK gave it (it may differ from the one asked for).
+const char *camio_jack_client_name(const camio_jack *jack);
+uint32_t camio_jack_sample_rate(const camio_jack *jack);
+uint32_t camio_jack_buffer_size(const camio_jack *jack);
+uint64_t camio_jack_xruns(const camio_jack *jack);
+/// Bumped by every latency, connection or graph callback.
+uint64_t camio_jack_graph_generation(const camio_jack *jack);
+bool camio_jack_is_shut_down(const camio_jack *jack);
+/// Copies JACK's shutdown reason (empty when none) into `reason`.
+void camio_jack_shutdown_reason(const camio_jack *jack, char *reason, size_t size);
+/// The process thread's id as an integer (0 before the first cycle).
+uint64_t camio_jack_process_thread(const camio_jack *jack);
+
+/// [control] Full port name of input (is_input) or output port `index`; NULL
+/// when out of range.
+const char *_Nullable camio_jack_port_name(const camio_jack *jack, bool is_input, uint32_t index);
+
+/// [control] jack_connect(source, destination); 0 on success or when already
+/// connected, else JACK's error code.
+int camio_jack_connect(camio_jack *jack, const char *source, const char *destination);
+int camio_jack_disconnect(camio_jack *jack, const char *source, const char *destination);
+
+/// [control] Connects out_i to the i-th physical playback port and the i-th
+/// physical capture port to in_i, as far as there are such ports. Returns the
+/// number of connections made.
+int camio_jack_connect_physical(camio_jack *jack);
+
+/// [control] Reads the latency of the client's ports and whether an input is
+/// fed by one of its own outputs, and passes them to the engine.
+void camio_jack_refresh_latency(camio_jack *jack);
+
+/// [control] Asks the server for a new period size (fires the buffer-size callback).
+int camio_jack_set_buffer_size(camio_jack *jack, uint32_t frames);
+
+#pragma clang assume_nonnull end
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CAMIO_H */

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+/// A private `jackd -d dummy` for the tests: a unique name, started and waited
+/// for with `jack_wait`, stopped after every client of it has closed.
+final class JackServer: Sendable {
+    let name: String
+    let period: Int
+    let sampleRate: Int
+    private let process: Process
+
+    private static let counter = Counter()
+    private final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        func next() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
+    }
+
+    init(period: Int = 256, sampleRate: Int = 48000) throws {
+        name = "amio-test-\(getpid())-\(Self.counter.next())"
+        self.period = period
+        self.sampleRate = sampleRate
+        process = Process()
+        process.executableURL = try Self.locate("jackd")
+        process.arguments = ["--no-realtime", "-n", name, "-d", "dummy", "-r", "\(sampleRate)", "-p", "\(period)"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let wait = Process()
+        wait.executableURL = try Self.locate("jack_wait")
+        wait.arguments = ["-s", name, "-w", "-t", "20"]
+        wait.standardOutput = FileHandle.nullDevice
+        wait.standardError = FileHandle.nullDevice
+        try wait.run()
+        wait.waitUntilExit()
+        guard wait.terminationStatus == 0, process.isRunning else {
+            stop()
+            throw JackServerError.didNotStart(name)
+        }
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+
+    /// SIGTERM, then SIGKILL if it lingers; waits for the exit.
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// Kills the server without warning, as a crash would.
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+
+    static func locate(_ tool: String) throws -> URL {
+        for directory in ["/usr/bin", "/usr/local/bin", "/bin"] {
+            let url = URL(fileURLWithPath: directory).appendingPathComponent(tool)
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        throw JackServerError.missingTool(tool)
+    }
+
+    /// Runs `body` with a fresh server that is stopped afterwards, whatever happens.
+    static func with<R>(period: Int = 256, _ body: (JackServer) async throws -> R) async throws -> R {
+        let server = try JackServer(period: period)
+        defer { server.stop() }
+        return try await body(server)
+    }
+}
+
+enum JackServerError: Error, CustomStringConvertible {
+    case didNotStart(String)
+    case missingTool(String)
+    var description: String {
+        switch self {
+        case let .didNotStart(name): "jackd -n \(name) did not start"
+        case let .missingTool(tool): "\(tool) is not installed; run scripts/install-dependencies.sh"
+        }
+    }
+}
+
+/// Polls `condition` until it holds or `seconds` pass. For waiting on audio
+/// that flows in real time, never for asserting how fast anything is.
+func eventually(within seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        try? await Task.sleep(nanoseconds: 5_000_000)
+    }
+    return condition()
+}

@@ -1,0 +1,1 @@
+int camio_test_placeholder(void){return 0;}
