@@ -1,0 +1,94 @@
+@testable import AMIO
+import Testing
+
+/// ≥ 500 seeded random playspecs and changes, rendered through the offline
+/// driver in random period splits, against the per-sample reference model.
+@Suite struct ReferenceModelTests {
+    static let sampleRate = 48000
+
+    func randomClip(_ rng: inout SeededGenerator, channels: Int) throws -> AudioClip {
+        let frames = Int.random(in: 1...300, using: &rng)
+        let data = (0..<channels).map { _ in (0..<frames).map { _ in Float.random(in: -1...1, using: &rng) } }
+        return try AudioClip(channels: data, sampleRate: Self.sampleRate)
+    }
+
+    func randomPlayspec(_ rng: inout SeededGenerator, outputs: Int, clips: [AudioClip]) -> Playspec {
+        var playspec = Playspec()
+        for _ in 0..<Int.random(in: 0...6, using: &rng) {
+            let clip = clips.randomElement(using: &rng)!
+            let a = Int.random(in: 0..<clip.frameCount, using: &rng)
+            let b = Int.random(in: (a + 1)...clip.frameCount, using: &rng)
+            let repeating = Bool.random(using: &rng)
+            playspec.append(PlayspecEntry(
+                clip: clip, frames: a..<b, playAt: Int64.random(in: -200...1500, using: &rng),
+                repeatInterval: repeating ? Int64.random(in: 1...400, using: &rng) : 0,
+                gains: (0..<outputs).map { _ in Float.random(in: -1...1, using: &rng) }))
+        }
+        return playspec
+    }
+
+    @Test(arguments: 0..<500)
+    func offlineEngineMatchesReference(seed: Int) throws {
+        var rng = SeededGenerator(seed: UInt64(seed) &* 7919 &+ 17)
+        let outputs = [1, 2, 6].randomElement(using: &rng)!
+        let clips = try (0..<3).map { _ in try randomClip(&rng, channels: [1, 2, 6].randomElement(using: &rng)!) }
+        let totalFrames = Int.random(in: 500...2500, using: &rng)
+
+        var periods: [Int] = []
+        while periods.reduce(0, +) < totalFrames {
+            periods.append(min(Int.random(in: 1...1000, using: &rng), totalFrames - periods.reduce(0, +)))
+        }
+        var cycleStarts: [Int] = []
+        var acc = 0
+        for period in periods { cycleStarts.append(acc); acc += period }
+
+        // The first change starts the playspec at frame 0; the rest jump about.
+        var changes: [ReferenceMixer.Change] = [
+            .init(playspec: randomPlayspec(&rng, outputs: outputs, clips: clips), insertAt: 0, startFrom: 0,
+                  superseding: false, visibleFrom: 0)
+        ]
+        for _ in 0..<Int.random(in: 0...5, using: &rng) {
+            changes.append(.init(
+                playspec: randomPlayspec(&rng, outputs: outputs, clips: clips),
+                insertAt: Int64.random(in: -100...2500, using: &rng),
+                startFrom: Int64.random(in: -300...2000, using: &rng),
+                superseding: Int.random(in: 0..<5, using: &rng) == 0,
+                visibleFrom: cycleStarts.randomElement(using: &rng)!))
+        }
+        changes.sort { $0.visibleFrom < $1.visibleFrom }
+
+        let renderer = try OfflineRenderer(sampleRate: Self.sampleRate, outputChannels: outputs)
+        try renderer.setTransportRolling(true)
+        var handles: [PlayspecChange] = []
+        var next = 0
+        var output = [[Float]](repeating: [], count: outputs)
+        for (index, period) in periods.enumerated() {
+            while next < changes.count && changes[next].visibleFrom <= cycleStarts[index] {
+                let change = changes[next]
+                handles.append(try renderer.schedulePlayspecChange(
+                    change.playspec!, insertAt: change.insertAt, startFrom: change.startFrom,
+                    supersedingPending: change.superseding))
+                next += 1
+            }
+            let block = try renderer.render(frames: period)
+            for channel in 0..<outputs { output[channel] += block[channel] }
+        }
+
+        let reference = ReferenceMixer(outputChannels: outputs).render(frames: totalFrames, changes: changes)
+        var worst: Float = 0
+        for channel in 0..<outputs {
+            for frame in 0..<totalFrames {
+                worst = max(worst, abs(output[channel][frame] - reference.output[channel][frame]))
+            }
+        }
+        #expect(worst <= 1e-6, "seed \(seed): max difference \(worst)")
+        for (handle, expected) in zip(handles, reference.appliedAt) {
+            let result = handle.currentResult
+            if let expected {
+                #expect(result == .applied(atFrame: expected), "seed \(seed): change \(handle.id)")
+            } else {
+                #expect(result == .superseded || result == nil, "seed \(seed): change \(handle.id) \(String(describing: result))")
+            }
+        }
+    }
+}
