@@ -1,4 +1,5 @@
 import CAMIO
+import Glibc
 import Synchronization
 
 /// Settings of an ``AudioInterface`` beyond its ports.
@@ -74,9 +75,11 @@ public final class AudioInterface: Sendable {
         guard options.consumerBufferLimit >= 1 else {
             throw .invalidArgument(name: "consumerBufferLimit", reason: "\(options.consumerBufferLimit) is below 1")
         }
+        let serverKey = try ServerRegistry.shared.acquire(serverName)
         var status: UInt32 = 0
         var message = [CChar](repeating: 0, count: 512)
         guard let jack = camio_jack_open(clientName, serverName, &status, &message, message.count) else {
+            ServerRegistry.shared.release(serverKey)
             throw .serverUnavailable(server: serverName, status: JACKStatus(rawValue: status),
                                      message: String(cBuffer: message))
         }
@@ -90,13 +93,15 @@ public final class AudioInterface: Sendable {
                 maximumEntries: options.maximumPlayspecEntries)
         } catch {
             camio_jack_destroy(jack)
+            ServerRegistry.shared.release(serverKey)
             throw error
         }
         guard camio_jack_start(jack, core.engine, &message, message.count) == 0 else {
             camio_jack_destroy(jack)
+            ServerRegistry.shared.release(serverKey)
             throw .clientStartFailed(message: String(cBuffer: message))
         }
-        let session = JackSession(jack: jack, core: core, bufferLimit: options.consumerBufferLimit)
+        let session = JackSession(jack: jack, core: core, bufferLimit: options.consumerBufferLimit, serverKey: serverKey)
         if connectPhysicalPorts { _ = camio_jack_connect_physical(jack) }
         session.refreshLatency()
         self.serverName = serverName
@@ -290,6 +295,7 @@ public final class AudioInterface: Sendable {
         camio_jack_deactivate(session.jack)
         bridge.stop()
         camio_jack_close(session.jack)
+        ServerRegistry.shared.release(session.serverKey)
         session.finish()
         callback.withLock { $0.task?.cancel() }
     }
@@ -307,6 +313,8 @@ final class JackSession: @unchecked Sendable {
     let jack: OpaquePointer
     let core: EngineCore
     let bufferLimit: Int
+    /// The server this session holds in the ``ServerRegistry``.
+    let serverKey: String
     let chunks = Broadcaster<InputAudioChunk>(account: InputAudioChunk.dropAccounting,
                                               weight: InputAudioChunk.dropWeight)
     let events = Broadcaster<AudioInterfaceEvent>()
@@ -325,8 +333,9 @@ final class JackSession: @unchecked Sendable {
 
     private let seen: Mutex<Seen>
 
-    init(jack: OpaquePointer, core: EngineCore, bufferLimit: Int) {
+    init(jack: OpaquePointer, core: EngineCore, bufferLimit: Int, serverKey: String) {
         self.jack = jack
+        self.serverKey = serverKey
         self.core = core
         self.bufferLimit = bufferLimit
         seen = Mutex(Seen(bufferSize: camio_jack_buffer_size(jack), sampleRate: camio_jack_sample_rate(jack)))
@@ -412,5 +421,42 @@ final class JackSession: @unchecked Sendable {
         core.cancelOutstanding()
         chunks.finish(throwing: core.terminalError.flatMap { $0 == .closed ? nil : $0 })
         events.finish()
+    }
+}
+
+/// libjack connects a process to one JACK server at a time: a client opened on a
+/// second server silently joins the first. The registry turns that into an error.
+final class ServerRegistry: Sendable {
+    static let shared = ServerRegistry()
+    private let state = Mutex<(server: String?, clients: Int)>((nil, 0))
+
+    /// The name libjack resolves `nil` to.
+    static func resolve(_ serverName: String?) -> String {
+        if let serverName { return serverName }
+        if let name = getenv("JACK_DEFAULT_SERVER") { return String(cString: name) }
+        return "default"
+    }
+
+    /// Registers one more client of `serverName`.
+    ///
+    /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` while clients of another server are open.
+    func acquire(_ serverName: String?) throws(AMIOError) -> String {
+        let key = Self.resolve(serverName)
+        let busy: String? = state.withLock { state in
+            if let server = state.server, server != key, state.clients > 0 { return server }
+            state = (key, state.clients + 1)
+            return nil
+        }
+        if let busy {
+            throw .invalidArgument(name: "serverName", reason: "this process has interfaces open on JACK server "
+                + "'\(busy)'; libjack serves one server per process, so close them before opening one on '\(key)'")
+        }
+        return key
+    }
+
+    func release(_ key: String) {
+        state.withLock { state in
+            if state.server == key && state.clients > 0 { state.clients -= 1 }
+        }
     }
 }

@@ -204,11 +204,18 @@ static void write_chunk(camio_engine *engine, const float *const *inputs, uint32
  * Input captured at absolute frame A was played, round_trip frames earlier, at
  * absolute frame A - round_trip. The history of segments maps that to the
  * timeline that was sounding then, so takes line up across swaps and jumps.
+ *
+ * An input fed straight from the engine's own output is one *cycle* late, not
+ * one period of frames: when JACK skips cycles (a stall), what arrives is still
+ * the last cycle's output. So that part of the delay is counted in cycles.
  */
 static void capture(camio_engine *engine, const float *const *inputs, uint32_t nframes,
                     uint64_t absolute_start, uint64_t usecs, bool *wake) {
     if (engine->input_channels == 0 || inputs == NULL) return;
-    int64_t delayed = (int64_t)absolute_start - (int64_t)camio_engine_round_trip(engine, nframes);
+    int64_t external = (int64_t)atomic_load_explicit(&engine->latency_capture, memory_order_relaxed) +
+                       (int64_t)atomic_load_explicit(&engine->latency_playback, memory_order_relaxed);
+    bool self_fed = atomic_load_explicit(&engine->latency_self_fed, memory_order_relaxed) != 0;
+    int64_t delayed = (self_fed ? (int64_t)engine->previous_cycle_start : (int64_t)absolute_start) - external;
     uint64_t newest = engine->history_count - 1;
     uint64_t oldest = engine->history_count > CAMIO_HISTORY ? engine->history_count - CAMIO_HISTORY : 0;
     uint64_t s = newest;
@@ -262,6 +269,8 @@ void camio_engine_process(camio_engine *engine, const float *const *inputs,
     } else {
         engine->frame_time = frame_time;
         engine->have_cycle = true;
+        /* Before the first cycle nothing was played: as if a cycle of silence had. */
+        engine->previous_cycle_start = engine->absolute - nframes;
     }
     engine->last_frame_time = frame_time;
     engine->last_nframes = nframes;
@@ -293,6 +302,7 @@ void camio_engine_process(camio_engine *engine, const float *const *inputs,
     }
 
     capture(engine, inputs, nframes, absolute_start, usecs, &wake);
+    engine->previous_cycle_start = absolute_start;
 
     atomic_store_explicit(&engine->published_position, engine->position, memory_order_relaxed);
     atomic_store_explicit(&engine->published_rolling, engine->rolling, memory_order_relaxed);

@@ -38,6 +38,7 @@ struct camio_engine {
     int64_t position;
     bool rolling;
     uint64_t absolute; /* frames processed since creation, stall gaps included */
+    uint64_t previous_cycle_start; /* `absolute` at the start of the last cycle run */
     camio_segment history[CAMIO_HISTORY];
     uint64_t history_count;
     bool have_cycle;

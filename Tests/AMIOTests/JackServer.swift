@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 
+/// Every test that talks to jackd lives in a suite nested in this one. libjack
+/// serves one server per process, so these run one at a time, each suite (or
+/// test) with a private server that is stopped after its clients closed.
+@Suite(.serialized) enum JackTests {}
+
 /// A private `jackd -d dummy` for the tests: a unique name, started and waited
 /// for with `jack_wait`, stopped after every client of it has closed.
 final class JackServer: Sendable {
@@ -96,4 +101,32 @@ func eventually(within seconds: Double = 10, _ condition: () -> Bool) async -> B
         try? await Task.sleep(nanoseconds: 5_000_000)
     }
     return condition()
+}
+
+/// Starts a private jackd for a whole suite and stops it after the suite's
+/// tests (and so every client they opened) are done.
+struct JackServerTrait: SuiteTrait, TestScoping {
+    let period: Int
+    var isRecursive: Bool { false }
+
+    func provideScope(for test: Test, testCase: Test.Case?,
+                      performing function: @Sendable () async throws -> Void) async throws {
+        let server = try JackServer(period: period)
+        defer { server.stop() }
+        try await JackServer.$current.withValue(server) { try await function() }
+    }
+}
+
+extension Trait where Self == JackServerTrait {
+    /// A private `jackd -d dummy -r 48000 -p period` for the suite.
+    static func jackServer(period: Int = 256) -> Self { JackServerTrait(period: period) }
+}
+
+extension JackServer {
+    @TaskLocal static var current: JackServer?
+
+    /// The suite's server; fails the test if the suite has none.
+    static var suite: JackServer {
+        get throws { try #require(current, "the suite needs the .jackServer() trait") }
+    }
 }
