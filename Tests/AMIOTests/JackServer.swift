@@ -31,6 +31,16 @@ final class JackServer: Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        // If this test process dies (a crash, a timeout's kill), nothing else
+        // would stop the server, and jack2 allows only 8 at once: a watchdog
+        // kills it as soon as this process is gone.
+        let watchdog = Process()
+        watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
+        watchdog.arguments = ["-c", "while kill -0 \(getpid()) 2>/dev/null && kill -0 \(process.processIdentifier) 2>/dev/null; "
+            + "do sleep 0.5; done; kill -9 \(process.processIdentifier) 2>/dev/null"]
+        watchdog.standardOutput = FileHandle.nullDevice
+        watchdog.standardError = FileHandle.nullDevice
+        try watchdog.run()
         let wait = Process()
         wait.executableURL = try Self.locate("jack_wait")
         wait.arguments = ["-s", name, "-w", "-t", "20"]
