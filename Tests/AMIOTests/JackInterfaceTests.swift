@@ -1,0 +1,259 @@
+@testable import AMIO
+import CAllocationCounter
+import Foundation
+import Testing
+
+/// Checks that consecutive chunks tile the timeline: each starts where the
+/// previous ended plus the frames reported lost before it.
+func expectContiguous(_ chunks: [InputAudioChunk], sourceLocation: SourceLocation = #_sourceLocation) {
+    for (previous, chunk) in zip(chunks, chunks.dropFirst()) {
+        if chunk.startingFrame != previous.endFrame + Int64(chunk.droppedFramesBefore) {
+            let message = "chunk at \(chunk.startingFrame) after one ending at \(previous.endFrame) "
+                + "with \(chunk.droppedFramesBefore) frames reported lost"
+            Issue.record(Comment(rawValue: message), sourceLocation: sourceLocation)
+            return
+        }
+    }
+}
+
+extension JackTests {
+    @Suite(.jackServer(period: 256))
+    struct Interface {
+        @Test func noServerIsATypedError() async throws {
+            let error = await #expect(throws: AMIOError.self) {
+                _ = try await AudioInterface(clientName: "nobody", serverName: "amio-no-such-server-\(getpid())")
+            }
+            guard case let .serverUnavailable(server, status, _) = error else {
+                Issue.record("wrong error \(String(describing: error))")
+                return
+            }
+            #expect(server == "amio-no-such-server-\(getpid())")
+            #expect(status.contains(.failure))
+            #expect(status.contains(.serverFailed))
+        }
+
+        @Test func aSecondServerInOneProcessIsRefused() async throws {
+            let server = try JackServer.suite
+            let io = try await AudioInterface(clientName: "first", serverName: server.name, connectPhysicalPorts: false)
+            await #expect(throws: AMIOError.self) {
+                _ = try await AudioInterface(clientName: "second", serverName: server.name + "-other")
+            }
+            await io.close()
+        }
+
+        @Test func inputChunksAreContiguousForTenSeconds() async throws {
+            let server = try JackServer.suite
+            let io = try await openLoopback(server, channels: 2, name: "contiguous")
+            let ramp = try rampClip(frames: 600_000)
+            try io.setPlayspec([PlayspecEntry(clip: ramp, playAt: 0, gains: [1, 0.5])])
+            try io.setTransportRolling(true)
+            var chunks: [InputAudioChunk] = []
+            for try await chunk in io.inputChunks where chunk.wasTransportRolling && chunk.startingFrame >= 0 {
+                chunks.append(chunk)
+                if chunk.endFrame >= 480_000 { break }
+            }
+            await io.close()
+            expectContiguous(chunks)
+            let lost = chunks.dropFirst().reduce(0) { $0 + $1.droppedFramesBefore }
+            let frames = chunks.reduce(0) { $0 + $1.frameCount }
+            #expect(Int64(frames + lost) == chunks.last!.endFrame - chunks.first!.startingFrame, "frames add up")
+            #expect(lost <= io.droppedInputFrames, "every loss this consumer saw was the engine's")
+            // Every frame that arrived is the frame that was played.
+            for chunk in chunks {
+                for (i, v) in chunk.samples(channel: 0).enumerated() where Int64(v) - 1 != chunk.startingFrame + Int64(i) {
+                    Issue.record("heard \(v) at \(chunk.startingFrame + Int64(i))")
+                    return
+                }
+            }
+            print("10 s contiguity: \(chunks.count) chunks, \(frames) frames, \(lost) lost in stalls, xruns \(io.xrunCount)")
+        }
+
+        @Test func aStalledConsumerLosesOnlyItsOwnChunksAndCountsThemExactly() async throws {
+            let server = try JackServer.suite
+            let io = try await openLoopback(server, channels: 1, name: "stalled")
+            try io.setTransportRolling(true)
+            let fast = Task {
+                var chunks: [InputAudioChunk] = []
+                for try await chunk in io.inputChunks where chunk.wasTransportRolling {
+                    chunks.append(chunk)
+                    if chunks.count == 400 { break }
+                }
+                return chunks
+            }
+            var slow: [InputAudioChunk] = []
+            for try await chunk in io.inputChunks(bufferingChunks: 8) where chunk.wasTransportRolling {
+                slow.append(chunk)
+                if slow.count == 5 { try await Task.sleep(nanoseconds: 500_000_000) }  // falls behind on purpose
+                if slow.count == 40 { break }
+            }
+            let fastChunks = try await fast.value
+            await io.close()
+
+            expectContiguous(slow)
+            expectContiguous(fastChunks)
+            let slowLost = slow.dropFirst().reduce(0) { $0 + $1.droppedFramesBefore }
+            let fastLost = fastChunks.dropFirst().reduce(0) { $0 + $1.droppedFramesBefore }
+            #expect(slowLost >= 48_000 / 2 - 8 * 256 - 256, "half a second, less what the buffer held, was lost")
+            #expect(fastLost <= io.droppedInputFrames, "the fast consumer lost nothing beyond the engine's own losses")
+            #expect(slow.count == 40)
+        }
+
+        @Test func engineRingOverflowIsCountedAndReported() async throws {
+            let server = try JackServer.suite
+            var options = AudioInterfaceOptions()
+            options.inputRingFrames = 2048
+            let io = try await openLoopback(server, channels: 1, name: "overflow", options: options)
+            try io.setTransportRolling(true)
+            var chunks: [InputAudioChunk] = []
+            var stalled = false
+            for try await chunk in io.inputChunks where chunk.wasTransportRolling {
+                chunks.append(chunk)
+                if chunks.count == 10 && !stalled {
+                    stalled = true
+                    io.stallBridgeForTesting(microseconds: 300_000)  // the bridge thread sleeps; the ring fills
+                    try await Task.sleep(nanoseconds: 400_000_000)
+                    io.stallBridgeForTesting(microseconds: 0)
+                }
+                if chunks.count == 60 { break }
+            }
+            await io.close()
+            expectContiguous(chunks)
+            let lost = chunks.dropFirst().reduce(0) { $0 + $1.droppedFramesBefore }
+            #expect(io.droppedInputFrames > 0)
+            #expect(lost == io.droppedInputFrames, "each lost frame is reported exactly once")
+        }
+
+        @Test func severalConsumersEachGetEveryChunk() async throws {
+            let server = try JackServer.suite
+            let io = try await AudioInterface(clientName: "fanout", serverName: server.name, inputChannels: 1,
+                                              outputChannels: 1, connectPhysicalPorts: false)
+            try io.setTransportRolling(true)
+            @Sendable func collect() async throws -> [UInt64] {
+                var times: [UInt64] = []
+                for try await chunk in io.inputChunks {
+                    times.append(chunk.cycleFrameTime)
+                    if times.count == 50 { break }
+                }
+                return times
+            }
+            let received = Counter()
+            io.inputChunkCallback = { _ in received.increment() }
+            async let a = collect()
+            async let b = collect()
+            let (first, second) = try await (a, b)
+            await io.close()
+            #expect(!first.isEmpty && !second.isEmpty)
+            let common = Set(first).intersection(second)
+            #expect(common.count >= 40, "both consumers saw the same chunks")
+            #expect(received.value > 0, "the callback consumer was called")
+        }
+
+        @Test func closeIsIdempotentCancelsPendingAndRefusesLaterCalls() async throws {
+            let server = try JackServer.suite
+            let io = try await AudioInterface(clientName: "closing", serverName: server.name, connectPhysicalPorts: false)
+            let pending = try io.schedulePlayspecChange([], insertAt: 1 << 40, startFrom: 0)
+            let iterator = Task {
+                var count = 0
+                for try await _ in io.inputChunks { count += 1 }
+                return count
+            }
+            try await Task.sleep(nanoseconds: 50_000_000)
+            await io.close()
+            await io.close()
+            #expect(await pending.result == .cancelled)
+            #expect(try await iterator.value > 0, "the sequence finishes normally on close")
+            #expect(throws: AMIOError.closed) { try io.setTransportRolling(true) }
+            #expect(throws: AMIOError.closed) { try io.schedulePlayspecChange([], insertAt: 0, startFrom: 0) }
+            #expect(throws: AMIOError.closed) { try io.connect("a", to: "b") }
+            var afterClose = 0
+            for try await _ in io.inputChunks { afterClose += 1 }
+            #expect(afterClose == 0)
+        }
+
+        @Test func theProcessThreadNeverAllocatesWhilePlayspecsAreSwapped() async throws {
+            let server = try JackServer.suite
+            let io = try await openLoopback(server, channels: 2, name: "alloc")
+            let consumer = Task { for try await _ in io.inputChunks {} }
+            let clips = try (0..<8).map { try rampClip(frames: 4096 + $0, channels: 1 + $0 % 2) }
+            try io.setTransportRolling(true)
+            #expect(await eventually { io.processThreadID != 0 })
+
+            // The interposer must see allocations made inside shared libraries.
+            amio_allocations_watch(amio_allocations_current_thread())
+            free(strdup("counted inside libc"))
+            #expect(amio_allocations_count() >= 2, "the malloc interposer is not active")
+
+            amio_allocations_watch(io.processThreadID)
+            let firstCycle = io.session.core.cycles
+            var changes: [PlayspecChange] = []
+            var round = 0
+            while round < 300 || io.session.core.cycles < firstCycle + 300 {
+                defer { round += 1 }
+                let entries = (0..<(1 + round % 16)).map { i in
+                    PlayspecEntry(clip: clips[i % clips.count], playAt: Int64(i * 100), repeatInterval: Int64(round % 3) * 5000,
+                                  gains: [1, 0.5])
+                }
+                let position = io.position
+                changes.append(try io.schedulePlayspecChange(Playspec(entries), insertAt: position + Int64(round % 700),
+                                                             startFrom: Int64(round * 1000), supersedingPending: round % 7 == 0))
+                if round % 50 == 0 { try io.setPosition(Int64(round)) }
+                if round % 10 == 0 { try await Task.sleep(nanoseconds: 2_000_000) }
+                if changes.count > 200 { _ = await changes.removeFirst().result }
+            }
+            for change in changes { _ = await change.result }
+            try await Task.sleep(nanoseconds: 100_000_000)
+            let allocations = amio_allocations_count()
+            let cycles = io.session.core.cycles - firstCycle
+            amio_allocations_watch(0)
+            consumer.cancel()
+            await io.close()
+            #expect(allocations == 0, "the process thread allocated or freed \(allocations) times")
+            #expect(cycles >= 300)
+            print("realtime allocation test: \(round) swaps over \(cycles) cycles, \(allocations) allocations")
+        }
+    }
+
+    /// Killing the server mid-run: reported as an event, the chunk sequence
+    /// ends with an error, later calls throw, nothing crashes.
+    @Suite struct ServerLoss {
+        @Test func killingJackdMidRunIsReportedAndSurvived() async throws {
+            let server = try JackServer(period: 256)
+            defer { server.stop() }
+            let io = try await AudioInterface(clientName: "doomed", serverName: server.name, connectPhysicalPorts: false)
+            let clip = try rampClip(frames: 48_000)
+            let pending = try io.schedulePlayspecChange([PlayspecEntry(clip: clip, playAt: 0, gains: [1, 1])],
+                                                        insertAt: 1 << 40, startFrom: 0)
+            try io.setTransportRolling(true)
+            let events = Task {
+                for try await event in io.events { if case .serverShutdown = event { return true } }
+                return false
+            }
+            let chunks = Task { () -> (any Error)? in
+                do {
+                    for try await _ in io.inputChunks {}
+                    return nil
+                } catch { return error }
+            }
+            #expect(await eventually { io.position > 4096 })
+            server.kill9()
+            let error = await chunks.value
+            guard case .serverShutdown = error as? AMIOError else {
+                Issue.record("the chunk sequence ended with \(String(describing: error))")
+                return
+            }
+            #expect(try await events.value)
+            #expect(await pending.result == .cancelled)
+            #expect(throws: AMIOError.self) { try io.setTransportRolling(false) }
+            #expect(throws: AMIOError.self) { try io.schedulePlayspecChange([], insertAt: 0, startFrom: 0) }
+            await io.close()
+            await io.close()
+        }
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func increment() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}
