@@ -1,1 +1,159 @@
-print("demo")
+// AMIODemo: plays a scheduled, looping playspec through JACK with the
+// interface's outputs connected to its own inputs, captures the inputs, and
+// checks every captured frame against an offline render of the same playspec.
+//
+//   AMIODemo [--server NAME] [--clips N] [--seconds S] [--jackd-pid PID]
+
+import AMIO
+import Foundation
+
+struct Options {
+    var server: String?
+    var clips = 8
+    var seconds = 4.0
+    var jackdPID: Int32?
+
+    init(_ arguments: [String]) throws {
+        var iterator = arguments.makeIterator()
+        while let argument = iterator.next() {
+            func value() throws -> String {
+                guard let value = iterator.next() else { throw DemoError.usage("\(argument) needs a value") }
+                return value
+            }
+            switch argument {
+            case "--server": server = try value()
+            case "--clips": clips = try Int(value()).flatMap { $0 > 0 ? $0 : nil } ?? { throw DemoError.usage("--clips takes a positive number") }()
+            case "--seconds": seconds = try Double(value()).flatMap { $0 > 0 ? $0 : nil } ?? { throw DemoError.usage("--seconds takes a positive number") }()
+            case "--jackd-pid": jackdPID = try Int32(value())
+            case "-h", "--help": throw DemoError.usage("")
+            default: throw DemoError.usage("unknown argument \(argument)")
+            }
+        }
+    }
+}
+
+enum DemoError: Error, CustomStringConvertible {
+    case usage(String)
+    var description: String {
+        switch self {
+        case let .usage(message):
+            (message.isEmpty ? "" : message + "\n") + "usage: AMIODemo [--server NAME] [--clips N] [--seconds S] [--jackd-pid PID]"
+        }
+    }
+}
+
+/// CPU seconds (user + system) a process has used, from /proc/PID/stat.
+func cpuSeconds(pid: Int32?) -> Double? {
+    let path = pid.map { "/proc/\($0)/stat" } ?? "/proc/self/stat"
+    guard let stat = try? String(contentsOfFile: path, encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return nil }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    // After the command name: state is field 3, utime field 14, stime field 15.
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+func makeClips(count: Int, sampleRate: Int) throws -> [AudioClip] {
+    // Short stereo tone bursts with a decay, each at its own pitch.
+    try (0..<count).map { index in
+        let frames = 2400
+        let frequency = 220.0 * pow(2.0, Double(index % 24) / 12.0)
+        let left = (0..<frames).map { n -> Float in
+            let t = Double(n) / Double(sampleRate)
+            return Float(sin(2 * .pi * frequency * t) * exp(-t * 40))
+        }
+        let right = left.enumerated().map { $0.element * (0.5 + 0.5 * Float($0.offset % 2)) }
+        return try AudioClip(channels: [left, right], sampleRate: sampleRate)
+    }
+}
+
+func run() async throws {
+    let options = try Options(Array(CommandLine.arguments.dropFirst()))
+    let io = try await AudioInterface(clientName: "amio-demo", serverName: options.server, inputChannels: 2,
+                                      outputChannels: 2, connectPhysicalPorts: false)
+    for (output, input) in zip(io.outputPortNames, io.inputPortNames) { try io.connect(output, to: input) }
+    let rate = io.sampleRate
+    print("SwiftAMIO demo: JACK server '\(options.server ?? "default")', \(rate) Hz, period \(io.periodFrames) frames")
+    print("ports: \(zip(io.outputPortNames, io.inputPortNames).map { "\($0) -> \($1)" }.joined(separator: ", "))")
+    print("latency: \(io.latency)")
+
+    let beat = Int64(rate / 2)   // 120 bpm
+    let clips = try makeClips(count: options.clips, sampleRate: rate)
+    let click = try AudioClip(channels: [[1], [1]], sampleRate: rate)
+    var playspec = Playspec(clips.enumerated().map { index, clip in
+        PlayspecEntry(clip: clip, playAt: Int64(index * 97) % beat, repeatInterval: beat,
+                      gains: [0.5 / Float(options.clips), 0.5 / Float(options.clips)])
+    })
+    playspec.append(PlayspecEntry(clip: click, playAt: 0, repeatInterval: beat, gains: [1, 0]))
+    print("playspec: \(options.clips) looping stereo clips and a click on out_1, every \(beat) frames")
+
+    // Everything captured, by timeline frame, to compare with an offline render.
+    let loopStart = 2 * beat, loopEnd = 6 * beat
+    let capture = Task {
+        var heard: [Int64: (Float, Float)] = [:]
+        var chunks = 0, frames = 0, lost = 0
+        for try await chunk in io.inputChunks where chunk.wasTransportRolling {
+            chunks += 1
+            frames += chunk.frameCount
+            lost += chunk.droppedFramesBefore
+            let left = chunk.samples(channel: 0), right = chunk.samples(channel: 1)
+            for i in 0..<chunk.frameCount {
+                heard[chunk.startingFrame + Int64(i)] = (left[left.startIndex + i], right[right.startIndex + i])
+            }
+        }
+        return (heard, chunks, frames, lost)
+    }
+
+    let start = try io.schedulePlayspecChange(playspec, insertAt: 0, startFrom: 0)
+    try io.setTransportRolling(true)
+    let cpuBefore = cpuSeconds(pid: nil), jackdBefore = cpuSeconds(pid: options.jackdPID)
+    let wallBefore = Date()
+    print("change \(start.id): \(await start.result) — the playspec starts")
+
+    // A DAW-style loop: each time the timeline reaches loopEnd it jumps to
+    // loopStart; the next jump is scheduled when the previous one applied.
+    let looper = Task {
+        while !Task.isCancelled {
+            let jump = try io.schedulePlayspecChange(playspec, insertAt: loopEnd, startFrom: loopStart)
+            let result = await jump.result
+            print("change \(jump.id): \(result) — loop back to \(loopStart)")
+            guard case .applied = result else { return }
+        }
+    }
+    try await Task.sleep(nanoseconds: UInt64(options.seconds * 1e9))
+    looper.cancel()
+    let wall = Date().timeIntervalSince(wallBefore)
+    let cpu = cpuSeconds(pid: nil).flatMap { after in cpuBefore.map { after - $0 } }
+    let jackdCPU = cpuSeconds(pid: options.jackdPID).flatMap { after in jackdBefore.map { after - $0 } }
+    let xruns = io.xrunCount
+    await io.close()
+    _ = await looper.result
+    let (heard, chunks, frames, lost) = try await capture.value
+
+    // The same playspec rendered offline: every captured frame must equal it.
+    let renderer = try OfflineRenderer(sampleRate: rate, outputChannels: 2)
+    try renderer.schedulePlayspecChange(playspec, insertAt: 0, startFrom: 0)
+    try renderer.setTransportRolling(true)
+    let reference = try renderer.render(periods: Array(repeating: 4096, count: Int(loopEnd) / 4096 + 2))
+    var exact = 0, compared = 0, clicks: Set<Int64> = []
+    for (frame, (left, right)) in heard where frame >= 0 && frame < Int64(reference[0].count) {
+        compared += 1
+        if left == reference[0][Int(frame)] && right == reference[1][Int(frame)] { exact += 1 }
+        if frame % beat == 0 && left > 0.99 { clicks.insert(frame) }
+    }
+    print("captured: \(chunks) chunks, \(frames) frames, \(lost) frames lost, \(xruns) xruns")
+    print("frame accuracy: \(exact) of \(compared) captured timeline frames equal the offline render exactly")
+    print("clicks heard at timeline frames \(clicks.sorted()) (one every \(beat) frames, offset 0)")
+    if let cpu {
+        print(String(format: "CPU: demo process %.1f%% of one core over %.1f s with %d clips", 100 * cpu / wall, wall, options.clips)
+            + (jackdCPU.map { String(format: "; jackd %.1f%%", 100 * $0 / wall) } ?? ""))
+    }
+    if exact != compared { throw DemoError.usage("captured audio differs from the render") }
+}
+
+do {
+    try await run()
+} catch {
+    FileHandle.standardError.write(Data("AMIODemo: \(error)\n".utf8))
+    exit(error is DemoError ? 64 : 1)
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the system packages SwiftAMIO builds and tests against, on Debian or
+# Ubuntu. Does nothing when they are all present. Needs root (or sudo).
+set -euo pipefail
+
+packages=(libjack-jackd2-dev jackd2 libsndfile1-dev libsamplerate0-dev sox pkg-config)
+
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "install-dependencies: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+fi
+echo "install-dependencies: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+# jackd2 asks about realtime priority; the default answer is fine here.
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
