@@ -1,6 +1,8 @@
 /// The status bits JACK returns when a client cannot be opened or is cut off.
 public struct JACKStatus: OptionSet, Sendable, Hashable, CustomStringConvertible {
+    /// JACK's `jack_status_t` bits.
     public let rawValue: UInt32
+    /// Wraps JACK's `jack_status_t` bits.
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// The operation failed.
@@ -40,6 +42,7 @@ public struct JACKStatus: OptionSet, Sendable, Hashable, CustomStringConvertible
         (.clientZombie, "client zombie"),
     ]
 
+    /// The bits in hex and in words, e.g. `0x11 (failure, server failed)`.
     public var description: String {
         let words = Self.names.filter { contains($0.0) }.map(\.1)
         let hex = "0x" + String(rawValue, radix: 16)
@@ -71,6 +74,7 @@ public enum AMIOError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Memory for the engine or a playspec could not be allocated.
     case outOfMemory
 
+    /// A sentence naming what was wrong and with which value.
     public var description: String {
         switch self {
         case let .serverUnavailable(server, status, message):

@@ -100,6 +100,7 @@ public struct BroadcastSequence<Element: Sendable>: AsyncSequence, Sendable {
     /// How many elements each consumer may fall behind before it loses some.
     public let bufferLimit: Int
 
+    /// Starts a new consumer: it receives every element from now on.
     public func makeAsyncIterator() -> Iterator {
         Iterator(base: broadcaster.subscribe(bufferLimit: bufferLimit).makeAsyncIterator())
     }
@@ -108,6 +109,7 @@ public struct BroadcastSequence<Element: Sendable>: AsyncSequence, Sendable {
     public struct Iterator: AsyncIteratorProtocol {
         var base: AsyncThrowingStream<Element, any Error>.Iterator
 
+        /// The next element; `nil` when the sequence finished, or the error it ended with.
         public mutating func next() async throws -> Element? {
             try await base.next()
         }

@@ -48,6 +48,7 @@ public struct Latency: Sendable, Hashable, CustomStringConvertible {
     /// (JACK delays such a cycle by exactly one period).
     public var roundTrip: Int
 
+    /// The three figures in words.
     public var description: String { "capture \(capture), playback \(playback), round trip \(roundTrip) frames" }
 }
 

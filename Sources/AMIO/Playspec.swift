@@ -62,12 +62,16 @@ public struct Playspec: Sendable, RandomAccessCollection, MutableCollection, Ran
     /// A playspec of the given entries.
     public init(arrayLiteral elements: PlayspecEntry...) { entries = elements }
 
+    /// The first entry's index.
     public var startIndex: Int { entries.startIndex }
+    /// One past the last entry's index.
     public var endIndex: Int { entries.endIndex }
+    /// The entry at `position`.
     public subscript(position: Int) -> PlayspecEntry {
         get { entries[position] }
         set { entries[position] = newValue }
     }
+    /// Replaces the entries in `subrange` with `newElements`.
     public mutating func replaceSubrange<C: Collection<PlayspecEntry>>(_ subrange: Range<Int>, with newElements: C) {
         entries.replaceSubrange(subrange, with: newElements)
     }

@@ -17,7 +17,7 @@ extension JackTests {
 @Suite struct Loopback {
     static let documentedOffset: Int64 = 0
 
-    @Test(arguments: [32, 256, 1024])
+    @Test(arguments: [16, 32, 256, 1024, 8192])
     func impulsesArriveAtTheirTimelineFrameAcrossSeeksLoopsAndChanges(period: Int) async throws {
         try await JackServer.with(period: period) { server in
             let io = try await openLoopback(server)
@@ -148,7 +148,12 @@ extension JackTests {
         try await JackServer.with(period: 256) { server in
             let io = try await openLoopback(server, channels: 1)
             let events = Task {
-                for try await event in io.events { if case .periodSizeChanged(512) = event { return true } }
+                var sawPeriod = false, sawLatency = false
+                for try await event in io.events {
+                    if case .periodSizeChanged(512) = event { sawPeriod = true }
+                    if case let .latencyChanged(latency) = event, latency.roundTrip == 512 { sawLatency = true }
+                    if sawPeriod && sawLatency { return true }
+                }
                 return false
             }
             try await Task.sleep(nanoseconds: 20_000_000)

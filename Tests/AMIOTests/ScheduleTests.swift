@@ -167,3 +167,23 @@ func rampClip(frames: Int, base: Float = 1, channels: Int = 1, sampleRate: Int =
         }
     }
 }
+
+@Suite struct PeriodSizeTests {
+    /// Every period JACK may use gives the same output as one long render.
+    @Test(arguments: [16, 17, 64, 1000, 4096, 8192])
+    func anyPeriodRendersTheSameOutput(period: Int) throws {
+        func render(_ periods: [Int]) throws -> [[Float]] {
+            let renderer = try OfflineRenderer(outputChannels: 2)
+            let clip = try rampClip(frames: 5000, channels: 2)
+            try renderer.schedulePlayspecChange([PlayspecEntry(clip: clip, frames: 10..<4000, playAt: 77, repeatInterval: 6000, gains: [1, -1])],
+                                                insertAt: 0, startFrom: 0)
+            try renderer.schedulePlayspecChange([PlayspecEntry(clip: clip, playAt: 0, gains: [0.5, 2])], insertAt: 9_999, startFrom: 3)
+            try renderer.setTransportRolling(true)
+            return try renderer.render(periods: periods)
+        }
+        let total = 8192 * 3
+        let reference = try render([total])
+        let split = try render(Array(repeating: period, count: total / period) + (total % period == 0 ? [] : [total % period]))
+        #expect(split == reference)
+    }
+}
