@@ -193,10 +193,13 @@ extension JackTests {
                     PlayspecEntry(clip: clips[i % clips.count], playAt: Int64(i * 100), repeatInterval: Int64(round % 3) * 5000,
                                   gains: [1, 0.5])
                 }
-                let position = io.position
-                changes.append(try io.schedulePlayspecChange(Playspec(entries), insertAt: position + Int64(round % 700),
-                                                             startFrom: Int64(round * 1000), supersedingPending: round % 7 == 0))
-                if round % 50 == 0 { try io.setPosition(Int64(round)) }
+                // The timeline only moves forward (jumps and seeks ahead), so every
+                // change's insertAt is reached, or passed, within a few periods.
+                let insertAt = io.position + Int64(round % 700)
+                changes.append(try io.schedulePlayspecChange(Playspec(entries), insertAt: insertAt,
+                                                             startFrom: insertAt + Int64(round % 500),
+                                                             supersedingPending: round % 7 == 0))
+                if round % 50 == 0 { try io.setPosition(io.position + 1000) }
                 if round % 10 == 0 { try await Task.sleep(nanoseconds: 2_000_000) }
                 if changes.count > 200 { _ = await changes.removeFirst().result }
             }
