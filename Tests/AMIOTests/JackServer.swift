@@ -4,7 +4,7 @@ import Testing
 /// Every test that talks to jackd lives in a suite nested in this one. libjack
 /// serves one server per process, so these run one at a time, each suite (or
 /// test) with a private server that is stopped after its clients closed.
-@Suite(.serialized) enum JackTests {}
+@Suite(.serialized, .timeLimit(.minutes(2))) enum JackTests {}
 
 /// A private `jackd -d dummy` for the tests: a unique name, started and waited
 /// for with `jack_wait`, stopped after every client of it has closed.
