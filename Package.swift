@@ -23,7 +23,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("pthread")]),
         .target(
             name: "AMIO",
-            dependencies: ["CAMIO"]),
+            dependencies: ["CAMIO", "CSndFile", "CSampleRate"]),
         .executableTarget(
             name: "AMIODemo",
             dependencies: ["AMIO"],

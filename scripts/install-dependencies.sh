@@ -3,7 +3,8 @@
 # Ubuntu. Does nothing when they are all present. Needs root (or sudo).
 set -euo pipefail
 
-packages=(libjack-jackd2-dev jackd2 libsndfile1-dev libsamplerate0-dev sox pkg-config)
+# sox and its MP3 handler and opusenc make the independent test files.
+packages=(libjack-jackd2-dev jackd2 libsndfile1-dev libsamplerate0-dev sox libsox-fmt-mp3 opus-tools pkg-config)
 
 missing=()
 for package in "${packages[@]}"; do

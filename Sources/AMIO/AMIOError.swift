@@ -73,6 +73,12 @@ public enum AMIOError: Error, Sendable, Equatable, CustomStringConvertible {
     case connectionFailed(source: String, destination: String, code: Int32)
     /// Memory for the engine or a playspec could not be allocated.
     case outOfMemory
+    /// An audio file could not be read or written. `message` is libsndfile's own.
+    case fileError(path: String, problem: FileProblem, message: String)
+    /// Sample-rate conversion failed; `message` is libsamplerate's own.
+    case resamplingFailed(message: String)
+    /// The operation was cancelled (its task was cancelled).
+    case cancelled
 
     /// A sentence naming what was wrong and with which value.
     public var description: String {
@@ -98,6 +104,30 @@ public enum AMIOError: Error, Sendable, Equatable, CustomStringConvertible {
             return "cannot connect \(source) to \(destination) (JACK error \(code))"
         case .outOfMemory:
             return "out of memory"
+        case let .fileError(path, problem, message):
+            return "\(path): \(problem.rawValue): \(message)"
+        case let .resamplingFailed(message):
+            return "resampling failed: \(message)"
+        case .cancelled:
+            return "cancelled"
         }
     }
+}
+
+/// What was wrong with an audio file.
+public enum FileProblem: String, Sendable, Hashable {
+    /// There is no file at the path.
+    case missing
+    /// The file exists but cannot be opened.
+    case unreadable
+    /// The file holds no audio frames.
+    case empty
+    /// The file ends before the audio its header announces.
+    case truncated
+    /// The file's contents are damaged.
+    case corrupt
+    /// libsndfile does not support the file's format or the requested format and encoding.
+    case unsupported
+    /// Writing failed (the disk is full, the file cannot be created, …).
+    case writeFailed = "write failed"
 }

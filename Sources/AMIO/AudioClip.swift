@@ -19,6 +19,18 @@ final class ClipStorage: @unchecked Sendable {
         }
     }
 
+    /// Takes ownership of `samples`: `channelCount * frameCount` planar floats
+    /// (at least one) allocated with `UnsafeMutablePointer.allocate`.
+    init(frameCount: Int, channelCount: Int, adopting samples: UnsafeMutablePointer<Float>) {
+        self.frameCount = frameCount
+        self.channelCount = channelCount
+        self.samples = samples
+        channelPointers = .allocate(capacity: channelCount)
+        for channel in 0..<channelCount {
+            channelPointers[channel] = UnsafePointer(samples + channel * frameCount)
+        }
+    }
+
     deinit {
         samples.deallocate()
         channelPointers.deallocate()
@@ -113,6 +125,12 @@ public struct AudioClip: Sendable {
         precondition((0..<channelCount).contains(channel) && (0..<frameCount).contains(frame),
                      "sample (\(channel), \(frame)) is outside \(channelCount) channels x \(frameCount) frames")
         return storage.samples[channel * frameCount + frame]
+    }
+
+    /// Wraps storage that is already filled.
+    init(storage: ClipStorage, sampleRate: Int) {
+        self.storage = storage
+        self.sampleRate = sampleRate
     }
 
     /// The length in seconds.

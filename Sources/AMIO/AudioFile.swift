@@ -1,0 +1,415 @@
+import CSndFile
+import Foundation
+
+/// A container format libsndfile reads or writes.
+public struct AudioFileFormat: Hashable, Sendable, CustomStringConvertible {
+    /// A short name: `wav`, `flac`, …
+    public let name: String
+    /// libsndfile's `SF_FORMAT_…` major format code.
+    public let code: Int32
+
+    /// Microsoft WAV (RIFF).
+    public static let wav = AudioFileFormat(name: "wav", code: Int32(SF_FORMAT_WAV))
+    /// WAV with the WAVE_FORMAT_EXTENSIBLE header (what most tools write above 16 bits).
+    public static let wavExtensible = AudioFileFormat(name: "wavex", code: Int32(SF_FORMAT_WAVEX))
+    /// Sony Wave64, for files over 4 GiB.
+    public static let wav64 = AudioFileFormat(name: "w64", code: Int32(SF_FORMAT_W64))
+    /// RF64, the EBU's WAV for files over 4 GiB.
+    public static let rf64 = AudioFileFormat(name: "rf64", code: Int32(SF_FORMAT_RF64))
+    /// Apple/SGI AIFF.
+    public static let aiff = AudioFileFormat(name: "aiff", code: Int32(SF_FORMAT_AIFF))
+    /// Apple Core Audio Format.
+    public static let caf = AudioFileFormat(name: "caf", code: Int32(SF_FORMAT_CAF))
+    /// FLAC, lossless.
+    public static let flac = AudioFileFormat(name: "flac", code: Int32(SF_FORMAT_FLAC))
+    /// Ogg, holding Vorbis or Opus.
+    public static let ogg = AudioFileFormat(name: "ogg", code: Int32(SF_FORMAT_OGG))
+    /// MPEG-1/2 audio (MP3).
+    public static let mp3 = AudioFileFormat(name: "mp3", code: Int32(SF_FORMAT_MPEG))
+
+    static let known: [AudioFileFormat] = [.wav, .wavExtensible, .wav64, .rf64, .aiff, .caf, .flac, .ogg, .mp3]
+
+    /// The format `code` names; formats without a constant here get libsndfile's own name.
+    init(code: Int32) {
+        if let known = Self.known.first(where: { $0.code == code }) {
+            self = known
+            return
+        }
+        var info = SF_FORMAT_INFO(format: code, name: nil, extension: nil)
+        sf_command(nil, Int32(SFC_GET_FORMAT_INFO), &info, Int32(MemoryLayout<SF_FORMAT_INFO>.size))
+        self.init(name: info.name.map { String(cString: $0) } ?? "format 0x\(String(code, radix: 16))", code: code)
+    }
+
+    init(name: String, code: Int32) {
+        self.name = name
+        self.code = code
+    }
+
+    /// The format a file name's extension suggests, if any.
+    ///
+    /// - Parameter url: A file URL such as `take.flac`.
+    public init?(fileExtensionOf url: URL) {
+        switch url.pathExtension.lowercased() {
+        case "wav", "wave": self = .wav
+        case "w64": self = .wav64
+        case "rf64": self = .rf64
+        case "aif", "aiff", "aifc": self = .aiff
+        case "caf": self = .caf
+        case "flac": self = .flac
+        case "ogg", "oga", "opus": self = .ogg
+        case "mp3": self = .mp3
+        default: return nil
+        }
+    }
+
+    /// The short name.
+    public var description: String { name }
+}
+
+/// How samples are encoded inside a file.
+public struct AudioFileEncoding: Hashable, Sendable, CustomStringConvertible {
+    /// A short name: `pcm16`, `float`, …
+    public let name: String
+    /// libsndfile's `SF_FORMAT_…` subtype code.
+    public let code: Int32
+
+    /// Signed 8-bit PCM.
+    public static let pcmS8 = AudioFileEncoding(name: "pcmS8", code: Int32(SF_FORMAT_PCM_S8))
+    /// Unsigned 8-bit PCM.
+    public static let pcmU8 = AudioFileEncoding(name: "pcmU8", code: Int32(SF_FORMAT_PCM_U8))
+    /// 16-bit PCM.
+    public static let pcm16 = AudioFileEncoding(name: "pcm16", code: Int32(SF_FORMAT_PCM_16))
+    /// 24-bit PCM.
+    public static let pcm24 = AudioFileEncoding(name: "pcm24", code: Int32(SF_FORMAT_PCM_24))
+    /// 32-bit PCM.
+    public static let pcm32 = AudioFileEncoding(name: "pcm32", code: Int32(SF_FORMAT_PCM_32))
+    /// 32-bit IEEE float.
+    public static let float = AudioFileEncoding(name: "float", code: Int32(SF_FORMAT_FLOAT))
+    /// 64-bit IEEE float.
+    public static let double = AudioFileEncoding(name: "double", code: Int32(SF_FORMAT_DOUBLE))
+    /// Ogg Vorbis.
+    public static let vorbis = AudioFileEncoding(name: "vorbis", code: Int32(SF_FORMAT_VORBIS))
+    /// Opus.
+    public static let opus = AudioFileEncoding(name: "opus", code: Int32(SF_FORMAT_OPUS))
+    /// MPEG layer III.
+    public static let mp3 = AudioFileEncoding(name: "mp3", code: Int32(SF_FORMAT_MPEG_LAYER_III))
+
+    static let known: [AudioFileEncoding] = [.pcmS8, .pcmU8, .pcm16, .pcm24, .pcm32, .float, .double, .vorbis, .opus, .mp3]
+
+    /// The encoding `code` names; others get libsndfile's own name.
+    init(code: Int32) {
+        if let known = Self.known.first(where: { $0.code == code }) {
+            self = known
+            return
+        }
+        var info = SF_FORMAT_INFO(format: code, name: nil, extension: nil)
+        sf_command(nil, Int32(SFC_GET_FORMAT_SUBTYPE), &info, Int32(MemoryLayout<SF_FORMAT_INFO>.size))
+        self.init(name: info.name.map { String(cString: $0) } ?? "encoding 0x\(String(code, radix: 16))", code: code)
+    }
+
+    init(name: String, code: Int32) {
+        self.name = name
+        self.code = code
+    }
+
+    /// Whether samples are stored as integers, which must be clipped (and may be dithered).
+    public var isInteger: Bool { [.pcmS8, .pcmU8, .pcm16, .pcm24, .pcm32].contains(self) }
+
+    /// The short name.
+    public var description: String { name }
+}
+
+/// Reads an audio file in blocks of Float32 frames, in any format libsndfile
+/// supports: WAV, WAV64/RF64, AIFF, CAF, FLAC, Ogg Vorbis, Opus, MP3 …
+///
+/// A reader holds one open file and a read position; it streams, so a
+/// two-hour file never has to fit in memory. Integer encodings come back
+/// scaled to [-1, 1). Not for use from several threads at once.
+public final class AudioFile {
+    /// The file.
+    public let url: URL
+    /// Frames per channel, as the file announces them.
+    public let frameCount: Int
+    /// Number of channels.
+    public let channelCount: Int
+    /// Frames per second.
+    public let sampleRate: Int
+    /// The container.
+    public let format: AudioFileFormat
+    /// The sample encoding.
+    public let encoding: AudioFileEncoding
+    /// The next frame ``read(maxFrames:)`` returns.
+    public private(set) var position = 0
+
+    private var handle: OpaquePointer?
+
+    /// Opens `url` for reading.
+    ///
+    /// - Parameter url: A file URL.
+    /// - Throws: ``AMIOError/fileError(path:problem:message:)`` when the file is
+    ///   missing, unreadable, empty, truncated, corrupt or of an unsupported format.
+    public init(contentsOf url: URL) throws(AMIOError) {
+        self.url = url
+        let path = url.path
+        var info = SF_INFO()
+        guard let handle = sf_open(path, Int32(SFM_READ), &info) else {
+            let message = String(cString: sf_strerror(nil))
+            let code = sf_error(nil)
+            let problem: FileProblem
+            if !FileManager.default.fileExists(atPath: path) { problem = .missing }
+            else if !FileManager.default.isReadableFile(atPath: path) { problem = .unreadable }
+            else if (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) == 0 { problem = .empty }
+            else if code == Int32(SF_ERR_UNRECOGNISED_FORMAT) { problem = .unsupported }
+            else if code == Int32(SF_ERR_SYSTEM) { problem = .unreadable }
+            else { problem = .corrupt }
+            throw .fileError(path: path, problem: problem, message: message)
+        }
+        // A header announcing more data than the file holds: libsndfile reads
+        // what is there and notes the discrepancy in its log.
+        let log = Self.log(of: handle)
+        if log.contains("should be") && (log.contains("data :") || log.contains("SSND :")) && !log.contains("data : 0xffffffff") {
+            sf_close(handle)
+            throw .fileError(path: path, problem: .truncated, message: log.split(separator: "\n")
+                .first { $0.contains("should be") }.map(String.init) ?? "the header announces more data than the file holds")
+        }
+        guard info.frames > 0, info.channels > 0 else {
+            sf_close(handle)
+            throw .fileError(path: path, problem: .empty, message: "the file holds no audio frames")
+        }
+        self.handle = handle
+        frameCount = Int(info.frames)
+        channelCount = Int(info.channels)
+        sampleRate = Int(info.samplerate)
+        format = AudioFileFormat(code: info.format & Int32(SF_FORMAT_TYPEMASK))
+        encoding = AudioFileEncoding(code: info.format & Int32(SF_FORMAT_SUBMASK))
+    }
+
+    deinit { close() }
+
+    /// Closes the file; further reads return nothing. Calling it again does nothing.
+    public func close() {
+        if let handle { sf_close(handle) }
+        handle = nil
+    }
+
+    private static func log(of handle: OpaquePointer) -> String {
+        var buffer = [CChar](repeating: 0, count: 8192)
+        sf_command(handle, Int32(SFC_GET_LOG_INFO), &buffer, Int32(buffer.count))
+        return String(cBuffer: buffer)
+    }
+
+    private func failure(_ problem: FileProblem, _ fallback: String) -> AMIOError {
+        let message = handle.map { String(cString: sf_strerror($0)) } ?? fallback
+        return .fileError(path: url.path, problem: problem, message: message == "No Error." ? fallback : message)
+    }
+
+    /// Reads up to `buffer.count / channelCount` interleaved frames at the
+    /// read position into `buffer`.
+    ///
+    /// - Returns: The frames read; 0 at the end of the file.
+    /// - Throws: ``AMIOError/fileError(path:problem:message:)`` when the file
+    ///   turns out corrupt, or ends before the frames its header announced.
+    public func read(into buffer: UnsafeMutableBufferPointer<Float>) throws(AMIOError) -> Int {
+        guard let handle, let base = buffer.baseAddress else { return 0 }
+        let wanted = min(buffer.count / channelCount, frameCount - position)
+        guard wanted > 0 else { return 0 }
+        let read = Int(sf_readf_float(handle, base, sf_count_t(wanted)))
+        position += read
+        if read < wanted {
+            if sf_error(handle) != Int32(SF_ERR_NO_ERROR) { throw failure(.corrupt, "decoding failed at frame \(position)") }
+            throw .fileError(path: url.path, problem: .truncated,
+                             message: "the file ends at frame \(position) of the \(frameCount) it announces")
+        }
+        return read
+    }
+
+    /// Reads up to `maxFrames` frames at the read position, one array per channel.
+    ///
+    /// - Parameter maxFrames: The most frames to read (at least 1).
+    /// - Returns: The channels' samples; empty arrays at the end of the file.
+    /// - Throws: As ``read(into:)``.
+    public func read(maxFrames: Int) throws(AMIOError) -> [[Float]] {
+        let frames = max(0, min(maxFrames, frameCount - position))
+        var interleaved = [Float](repeating: 0, count: frames * channelCount)
+        let read = try interleaved.withUnsafeMutableBufferPointer { buffer throws(AMIOError) in try self.read(into: buffer) }
+        return deinterleave(interleaved, channels: channelCount, frames: read)
+    }
+
+    /// Moves the read position.
+    ///
+    /// - Parameter frame: The frame to read next, `0...frameCount`.
+    /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` for a frame outside
+    ///   the file; ``AMIOError/fileError(path:problem:message:)`` when the file cannot seek.
+    public func seek(to frame: Int) throws(AMIOError) {
+        guard (0...frameCount).contains(frame) else {
+            throw .invalidArgument(name: "frame", reason: "\(frame) is outside 0...\(frameCount)")
+        }
+        guard let handle else { throw .fileError(path: url.path, problem: .unreadable, message: "the file is closed") }
+        guard sf_seek(handle, sf_count_t(frame), Int32(SEEK_SET)) == sf_count_t(frame) else {
+            throw failure(.unsupported, "this file cannot seek")
+        }
+        position = frame
+    }
+}
+
+/// Planar arrays from interleaved samples.
+func deinterleave(_ interleaved: [Float], channels: Int, frames: Int) -> [[Float]] {
+    (0..<channels).map { channel in
+        [Float](unsafeUninitializedCapacity: frames) { buffer, count in
+            for frame in 0..<frames { buffer[frame] = interleaved[frame * channels + channel] }
+            count = frames
+        }
+    }
+}
+
+/// Writes Float32 frames to an audio file through libsndfile.
+///
+/// Integer encodings clip out-of-range samples instead of wrapping around;
+/// 16-bit output can be TPDF-dithered. The file is finalised (header written)
+/// by ``close()``, by a write error, or when the writer is released.
+public final class AudioFileWriter {
+    /// The file.
+    public let url: URL
+    /// Number of channels.
+    public let channelCount: Int
+    /// Frames per second.
+    public let sampleRate: Int
+    /// The container.
+    public let format: AudioFileFormat
+    /// The sample encoding.
+    public let encoding: AudioFileEncoding
+    /// Whether 16-bit output is TPDF-dithered.
+    public let dither: Bool
+    /// Frames written so far.
+    public private(set) var framesWritten = 0
+
+    private var handle: OpaquePointer?
+    private var interleaved: [Float] = []
+    private var shorts: [Int16] = []
+    private var random = SplitMix(seed: 0x5EED)
+
+    /// Creates (or replaces) `url` for writing.
+    ///
+    /// - Parameters:
+    ///   - url: A file URL.
+    ///   - format: The container.
+    ///   - encoding: The sample encoding; the pair must be one libsndfile can write.
+    ///   - channelCount: Channels per frame (at least 1).
+    ///   - sampleRate: Frames per second (at least 1).
+    ///   - dither: TPDF-dither 16-bit output (ignored for other encodings).
+    /// - Throws: ``AMIOError/fileError(path:problem:message:)`` with
+    ///   ``FileProblem/unsupported`` for an impossible format, or
+    ///   ``FileProblem/writeFailed`` when the file cannot be created.
+    public init(url: URL, format: AudioFileFormat, encoding: AudioFileEncoding, channelCount: Int, sampleRate: Int,
+                dither: Bool = false) throws(AMIOError) {
+        guard channelCount >= 1 else { throw .invalidArgument(name: "channelCount", reason: "\(channelCount) is below 1") }
+        guard sampleRate >= 1 else { throw .invalidArgument(name: "sampleRate", reason: "\(sampleRate) is below 1") }
+        var info = SF_INFO(frames: 0, samplerate: Int32(sampleRate), channels: Int32(channelCount),
+                           format: format.code | encoding.code, sections: 0, seekable: 0)
+        guard sf_format_check(&info) == Int32(SF_TRUE) else {
+            throw .fileError(path: url.path, problem: .unsupported,
+                             message: "libsndfile cannot write \(encoding) in \(format) with \(channelCount) channels at \(sampleRate) Hz")
+        }
+        guard let handle = sf_open(url.path, Int32(SFM_WRITE), &info) else {
+            throw .fileError(path: url.path, problem: .writeFailed, message: String(cString: sf_strerror(nil)))
+        }
+        // Float to integer conversion clips instead of wrapping around.
+        sf_command(handle, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
+        self.handle = handle
+        self.url = url
+        self.channelCount = channelCount
+        self.sampleRate = sampleRate
+        self.format = format
+        self.encoding = encoding
+        self.dither = dither && encoding == .pcm16
+    }
+
+    deinit { try? close() }
+
+    /// Writes frames given one buffer per channel (all of the same length).
+    ///
+    /// - Parameter channels: `channelCount` buffers of equal length.
+    /// - Throws: ``AMIOError/fileError(path:problem:message:)`` with
+    ///   ``FileProblem/writeFailed``; the file is then closed with a valid header.
+    public func write(planar channels: [UnsafeBufferPointer<Float>]) throws(AMIOError) {
+        guard channels.count == channelCount else {
+            throw .invalidArgument(name: "channels", reason: "\(channels.count) given for a \(channelCount)-channel file")
+        }
+        let frames = channels.first?.count ?? 0
+        guard channels.allSatisfy({ $0.count == frames }) else {
+            throw .invalidArgument(name: "channels", reason: "the channels differ in length")
+        }
+        if interleaved.count < frames * channelCount { interleaved = [Float](repeating: 0, count: frames * channelCount) }
+        for (channel, samples) in channels.enumerated() {
+            for frame in 0..<frames { interleaved[frame * channelCount + channel] = samples[frame] }
+        }
+        try writeInterleaved(frames: frames)
+    }
+
+    /// Writes `frames` frames of silence.
+    ///
+    /// - Throws: As ``write(planar:)``.
+    public func writeSilence(frames: Int) throws(AMIOError) {
+        var remaining = frames
+        while remaining > 0 {
+            let block = min(remaining, 16384)
+            if interleaved.count < block * channelCount { interleaved = [Float](repeating: 0, count: block * channelCount) }
+            for i in 0..<block * channelCount { interleaved[i] = 0 }
+            try writeInterleaved(frames: block)
+            remaining -= block
+        }
+    }
+
+    private func writeInterleaved(frames: Int) throws(AMIOError) {
+        guard let handle else { throw .fileError(path: url.path, problem: .writeFailed, message: "the file is closed") }
+        guard frames > 0 else { return }
+        let written: Int
+        if dither {
+            let count = frames * channelCount
+            if shorts.count < count { shorts = [Int16](repeating: 0, count: count) }
+            for i in 0..<count {
+                // TPDF: the sum of two uniform values of ±½ LSB each, then round and clip.
+                let noise = random.nextUnit() - random.nextUnit()
+                let scaled = (interleaved[i] * 32767 + noise).rounded()
+                shorts[i] = Int16(max(-32768, min(32767, scaled)))
+            }
+            written = Int(shorts.withUnsafeBufferPointer { sf_writef_short(handle, $0.baseAddress, sf_count_t(frames)) })
+        } else {
+            written = Int(interleaved.withUnsafeBufferPointer { sf_writef_float(handle, $0.baseAddress, sf_count_t(frames)) })
+        }
+        framesWritten += max(0, written)
+        if written != frames {
+            let message = String(cString: sf_strerror(handle))
+            try? close()
+            throw .fileError(path: url.path, problem: .writeFailed,
+                             message: "\(message) (\(framesWritten) frames were written and the file closed)")
+        }
+    }
+
+    /// Flushes and closes the file, writing its final header. Calling it again does nothing.
+    ///
+    /// - Throws: ``AMIOError/fileError(path:problem:message:)`` when closing fails.
+    public func close() throws(AMIOError) {
+        guard let handle else { return }
+        self.handle = nil
+        let result = sf_close(handle)
+        if result != 0 {
+            throw .fileError(path: url.path, problem: .writeFailed, message: String(cString: sf_error_number(result)))
+        }
+    }
+}
+
+/// A small fast generator for dither noise (SplitMix64).
+struct SplitMix {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    mutating func nextUnit() -> Float { Float(next() >> 40) / Float(1 << 24) }
+}
