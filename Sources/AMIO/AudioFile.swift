@@ -113,7 +113,18 @@ public struct AudioFileEncoding: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Whether samples are stored as integers, which must be clipped (and may be dithered).
-    public var isInteger: Bool { [.pcmS8, .pcmU8, .pcm16, .pcm24, .pcm32].contains(self) }
+    public var isInteger: Bool { integerBits != nil }
+
+    /// Bits per sample of the integer PCM encodings.
+    var integerBits: Int? {
+        switch self {
+        case .pcmS8, .pcmU8: 8
+        case .pcm16: 16
+        case .pcm24: 24
+        case .pcm32: 32
+        default: nil
+        }
+    }
 
     /// The short name.
     public var description: String { name }
@@ -264,9 +275,12 @@ func deinterleave(_ interleaved: [Float], channels: Int, frames: Int) -> [[Float
 
 /// Writes Float32 frames to an audio file through libsndfile.
 ///
-/// Integer encodings clip out-of-range samples instead of wrapping around;
-/// 16-bit output can be TPDF-dithered. The file is finalised (header written)
-/// by ``close()``, by a write error, or when the writer is released.
+/// Integer encodings are quantised here, not by libsndfile (whose conversion
+/// rounds towards minus infinity, a DC bias of half a step): a sample x becomes
+/// `round(x × 2^(bits−1))`, clipped to the encoding's range instead of wrapping
+/// around, so every value that fits reads back exactly. 8-, 16- and 24-bit
+/// output can be TPDF-dithered. The file is finalised (header written) by
+/// ``close()``, by a write error, or when the writer is released.
 public final class AudioFileWriter {
     /// The file.
     public let url: URL
@@ -278,14 +292,14 @@ public final class AudioFileWriter {
     public let format: AudioFileFormat
     /// The sample encoding.
     public let encoding: AudioFileEncoding
-    /// Whether 16-bit output is TPDF-dithered.
+    /// Whether integer output of 24 bits or fewer is TPDF-dithered.
     public let dither: Bool
     /// Frames written so far.
     public private(set) var framesWritten = 0
 
     private var handle: OpaquePointer?
     private var interleaved: [Float] = []
-    private var shorts: [Int16] = []
+    private var integers: [Int32] = []
     private var random = SplitMix(seed: 0x5EED)
 
     /// Creates (or replaces) `url` for writing.
@@ -296,7 +310,7 @@ public final class AudioFileWriter {
     ///   - encoding: The sample encoding; the pair must be one libsndfile can write.
     ///   - channelCount: Channels per frame (at least 1).
     ///   - sampleRate: Frames per second (at least 1).
-    ///   - dither: TPDF-dither 16-bit output (ignored for other encodings).
+    ///   - dither: TPDF-dither integer output of 24 bits or fewer (ignored for other encodings).
     /// - Throws: ``AMIOError/fileError(path:problem:message:)`` with
     ///   ``FileProblem/unsupported`` for an impossible format, or
     ///   ``FileProblem/writeFailed`` when the file cannot be created.
@@ -321,7 +335,7 @@ public final class AudioFileWriter {
         self.sampleRate = sampleRate
         self.format = format
         self.encoding = encoding
-        self.dither = dither && encoding == .pcm16
+        self.dither = dither && (encoding.integerBits ?? 32) <= 24
     }
 
     deinit { try? close() }
@@ -364,16 +378,19 @@ public final class AudioFileWriter {
         guard let handle else { throw .fileError(path: url.path, problem: .writeFailed, message: "the file is closed") }
         guard frames > 0 else { return }
         let written: Int
-        if dither {
+        if let bits = encoding.integerBits {
             let count = frames * channelCount
-            if shorts.count < count { shorts = [Int16](repeating: 0, count: count) }
+            if integers.count < count { integers = [Int32](repeating: 0, count: count) }
+            let scale = Double(1 << (bits - 1)), shift = Int32(32 - bits)
             for i in 0..<count {
-                // TPDF: the sum of two uniform values of ±½ LSB each, then round and clip.
-                let noise = random.nextUnit() - random.nextUnit()
-                let scaled = (interleaved[i] * 32767 + noise).rounded()
-                shorts[i] = Int16(max(-32768, min(32767, scaled)))
+                var value = Double(interleaved[i]) * scale
+                // TPDF: the difference of two uniform values, ±1 step at most.
+                if dither { value += Double(random.nextUnit() - random.nextUnit()) }
+                let quantised = max(-scale, min(scale - 1, value.rounded()))
+                // libsndfile takes 32-bit integers and keeps their top `bits` bits.
+                integers[i] = Int32(quantised) << shift
             }
-            written = Int(shorts.withUnsafeBufferPointer { sf_writef_short(handle, $0.baseAddress, sf_count_t(frames)) })
+            written = Int(integers.withUnsafeBufferPointer { sf_writef_int(handle, $0.baseAddress, sf_count_t(frames)) })
         } else {
             written = Int(interleaved.withUnsafeBufferPointer { sf_writef_float(handle, $0.baseAddress, sf_count_t(frames)) })
         }

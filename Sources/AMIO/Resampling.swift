@@ -119,10 +119,14 @@ extension AudioClip {
     public func resampled(to rate: Int, quality: ResamplingQuality = .best) throws(AMIOError) -> AudioClip {
         if rate == sampleRate { return self }
         var resampler = try Resampler(channels: channelCount, from: sampleRate, to: rate, quality: quality)
+        // libsamplerate's linear converter interpolates towards each new input
+        // frame from the one before it: its output lags one input frame. Starting
+        // it one frame in (and ending one frame of silence later) removes the lag.
+        let lead = quality == .linear ? 1 : 0
         var interleaved = [Float](repeating: 0, count: frameCount * channelCount)
         for channel in 0..<channelCount {
             withUnsafeSamples(channel: channel) { samples in
-                for frame in 0..<frameCount { interleaved[frame * channelCount + channel] = samples[frame] }
+                for frame in lead..<frameCount { interleaved[(frame - lead) * channelCount + channel] = samples[frame] }
             }
         }
         var output: [Float] = []

@@ -1,0 +1,178 @@
+@testable import AMIO
+import Foundation
+import Testing
+
+@Suite struct FileWritingTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var file: String
+        var format: AudioFileFormat
+        var encoding: AudioFileEncoding
+        var tolerance: Float
+        var testDescription: String { file }
+    }
+
+    static let cases: [Case] = [
+        Case(file: "pcm16.wav", format: .wav, encoding: .pcm16, tolerance: 1.0 / 65536),
+        Case(file: "pcm24.wav", format: .wav, encoding: .pcm24, tolerance: 1.0 / 16_777_216),
+        Case(file: "pcm32.wav", format: .wav, encoding: .pcm32, tolerance: 1e-9),
+        Case(file: "float.wav", format: .wav, encoding: .float, tolerance: 0),
+        Case(file: "pcm16.aiff", format: .aiff, encoding: .pcm16, tolerance: 1.0 / 65536),
+        Case(file: "pcm24.aiff", format: .aiff, encoding: .pcm24, tolerance: 1.0 / 16_777_216),
+        Case(file: "pcm32.aiff", format: .aiff, encoding: .pcm32, tolerance: 1e-9),
+        Case(file: "float.aiff", format: .aiff, encoding: .float, tolerance: 0),
+        Case(file: "pcm16.flac", format: .flac, encoding: .pcm16, tolerance: 1.0 / 65536),
+        Case(file: "pcm24.flac", format: .flac, encoding: .pcm24, tolerance: 1.0 / 16_777_216),
+        Case(file: "vorbis.ogg", format: .ogg, encoding: .vorbis, tolerance: 0.05),
+    ]
+
+    @Test(arguments: cases)
+    func writtenFilesAreWhatSoxAndWeReadBack(_ testCase: Case) throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let signal = knownSignal(frames: 48000).map { $0.map { $0 * 0.75 } }
+        let url = directory.appendingPathComponent(testCase.file)
+        try AudioClip(channels: signal, sampleRate: 48000).write(to: url, format: testCase.format, encoding: testCase.encoding)
+
+        let info = try SoxInfo(url.path)
+        #expect(info.channels == 2 && info.sampleRate == 48000)
+        #expect(info.samples == 48000)
+        let stat = try SoxStat(url.path)
+        let slack = testCase.encoding == .vorbis ? 0.03 : 0.0001
+        #expect(abs(stat.maximum - 0.75 * 127 / 128) < slack, "peak \(stat.maximum)")
+        #expect(abs(stat.minimum + 0.75) < slack, "trough \(stat.minimum)")
+
+        let (file, samples) = try readAll(url)
+        #expect(file.format == testCase.format && file.encoding == testCase.encoding)
+        let difference = testCase.encoding == .vorbis
+            ? maxDifference([Array(samples[1][2000..<46000])], [Array(signal[1][2000..<46000])])
+            : maxDifference(samples, signal)
+        #expect(difference <= testCase.tolerance, "\(testCase.file): \(difference)")
+    }
+
+    @Test func integerEncodingsClipInsteadOfWrappingAround() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let hot = try AudioClip(channels: [[1.5, -2, 0.5, 1, -1, 40]], sampleRate: 48000)
+        for encoding in [AudioFileEncoding.pcm16, .pcm24, .pcm32] {
+            let url = directory.appendingPathComponent("hot-\(encoding).wav")
+            try hot.write(to: url, encoding: encoding)
+            let samples = try readAll(url).samples[0]
+            #expect(samples[0] > 0.999 && samples[1] <= -0.999 && samples[5] > 0.999, "\(encoding): \(samples)")
+            #expect(abs(samples[2] - 0.5) < 1e-4)
+        }
+        let dithered = directory.appendingPathComponent("hot-dithered.wav")
+        try hot.write(to: dithered, encoding: .pcm16, dither: true)
+        let samples = try readAll(dithered).samples[0]
+        #expect(samples[0] > 0.999 && samples[1] <= -0.999, "dither clips too: \(samples)")
+    }
+
+    @Test func ditherKeepsSignalsBelowOneStepAudible() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A 1 kHz sine of 0.4 of one 16-bit step: rounding alone turns it into silence.
+        let step = 1.0 / 32768.0
+        let quiet = (0..<48000).map { Float(0.4 * step * sin(2 * Double.pi * 1000 * Double($0) / 48000)) }
+        let clip = try AudioClip(channels: [quiet], sampleRate: 48000)
+        let plain = directory.appendingPathComponent("plain.wav"), dithered = directory.appendingPathComponent("dithered.wav")
+        try clip.write(to: plain, encoding: .pcm16)
+        try clip.write(to: dithered, encoding: .pcm16, dither: true)
+        #expect(try readAll(plain).samples[0].allSatisfy { $0 == 0 })
+        let noisy = try readAll(dithered).samples[0]
+        // Correlating with the sine recovers it: dither turns the lost detail into noise, not silence.
+        let correlation = zip(noisy, quiet).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        let energy = quiet.reduce(0.0) { $0 + Double($1) * Double($1) }
+        #expect(abs(correlation / energy - 1) < 0.15, "gain \(correlation / energy)")
+        #expect(noisy.map { abs($0) }.max()! <= Float(3 * step), "TPDF noise stays within ±1 step plus the signal")
+    }
+
+    @Test func unwritableTargetsAreTypedErrors() throws {
+        let clip = try AudioClip(channels: [[0, 0.5]], sampleRate: 48000)
+        #expect(throws: AMIOError.self) {
+            try clip.write(to: URL(fileURLWithPath: "/tmp/x.flac"), format: .flac, encoding: .float)
+        }
+        do {
+            try clip.write(to: URL(fileURLWithPath: "/nonexistent-dir/take.wav"))
+            Issue.record("wrote into a missing directory")
+        } catch {
+            guard case .fileError(_, .writeFailed, _) = error else { Issue.record("\(error)"); return }
+        }
+        // /dev/full takes the header, then fails the first write of samples.
+        let big = try AudioClip(channels: [[Float](repeating: 0.25, count: 100_000)], sampleRate: 48000)
+        do {
+            try big.write(to: URL(fileURLWithPath: "/dev/full"), format: .wav, encoding: .float)
+            Issue.record("wrote 400 kB to /dev/full")
+        } catch {
+            guard case let .fileError(path, .writeFailed, message) = error else { Issue.record("\(error)"); return }
+            #expect(path == "/dev/full")
+            #expect(!message.isEmpty)
+        }
+    }
+}
+
+@Suite struct ResamplingTests {
+    static let pairs: [(Int, Int)] = [(44100, 48000), (48000, 44100), (48000, 96000), (96000, 48000), (44100, 96000), (96000, 44100)]
+
+    @Test(arguments: pairs)
+    func lengthsAreExactAndClicksLandWhereTheyShould(from: Int, to: Int) throws {
+        let frames = 30_001
+        let clicks = [0, 1, 777, 12_345, 29_000]
+        var signal = [Float](repeating: 0, count: frames)
+        for click in clicks { signal[click] = 1 }
+        let clip = try AudioClip(channels: [signal, signal.map { -$0 }], sampleRate: from)
+        let ratio = Double(to) / Double(from)
+        for quality in ResamplingQuality.allCases {
+            let out = try clip.resampled(to: to, quality: quality)
+            #expect(out.sampleRate == to && out.channelCount == 2)
+            #expect(out.frameCount == Int((Double(frames) * ratio).rounded()), "\(quality) \(from)→\(to)")
+            let samples = out.samples(channel: 0)
+            // Linear interpolation does not band-limit: downsampling, a one-sample
+            // click between two output instants is skipped, not moved. Its timing is
+            // checked where every input frame reaches the output.
+            if quality == .linear && ratio < 1 { continue }
+            for click in clicks where click > 20 && click < frames - 200 {
+                let expected = Int((Double(click) * ratio).rounded())
+                let window = max(0, expected - 40)..<min(samples.count, expected + 40)
+                let peak = window.max { samples[$0] < samples[$1] }!
+                #expect(abs(peak - expected) <= 1, "\(quality) \(from)→\(to): click \(click) at \(peak), expected \(expected)")
+            }
+            #expect(out.samples(channel: 1).first == -samples.first!)
+        }
+    }
+
+    func sine(_ frequency: Double, rate: Int, seconds: Double = 1, amplitude: Double = 0.5) -> [Float] {
+        (0..<Int(Double(rate) * seconds)).map { Float(amplitude * sin(2 * Double.pi * frequency * Double($0) / Double(rate))) }
+    }
+
+    func rms<C: Collection<Float>>(_ samples: C) -> Double {
+        (samples.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(samples.count)).squareRoot()
+    }
+
+    @Test(arguments: pairs)
+    func aSineKeepsItsFrequencyAndLevel(from: Int, to: Int) throws {
+        let clip = try AudioClip(channels: [sine(1000, rate: from)], sampleRate: from)
+        let out = try clip.resampled(to: to).samples(channel: 0)
+        let middle = out[out.count / 10 ..< out.count * 9 / 10]
+        #expect(abs(rms(middle) - 0.5 / 2.0.squareRoot()) < 0.001)
+        let crossings = zip(middle, middle.dropFirst()).filter { $0 < 0 && $1 >= 0 }.count
+        #expect(abs(Double(crossings) - 1000 * Double(middle.count) / Double(to)) <= 1)
+    }
+
+    @Test func aTwentyKilohertzToneDoesNotAliasIntoTheLowerRate() throws {
+        let clip = try AudioClip(channels: [sine(20_000, rate: 48000, seconds: 2)], sampleRate: 48000)
+        let out = try clip.resampled(to: 22050, quality: .best).samples(channel: 0)
+        // Away from the edges, where the filter has settled, everything left is alias.
+        let settled = out[2000 ..< out.count - 2000]
+        let level = 20 * log10(rms(settled) / (0.5 / 2.0.squareRoot()))
+        #expect(level < -90, "alias at \(level) dB")
+        let linear = try clip.resampled(to: 22050, quality: .linear).samples(channel: 0)
+        #expect(20 * log10(rms(linear[2000 ..< linear.count - 2000]) / (0.5 / 2.0.squareRoot())) > -60,
+                "linear interpolation aliases: the measurement can tell")
+    }
+
+    @Test func impossibleRatiosAreTypedErrors() throws {
+        let clip = try AudioClip(channels: [[0, 1, 0]], sampleRate: 48000)
+        #expect(throws: AMIOError.self) { try clip.resampled(to: 48) }
+        #expect(throws: AMIOError.self) { try clip.resampled(to: 0) }
+        #expect(try clip.resampled(to: 48000).frameCount == 3)
+    }
+}
