@@ -52,7 +52,7 @@ public struct JACKStatus: OptionSet, Sendable, Hashable, CustomStringConvertible
 
 /// Every error SwiftAMIO throws. Each case says what was wrong and with which
 /// value; a call that throws has changed nothing.
-public enum AMIOError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum AMIOError: Error, Sendable, Hashable, CustomStringConvertible {
     /// No JACK server could be reached (or it refused the client).
     case serverUnavailable(server: String?, status: JACKStatus, message: String)
     /// The client opened but could not register its ports or activate.

@@ -10,12 +10,16 @@ final class Broadcaster<Element: Sendable>: Sendable {
     /// How many frames an element that had to be dropped stands for.
     typealias DropWeight = @Sendable (Element) -> Int
 
+    /// One consumer: `deliver` returns false when its buffer is full and the
+    /// element was dropped; `end` finishes it.
     private final class Subscriber: Sendable {
-        let continuation: AsyncThrowingStream<Element, any Error>.Continuation
+        let deliver: @Sendable (Element) -> Bool
+        let end: @Sendable ((any Error)?) -> Void
         /// Touched only by the single producer thread.
         let droppedSinceLastDelivery = Atomic<Int>(0)
-        init(_ continuation: AsyncThrowingStream<Element, any Error>.Continuation) {
-            self.continuation = continuation
+        init(deliver: @escaping @Sendable (Element) -> Bool, end: @escaping @Sendable ((any Error)?) -> Void) {
+            self.deliver = deliver
+            self.end = end
         }
     }
 
@@ -38,18 +42,48 @@ final class Broadcaster<Element: Sendable>: Sendable {
     func subscribe(bufferLimit: Int) -> AsyncThrowingStream<Element, any Error> {
         let (stream, continuation) = AsyncThrowingStream.makeStream(
             of: Element.self, throwing: (any Error).self, bufferingPolicy: .bufferingOldest(max(1, bufferLimit)))
-        let ended: (any Error)?? = state.withLock { state in
-            if let ending = state.ending { return .some(ending) }
+        let subscriber = Subscriber(
+            deliver: { element in
+                if case .dropped = continuation.yield(element) { return false }
+                return true
+            },
+            end: { continuation.finish(throwing: $0) })
+        if let id = add(subscriber) {
+            continuation.onTermination = { [weak self] _ in self?.remove(id) }
+        }
+        return stream
+    }
+
+    /// A consumer that is called on the producer's thread; see ``Subscriber``.
+    /// Returns a token for ``remove(_:)``, or nil when the broadcaster already ended
+    /// (`end` has then been called).
+    @discardableResult
+    func subscribe(deliver: @escaping @Sendable (Element) -> Bool,
+                   end: @escaping @Sendable ((any Error)?) -> Void) -> UInt64? {
+        add(Subscriber(deliver: deliver, end: end))
+    }
+
+    private func add(_ subscriber: Subscriber) -> UInt64? {
+        let added: Result<UInt64, Ending> = state.withLock { state in
+            if let ending = state.ending { return .failure(Ending(error: ending)) }
             let id = state.nextID
             state.nextID += 1
-            state.subscribers[id] = Subscriber(continuation)
-            continuation.onTermination = { [weak self] _ in
-                self?.state.withLock { _ = $0.subscribers.removeValue(forKey: id) }
-            }
-            return .none
+            state.subscribers[id] = subscriber
+            return .success(id)
         }
-        if let ended { continuation.finish(throwing: ended) }
-        return stream
+        switch added {
+        case let .success(id): return id
+        case let .failure(ending):
+            subscriber.end(ending.error)
+            return nil
+        }
+    }
+
+    private struct Ending: Error { let error: (any Error)? }
+
+    /// Stops delivering to one consumer (it is not finished).
+    func remove(_ id: UInt64) {
+        state.withLock { _ = $0.subscribers.removeValue(forKey: id) }
     }
 
     /// Delivers to every consumer. Call from one producer thread only.
@@ -59,15 +93,10 @@ final class Broadcaster<Element: Sendable>: Sendable {
             var delivered = element
             let dropped = subscriber.droppedSinceLastDelivery.load(ordering: .relaxed)
             if dropped > 0, let account { account(&delivered, dropped) }
-            switch subscriber.continuation.yield(delivered) {
-            case .enqueued:
+            if subscriber.deliver(delivered) {
                 subscriber.droppedSinceLastDelivery.store(0, ordering: .relaxed)
-            case .dropped:
+            } else {
                 subscriber.droppedSinceLastDelivery.add(weight(element), ordering: .relaxed)
-            case .terminated:
-                break
-            @unknown default:
-                break
             }
         }
     }
@@ -81,7 +110,7 @@ final class Broadcaster<Element: Sendable>: Sendable {
             return Array(state.subscribers.values)
         }
         // Outside the lock: finishing runs onTermination, which takes the lock.
-        for subscriber in subscribers { subscriber.continuation.finish(throwing: error) }
+        for subscriber in subscribers { subscriber.end(error) }
     }
 
     var subscriberCount: Int { state.withLock { $0.subscribers.count } }

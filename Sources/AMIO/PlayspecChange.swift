@@ -1,5 +1,3 @@
-import Synchronization
-
 /// What became of a scheduled change.
 public enum PlayspecChangeResult: Sendable, Hashable {
     /// The change took effect when the old timeline reached `atFrame`
@@ -26,12 +24,7 @@ public final class PlayspecChange: Sendable {
     /// The frame of the new timeline that plays at `insertAt`.
     public let startFrom: Int64
 
-    private let state = Mutex<State>(State())
-
-    private struct State {
-        var result: PlayspecChangeResult?
-        var waiters: [CheckedContinuation<PlayspecChangeResult, Never>] = []
-    }
+    private let outcome = Completion<PlayspecChangeResult>()
 
     init(id: UInt64, playspecID: UInt64, insertAt: Int64, startFrom: Int64) {
         self.id = id
@@ -42,29 +35,14 @@ public final class PlayspecChange: Sendable {
 
     /// The outcome, once it is known; suspends until then.
     public var result: PlayspecChangeResult {
-        get async {
-            await withCheckedContinuation { continuation in
-                let known: PlayspecChangeResult? = state.withLock { state in
-                    if let result = state.result { return result }
-                    state.waiters.append(continuation)
-                    return nil
-                }
-                if let known { continuation.resume(returning: known) }
-            }
-        }
+        get async { await outcome.value }
     }
 
     /// The outcome if it is known already, without waiting.
-    public var currentResult: PlayspecChangeResult? { state.withLock { $0.result } }
+    public var currentResult: PlayspecChangeResult? { outcome.current }
 
     /// Sets the outcome once; later calls are ignored.
     func resolve(_ result: PlayspecChangeResult) {
-        let waiters: [CheckedContinuation<PlayspecChangeResult, Never>] = state.withLock { state in
-            guard state.result == nil else { return [] }
-            state.result = result
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume(returning: result) }
+        outcome.resolve(result)
     }
 }

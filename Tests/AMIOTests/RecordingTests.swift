@@ -1,0 +1,174 @@
+@testable import AMIO
+import Foundation
+import Testing
+
+extension JackTests {
+    @Suite(.jackServer(period: 256))
+    struct Recording {
+        /// Plays a ramp whose value is its timeline frame + 1 through the loopback.
+        func rampInterface(_ name: String, channels: Int = 1) async throws -> AudioInterface {
+            let io = try await openLoopback(try JackServer.suite, channels: channels, name: name)
+            try io.setPlayspec([PlayspecEntry(clip: try rampClip(frames: 1_200_000), playAt: 0,
+                                              gains: Array(repeating: 1, count: channels))])
+            return io
+        }
+
+        @Test func tenSecondsFromAChosenFrameLineUpExactly() async throws {
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let io = try await rampInterface("take")
+            let url = directory.appendingPathComponent("take.wav")
+            let from: Int64 = 12_345, frames = 480_000
+            let recording = try await io.record(to: url, encoding: .float, from: from, until: from + Int64(frames))
+            try io.setTransportRolling(true)
+            let summary = await recording.summary
+            await io.close()
+            #expect(summary.ending == .reachedEnd)
+            #expect(summary.firstFrame == from)
+            #expect(summary.framesWritten == frames)
+            #expect(try SoxInfo(url.path).samples == frames, "sox sees exactly the frames asked for")
+            let samples = try readAll(url).samples[0]
+            var silent = 0
+            for (i, value) in samples.enumerated() {
+                if value == 0 { silent += 1; continue }
+                if Int64(value) - 1 != from + Int64(i) {
+                    Issue.record("file frame \(i) holds timeline frame \(Int64(value) - 1), not \(from + Int64(i))")
+                    return
+                }
+            }
+            #expect(silent == summary.droppedFrames, "every gap is a reported loss")
+            print("10 s take: \(frames) frames from \(from), \(summary.droppedFrames) lost, offset 0")
+        }
+
+        @Test func aStalledWriterFillsItsGapsWithExactlyTheLostFrames() async throws {
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let io = try await rampInterface("stalled-writer")
+            let url = directory.appendingPathComponent("gaps.wav")
+            let recording = try await io.record(to: url, encoding: .float, from: 0, until: 96_000, bufferingChunks: 4)
+            recording.stallWriterForTesting(microseconds: 30_000)   // slower than a 5.3 ms period
+            try io.setTransportRolling(true)
+            try await Task.sleep(nanoseconds: 600_000_000)
+            recording.stallWriterForTesting(microseconds: 0)
+            let summary = await recording.summary
+            await io.close()
+            #expect(summary.ending == .reachedEnd)
+            #expect(summary.framesWritten == 96_000)
+            #expect(summary.droppedFrames > 10_000, "the stall lost frames")
+            let samples = try readAll(url).samples[0]
+            #expect(samples.count == 96_000)
+            let silent = samples.filter { $0 == 0 }.count
+            #expect(silent == summary.droppedFrames)
+            for (i, value) in samples.enumerated() where value != 0 && Int64(value) - 1 != Int64(i) {
+                Issue.record("file frame \(i) holds timeline frame \(Int64(value) - 1)")
+                return
+            }
+        }
+
+        @Test func closingTheInterfaceFinalisesTheFile() async throws {
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let io = try await rampInterface("closing-take")
+            let url = directory.appendingPathComponent("open-ended.flac")
+            let recording = try await io.record(to: url, encoding: .pcm24)
+            try io.setTransportRolling(true)
+            #expect(await eventually { recording.framesWritten > 20_000 })
+            await io.close()
+            let summary = await recording.summary
+            #expect(summary.ending == .interfaceClosed)
+            #expect(summary.firstFrame != nil)
+            #expect(try SoxInfo(url.path).samples == summary.framesWritten)
+            #expect(await recording.stop() == summary, "stop after the end returns the same summary")
+        }
+
+        @Test func stopFinalisesTheFile() async throws {
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let io = try await rampInterface("stopped-take", channels: 2)
+            let url = directory.appendingPathComponent("stopped.aiff")
+            let recording = try await io.record(to: url, encoding: .pcm16, channels: [1])
+            try io.setTransportRolling(true)
+            #expect(await eventually { recording.framesWritten > 10_000 })
+            let summary = await recording.stop()
+            #expect(summary.ending == .stopped)
+            let info = try SoxInfo(url.path)
+            #expect(info.samples == summary.framesWritten && info.channels == 1)
+            await io.close()
+        }
+
+        @Test func aFullDiskEndsTheTakeWithAValidFile() async throws {
+            let mountPoint = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: mountPoint) }
+            try #require(try run("mount", ["-t", "tmpfs", "-o", "size=128k", "tmpfs", mountPoint.path]).status == 0,
+                         "the disk-full test mounts a 128 KiB tmpfs (needs root)")
+            defer { _ = try? run("umount", [mountPoint.path]) }
+            let io = try await rampInterface("full-disk")
+            let url = mountPoint.appendingPathComponent("too-long.wav")
+            let recording = try await io.record(to: url, encoding: .float)
+            try io.setTransportRolling(true)
+            let summary = await recording.summary
+            await io.close()
+            guard case let .writeFailed(error) = summary.ending, case .fileError(_, .writeFailed, _) = error else {
+                Issue.record("ended with \(summary.ending)")
+                return
+            }
+            let info = try SoxInfo(url.path)
+            #expect(info.samples > 10_000 && info.samples == summary.framesWritten, "sox reads what fitted: \(info.samples)")
+            let samples = try readAll(url).samples[0]
+            #expect(samples.count == info.samples)
+        }
+
+        @Test func playAndRecordReturnsWhatWasPlayed() async throws {
+            let io = try await openLoopback(try JackServer.suite, channels: 2, name: "playrec")
+            var rng = SeededGenerator(seed: 3)
+            let clip = try AudioClip(channels: (0..<2).map { _ in (0..<30_000).map { _ in Float.random(in: -1...1, using: &rng) } },
+                                     sampleRate: io.sampleRate)
+            let recorded = try await io.playAndRecord(clip)
+            await io.close()
+            #expect(recorded.frameCount == clip.frameCount)
+            let lost = (0..<2).map { recorded.samples(channel: $0).filter { $0 == 0 }.count }.max()!
+            for channel in 0..<2 {
+                let got = recorded.samples(channel: channel), want = clip.samples(channel: channel)
+                let mismatches = zip(got, want).filter { $0 != $1 && $0 != 0 }.count
+                #expect(mismatches == 0, "channel \(channel): recorded audio differs from the clip")
+            }
+            #expect(lost < 3000, "\(lost) frames lost in stalls")
+        }
+
+        @Test func badRecordingArgumentsAreTypedErrors() async throws {
+            let io = try await AudioInterface(clientName: "bad-record", serverName: try JackServer.suite.name,
+                                              connectPhysicalPorts: false)
+            let url = URL(fileURLWithPath: "/tmp/amio-never.wav")
+            await #expect(throws: AMIOError.self) { _ = try await io.record(to: url, channels: [5]) }
+            await #expect(throws: AMIOError.self) { _ = try await io.record(to: url, from: 100, until: 50) }
+            await #expect(throws: AMIOError.self) {
+                _ = try await io.record(to: URL(fileURLWithPath: "/nonexistent/x.wav"))
+            }
+            await io.close()
+            await #expect(throws: AMIOError.closed) { _ = try await io.record(to: url) }
+        }
+    }
+
+    @Suite struct RecordingServerLoss {
+        @Test func theServerGoingAwayFinalisesTheFile() async throws {
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let server = try JackServer(period: 256)
+            defer { server.stop() }
+            let io = try await AudioInterface(clientName: "orphan", serverName: server.name, inputChannels: 1,
+                                              outputChannels: 1, connectPhysicalPorts: false)
+            let url = directory.appendingPathComponent("orphan.wav")
+            let recording = try await io.record(to: url, encoding: .pcm24)
+            try io.setTransportRolling(true)
+            #expect(await eventually { recording.framesWritten > 5000 })
+            server.kill9()
+            let summary = await recording.summary
+            guard case .serverShutdown = summary.ending else {
+                Issue.record("ended with \(summary.ending)")
+                return
+            }
+            #expect(try SoxInfo(url.path).samples == summary.framesWritten)
+            await io.close()
+        }
+    }
+}
