@@ -72,8 +72,10 @@ extension AudioClip {
             progress?(Double(done) / Double(frames))
         }
         adopted = true
-        return AudioClip(storage: ClipStorage(frameCount: frames, channelCount: channels, adopting: samples),
-                         sampleRate: file.sampleRate)
+        var clip = AudioClip(storage: ClipStorage(frameCount: frames, channelCount: channels, adopting: samples),
+                             sampleRate: file.sampleRate)
+        clip.name = url.lastPathComponent
+        return clip
     }
 
     /// Writes the clip to an audio file.

@@ -52,6 +52,8 @@ public struct AudioClip: Sendable {
     public var channelCount: Int { storage.channelCount }
     /// Frames per second.
     public let sampleRate: Int
+    /// A name for messages: the file name for clips loaded from a file.
+    public var name: String?
 
     /// Makes a clip from interleaved samples (frame 0 of every channel, then frame 1 …).
     ///
@@ -132,6 +134,9 @@ public struct AudioClip: Sendable {
         self.storage = storage
         self.sampleRate = sampleRate
     }
+
+    /// The name if it has one, else its shape, for error messages.
+    var label: String { name.map { "'\($0)'" } ?? "(\(channelCount) ch × \(frameCount) frames)" }
 
     /// The length in seconds.
     public var duration: Double { Double(frameCount) / Double(sampleRate) }

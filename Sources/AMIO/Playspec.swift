@@ -120,8 +120,8 @@ extension Playspec {
                 throw fail("gain \(bad) is \(entry.gains[bad]); gains must be finite")
             }
             if clip.sampleRate != limits.sampleRate {
-                throw fail("the clip's sample rate is \(clip.sampleRate) Hz but the interface runs at "
-                    + "\(limits.sampleRate) Hz; resample the clip first")
+                throw fail("clip \(clip.label) is at \(clip.sampleRate) Hz but the interface runs at "
+                    + "\(limits.sampleRate) Hz; convert it with clip.resampled(to: \(limits.sampleRate))")
             }
         }
     }

@@ -134,6 +134,8 @@ extension AudioClip {
         try interleaved.withUnsafeBufferPointer { input throws(AMIOError) in
             try resampler.process(input, endOfInput: true, into: &output)
         }
-        return try AudioClip(interleaved: output, channels: channelCount, sampleRate: rate)
+        var converted = try AudioClip(interleaved: output, channels: channelCount, sampleRate: rate)
+        converted.name = name
+        return converted
     }
 }

@@ -1,4 +1,5 @@
 @testable import AMIO
+import Foundation
 import Testing
 
 @Suite struct ValidationTests {
@@ -63,6 +64,20 @@ import Testing
         #expect(throws: AMIOError.invalidPlayspec(entry: 1, reason: "the crop 0..<11 lies outside the clip's 10 frames")) {
             try renderer.schedulePlayspecChange(playspec, insertAt: 0, startFrom: 0)
         }
+    }
+
+    @Test func aClipAtAnotherRateIsNamedAndTheFixSuggested() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("take-44k.wav")
+        try AudioClip(channels: [[0, 0.5, 0]], sampleRate: 44100).write(to: url)
+        let clip = try await AudioClip(contentsOf: url)
+        let renderer = try OfflineRenderer(sampleRate: 48000, outputChannels: 1)
+        #expect(throws: AMIOError.invalidPlayspec(entry: 0, reason: "clip 'take-44k.wav' is at 44100 Hz but the interface "
+            + "runs at 48000 Hz; convert it with clip.resampled(to: 48000)")) {
+            try renderer.setPlayspec([PlayspecEntry(clip: clip, playAt: 0, gains: [1])])
+        }
+        try renderer.setPlayspec([PlayspecEntry(clip: try clip.resampled(to: 48000), playAt: 0, gains: [1])])
     }
 
     @Test func clipsRejectImpossibleShapes() {
