@@ -177,11 +177,9 @@ public final class AudioFile {
         }
         // A header announcing more data than the file holds: libsndfile reads
         // what is there and notes the discrepancy in its log.
-        let log = Self.log(of: handle)
-        if log.contains("should be") && (log.contains("data :") || log.contains("SSND :")) && !log.contains("data : 0xffffffff") {
+        if let shortfall = Self.truncation(in: Self.log(of: handle)) {
             sf_close(handle)
-            throw .fileError(path: path, problem: .truncated, message: log.split(separator: "\n")
-                .first { $0.contains("should be") }.map(String.init) ?? "the header announces more data than the file holds")
+            throw .fileError(path: path, problem: .truncated, message: shortfall)
         }
         guard info.frames > 0, info.channels > 0 else {
             sf_close(handle)
@@ -201,6 +199,20 @@ public final class AudioFile {
     public func close() {
         if let handle { sf_close(handle) }
         handle = nil
+    }
+
+    /// The log line of a data chunk that announces more bytes than the file
+    /// holds, such as `data : 96000 (should be 49956)`.
+    static func truncation(in log: String) -> String? {
+        for line in log.split(separator: "\n") {
+            let text = line.trimmingCharacters(in: .whitespaces)
+            guard text.hasPrefix("data") || text.hasPrefix("SSND"),
+                  let open = text.range(of: "(should be "), let colon = text.firstIndex(of: ":") else { continue }
+            let announced = Int(text[text.index(after: colon)..<open.lowerBound].trimmingCharacters(in: .whitespaces))
+            let actual = Int(text[open.upperBound...].prefix { $0.isNumber })
+            if let announced, let actual, actual < announced { return text }
+        }
+        return nil
     }
 
     private static func log(of handle: OpaquePointer) -> String {

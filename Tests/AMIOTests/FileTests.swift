@@ -164,6 +164,12 @@ func readAll(_ url: URL) throws(AMIOError) -> (file: AudioFile, samples: [[Float
         try data.prefix(50_000).write(to: truncated)
         #expect(problem(truncated) == .truncated)
 
+        let fullAIFF = directory.appendingPathComponent("full.aiff")
+        try sox("-n", "-r", "48000", "-c", "1", "-b", "16", fullAIFF.path, "synth", "1", "sine", "440")
+        let truncatedAIFF = directory.appendingPathComponent("truncated.aiff")
+        try Data(contentsOf: fullAIFF).prefix(50_000).write(to: truncatedAIFF)
+        #expect(problem(truncatedAIFF) == .truncated)
+
         let noFrames = directory.appendingPathComponent("header-only.wav")
         try sox("-n", "-r", "48000", "-c", "1", "-b", "16", noFrames.path, "trim", "0", "0")
         #expect(problem(noFrames) == .empty)
