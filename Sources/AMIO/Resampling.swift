@@ -1,4 +1,6 @@
 import CSampleRate
+import Foundation
+import Synchronization
 
 /// The libsamplerate converter to use, from best to fastest.
 public enum ResamplingQuality: String, Sendable, CaseIterable {
@@ -110,6 +112,8 @@ extension AudioClip {
     ///
     /// The result has exactly `round(frameCount × rate / sampleRate)` frames and
     /// no offset: a click at input frame n lands at output frame `round(n × ratio)`.
+    /// Channels and stretches of time are converted in parallel on every core
+    /// (see ``ResamplingPlan``); the result is the same as one pass.
     ///
     /// - Parameters:
     ///   - rate: The new sample rate in Hz.
@@ -117,25 +121,135 @@ extension AudioClip {
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` for a ratio
     ///   libsamplerate cannot do (beyond 1:256), ``AMIOError/resamplingFailed(message:)``.
     public func resampled(to rate: Int, quality: ResamplingQuality = .best) throws(AMIOError) -> AudioClip {
+        try resampled(to: rate, quality: quality, workers: ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// ``resampled(to:quality:)`` split for `workers` threads (1: a single pass per channel).
+    func resampled(to rate: Int, quality: ResamplingQuality, workers: Int) throws(AMIOError) -> AudioClip {
         if rate == sampleRate { return self }
-        var resampler = try Resampler(channels: channelCount, from: sampleRate, to: rate, quality: quality)
-        // libsamplerate's linear converter interpolates towards each new input
-        // frame from the one before it: its output lags one input frame. Starting
-        // it one frame in (and ending one frame of silence later) removes the lag.
-        let lead = quality == .linear ? 1 : 0
-        var interleaved = [Float](repeating: 0, count: frameCount * channelCount)
-        for channel in 0..<channelCount {
-            withUnsafeSamples(channel: channel) { samples in
-                for frame in lead..<frameCount { interleaved[(frame - lead) * channelCount + channel] = samples[frame] }
+        // Checks the ratio before any work is split up.
+        _ = try Resampler(channels: 1, from: sampleRate, to: rate, quality: quality)
+        let plan = ResamplingPlan(frames: frameCount, from: sampleRate, to: rate, quality: quality, workers: workers)
+        let output = UnsafeMutablePointer<Float>.allocate(capacity: max(1, plan.outputFrames * channelCount))
+        output.initialize(repeating: 0, count: max(1, plan.outputFrames * channelCount))
+        let failure = Mutex<AMIOError?>(nil)
+        let units = channelCount * plan.segments.count
+        let source = UnsafeSendable(storage.samples), destination = UnsafeSendable(output)
+        let frames = frameCount, outputFrames = plan.outputFrames
+        DispatchQueue.concurrentPerform(iterations: units) { unit in
+            let channel = unit / plan.segments.count, segment = plan.segments[unit % plan.segments.count]
+            do throws(AMIOError) {
+                try segment.convert(UnsafeBufferPointer(start: source.pointer + channel * frames, count: frames),
+                                    into: destination.pointer + channel * outputFrames, plan: plan)
+            } catch {
+                failure.withLock { $0 = $0 ?? error }
             }
         }
-        var output: [Float] = []
-        output.reserveCapacity(Int(Double(frameCount) * resampler.ratio + 1) * channelCount)
-        try interleaved.withUnsafeBufferPointer { input throws(AMIOError) in
-            try resampler.process(input, endOfInput: true, into: &output)
+        if let error = failure.withLock({ $0 }) {
+            output.deallocate()
+            throw error
         }
-        var converted = try AudioClip(interleaved: output, channels: channelCount, sampleRate: rate)
+        var converted = AudioClip(storage: ClipStorage(frameCount: plan.outputFrames, channelCount: channelCount,
+                                                       adopting: output), sampleRate: rate)
         converted.name = name
         return converted
     }
+}
+
+/// How a conversion is split into independent pieces.
+///
+/// With the ratio reduced to p/q, input frame n maps to output frame n·p/q,
+/// a whole frame whenever n is a multiple of q. Segments start on such frames,
+/// so each one's converter sees the same filter phases a single pass would.
+/// Each converter starts `margin` frames early and runs `margin` frames late
+/// (more than the sinc filter reaches), and those frames of its output are
+/// dropped, so the seams are exact.
+struct ResamplingPlan: Sendable {
+    struct Segment: Sendable {
+        /// Input frames this segment is responsible for.
+        let input: Range<Int>
+        /// Input frames its converter reads, margins included.
+        let padded: Range<Int>
+        /// Output frames it writes.
+        let output: Range<Int>
+
+        func convert(_ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutablePointer<Float>,
+                     plan: ResamplingPlan) throws(AMIOError) {
+            var resampler = try Resampler(channels: 1, from: plan.from, to: plan.to, quality: plan.quality)
+            // libsamplerate's linear converter lags one input frame: start it one frame in
+            // (and end with one frame of silence, so the length is unchanged).
+            let lead = plan.quality == .linear ? 1 : 0
+            let start = min(padded.lowerBound + lead, padded.upperBound)
+            var produced: [Float] = []
+            produced.reserveCapacity(Int(Double(padded.count) * resampler.ratio) + 2)
+            if lead > 0 {
+                var extended = Array(source[start..<padded.upperBound])
+                extended.append(0)
+                try extended.withUnsafeBufferPointer { buffer throws(AMIOError) in
+                    try resampler.process(buffer, endOfInput: true, into: &produced)
+                }
+            } else {
+                try resampler.process(UnsafeBufferPointer(rebasing: source[start..<padded.upperBound]),
+                                      endOfInput: true, into: &produced)
+            }
+            let first = output.lowerBound - plan.outputFrame(padded.lowerBound)
+            for i in 0..<output.count {
+                let j = first + i
+                destination[output.lowerBound + i] = j < produced.count ? produced[j] : 0
+            }
+        }
+    }
+
+    let from: Int
+    let to: Int
+    let quality: ResamplingQuality
+    let outputFrames: Int
+    let segments: [Segment]
+    private let p: Int
+    private let q: Int
+
+    init(frames: Int, from: Int, to: Int, quality: ResamplingQuality, workers: Int) {
+        self.from = from
+        self.to = to
+        self.quality = quality
+        let ratio = Double(to) / Double(from)
+        outputFrames = Int((Double(frames) * ratio).rounded())
+        var a = to, b = from
+        while b != 0 { (a, b) = (b, a % b) }
+        p = to / a
+        q = from / a
+        // The widest filter (best) reaches about 143 input frames each way at
+        // unity; downsampling stretches it by 1/ratio. Twice that is safe.
+        let reach = Int((300 / min(ratio, 1)).rounded(.up)) + 16
+        let margin = (reach + q - 1) / q * q
+        // Pieces shorter than a few margins would spend more on overlap than they save.
+        let wanted = max(1, workers)
+        var length = (frames + wanted - 1) / wanted
+        length = (length + q - 1) / q * q
+        let splittable = quality != .linear && length >= 8 * margin && length < frames
+        guard splittable else {
+            segments = [Segment(input: 0..<frames, padded: 0..<frames, output: 0..<outputFrames)]
+            return
+        }
+        var pieces: [Segment] = []
+        var start = 0
+        while start < frames {
+            let end = min(frames, start + length)
+            let outputStart = start / q * p
+            let outputEnd = end == frames ? outputFrames : end / q * p
+            pieces.append(Segment(input: start..<end, padded: max(0, start - margin)..<min(frames, end + margin),
+                                  output: outputStart..<outputEnd))
+            start = end
+        }
+        segments = pieces
+    }
+
+    /// The output frame of input frame `frame`, a multiple of q.
+    func outputFrame(_ frame: Int) -> Int { frame / q * p }
+}
+
+/// A raw pointer handed to concurrent workers that write disjoint parts of it.
+struct UnsafeSendable<Pointee>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Pointee>
+    init(_ pointer: UnsafeMutablePointer<Pointee>) { self.pointer = pointer }
 }

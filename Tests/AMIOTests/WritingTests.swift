@@ -169,6 +169,26 @@ import Testing
                 "linear interpolation aliases: the measurement can tell")
     }
 
+    /// Split into time segments on many threads, the conversion equals one pass.
+    @Test(arguments: [(44100, 48000), (48000, 44100), (96000, 22050), (44100, 48001)])
+    func parallelSegmentsEqualOnePass(from: Int, to: Int) throws {
+        var rng = SeededGenerator(seed: 11)
+        let noise = (0..<2).map { _ in (0..<200_000).map { _ in Float.random(in: -1...1, using: &rng) } }
+        let clip = try AudioClip(channels: noise, sampleRate: from)
+        for quality in [ResamplingQuality.best, .fastest] {
+            let single = try clip.resampled(to: to, quality: quality, workers: 1)
+            let split = try clip.resampled(to: to, quality: quality, workers: 7)
+            let plan = ResamplingPlan(frames: 200_000, from: from, to: to, quality: quality, workers: 7)
+            #expect(plan.segments.count > 1 || from == 44100 && to == 48001, "\(from)→\(to) was not split")
+            #expect(split.frameCount == single.frameCount)
+            var worst: Float = 0
+            for channel in 0..<2 {
+                for (a, b) in zip(single.samples(channel: channel), split.samples(channel: channel)) { worst = max(worst, abs(a - b)) }
+            }
+            #expect(worst < 1e-5, "\(quality) \(from)→\(to): seams differ by \(worst)")
+        }
+    }
+
     @Test func impossibleRatiosAreTypedErrors() throws {
         let clip = try AudioClip(channels: [[0, 1, 0]], sampleRate: 48000)
         #expect(throws: AMIOError.self) { try clip.resampled(to: 48) }
