@@ -112,8 +112,8 @@ extension AudioClip {
     ///
     /// The result has exactly `round(frameCount × rate / sampleRate)` frames and
     /// no offset: a click at input frame n lands at output frame `round(n × ratio)`.
-    /// Channels and stretches of time are converted in parallel on every core
-    /// (see ``ResamplingPlan``); the result is the same as one pass.
+    /// Stretches of time are converted in parallel on every core (see
+    /// ``ResamplingPlan``); the result is the same as one pass.
     ///
     /// - Parameters:
     ///   - rate: The new sample rate in Hz.
@@ -124,7 +124,7 @@ extension AudioClip {
         try resampled(to: rate, quality: quality, workers: ProcessInfo.processInfo.activeProcessorCount)
     }
 
-    /// ``resampled(to:quality:)`` split for `workers` threads (1: a single pass per channel).
+    /// ``resampled(to:quality:)`` split for `workers` threads (1: a single pass).
     func resampled(to rate: Int, quality: ResamplingQuality, workers: Int) throws(AMIOError) -> AudioClip {
         if rate == sampleRate { return self }
         // Checks the ratio before any work is split up.
@@ -133,14 +133,14 @@ extension AudioClip {
         let output = UnsafeMutablePointer<Float>.allocate(capacity: max(1, plan.outputFrames * channelCount))
         output.initialize(repeating: 0, count: max(1, plan.outputFrames * channelCount))
         let failure = Mutex<AMIOError?>(nil)
-        let units = channelCount * plan.segments.count
         let source = UnsafeSendable(storage.samples), destination = UnsafeSendable(output)
-        let frames = frameCount, outputFrames = plan.outputFrames
-        DispatchQueue.concurrentPerform(iterations: units) { unit in
-            let channel = unit / plan.segments.count, segment = plan.segments[unit % plan.segments.count]
+        let frames = frameCount, channels = channelCount
+        // One converter per segment handles every channel: libsamplerate works
+        // out each output frame's filter coefficients once for all channels.
+        DispatchQueue.concurrentPerform(iterations: plan.segments.count) { index in
             do throws(AMIOError) {
-                try segment.convert(UnsafeBufferPointer(start: source.pointer + channel * frames, count: frames),
-                                    into: destination.pointer + channel * outputFrames, plan: plan)
+                try plan.segments[index].convert(source.pointer, frames: frames, channels: channels,
+                                                 into: destination.pointer, plan: plan)
             } catch {
                 failure.withLock { $0 = $0 ?? error }
             }
@@ -173,29 +173,36 @@ struct ResamplingPlan: Sendable {
         /// Output frames it writes.
         let output: Range<Int>
 
-        func convert(_ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutablePointer<Float>,
-                     plan: ResamplingPlan) throws(AMIOError) {
-            var resampler = try Resampler(channels: 1, from: plan.from, to: plan.to, quality: plan.quality)
+        /// Converts this segment of planar `source` (`channels` runs of
+        /// `frames`) into its part of planar `destination`.
+        func convert(_ source: UnsafeMutablePointer<Float>, frames: Int, channels: Int,
+                     into destination: UnsafeMutablePointer<Float>, plan: ResamplingPlan) throws(AMIOError) {
+            var resampler = try Resampler(channels: channels, from: plan.from, to: plan.to, quality: plan.quality)
             // libsamplerate's linear converter lags one input frame: start it one frame in
             // (and end with one frame of silence, so the length is unchanged).
             let lead = plan.quality == .linear ? 1 : 0
             let start = min(padded.lowerBound + lead, padded.upperBound)
-            var produced: [Float] = []
-            produced.reserveCapacity(Int(Double(padded.count) * resampler.ratio) + 2)
-            if lead > 0 {
-                var extended = Array(source[start..<padded.upperBound])
-                extended.append(0)
-                try extended.withUnsafeBufferPointer { buffer throws(AMIOError) in
-                    try resampler.process(buffer, endOfInput: true, into: &produced)
+            let count = padded.upperBound - start + lead
+            var interleaved = [Float](repeating: 0, count: count * channels)
+            for channel in 0..<channels {
+                let samples = source + channel * frames
+                for frame in start..<padded.upperBound {
+                    interleaved[(frame - start) * channels + channel] = samples[frame]
                 }
-            } else {
-                try resampler.process(UnsafeBufferPointer(rebasing: source[start..<padded.upperBound]),
-                                      endOfInput: true, into: &produced)
+            }
+            var produced: [Float] = []
+            produced.reserveCapacity((Int(Double(count) * resampler.ratio) + 2) * channels)
+            try interleaved.withUnsafeBufferPointer { buffer throws(AMIOError) in
+                try resampler.process(buffer, endOfInput: true, into: &produced)
             }
             let first = output.lowerBound - plan.outputFrame(padded.lowerBound)
-            for i in 0..<output.count {
-                let j = first + i
-                destination[output.lowerBound + i] = j < produced.count ? produced[j] : 0
+            let available = produced.count / channels
+            for channel in 0..<channels {
+                let samples = destination + channel * plan.outputFrames
+                for i in 0..<output.count {
+                    let j = first + i
+                    samples[output.lowerBound + i] = j < available ? produced[j * channels + channel] : 0
+                }
             }
         }
     }
