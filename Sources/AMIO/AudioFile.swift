@@ -428,8 +428,9 @@ public final class AudioFileWriter {
     }
 }
 
-/// A small fast generator for dither noise (SplitMix64).
-struct SplitMix {
+/// A small, fast, seedable generator (SplitMix64): dither noise here, and
+/// reproducible random cases in the tests.
+struct SplitMix: RandomNumberGenerator {
     private var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

@@ -42,40 +42,23 @@ let benchmarks: @Sendable () -> Void = {
                                            maxDuration: .seconds(120), maxIterations: 3)
 
     // The same conversion both ways: a 10-minute 44.1 kHz stereo FLAC to a
-    // 48 kHz float WAV. SwiftAMIO: libsndfile + libsamplerate (best sinc);
-    // sox: its own FLAC decoder and `rate -v` (very high quality).
-    Benchmark("Convert 10 min FLAC 44.1k → 48k float WAV: SwiftAMIO (.best)") { benchmark in
-        let input = Material.tenMinutesFLAC
-        let output = Material.directory.appendingPathComponent("amio-48k.wav")
-        benchmark.startMeasurement()
-        let clip = try await AudioClip(contentsOf: input, resamplingTo: 48000, quality: .best)
-        try clip.write(to: output, encoding: .float)
-        benchmark.stopMeasurement()
-    }
-
-    Benchmark("Convert 10 min FLAC 44.1k → 48k float WAV: sox rate -v") { benchmark in
-        let input = Material.tenMinutesFLAC
-        let output = Material.directory.appendingPathComponent("sox-48k.wav")
-        benchmark.startMeasurement()
-        Material.run("sox", [input.path, "-e", "floating-point", "-b", "32", output.path, "rate", "-v", "48000"])
-        benchmark.stopMeasurement()
-    }
-
-    Benchmark("Convert 10 min FLAC 44.1k → 48k float WAV: SwiftAMIO (.medium)") { benchmark in
-        let input = Material.tenMinutesFLAC
-        let output = Material.directory.appendingPathComponent("amio-48k-medium.wav")
-        benchmark.startMeasurement()
-        let clip = try await AudioClip(contentsOf: input, resamplingTo: 48000, quality: .medium)
-        try clip.write(to: output, encoding: .float)
-        benchmark.stopMeasurement()
-    }
-
-    Benchmark("Convert 10 min FLAC 44.1k → 48k float WAV: sox rate -m") { benchmark in
-        let input = Material.tenMinutesFLAC
-        let output = Material.directory.appendingPathComponent("sox-48k-medium.wav")
-        benchmark.startMeasurement()
-        Material.run("sox", [input.path, "-e", "floating-point", "-b", "32", output.path, "rate", "-m", "48000"])
-        benchmark.stopMeasurement()
+    // 48 kHz float WAV. SwiftAMIO: libsndfile + libsamplerate; sox: its own
+    // FLAC decoder and `rate`, at the nearest comparable quality setting.
+    for (quality, soxQuality) in [(ResamplingQuality.best, "-v"), (.medium, "-m")] {
+        Benchmark("Convert 10 min FLAC 44.1k → 48k float WAV: SwiftAMIO (.\(quality))") { benchmark in
+            let output = Material.directory.appendingPathComponent("amio-48k-\(quality).wav")
+            benchmark.startMeasurement()
+            let clip = try await AudioClip(contentsOf: Material.tenMinutesFLAC, resamplingTo: 48000, quality: quality)
+            try clip.write(to: output, encoding: .float)
+            benchmark.stopMeasurement()
+        }
+        Benchmark("Convert 10 min FLAC 44.1k → 48k float WAV: sox rate \(soxQuality)") { benchmark in
+            let output = Material.directory.appendingPathComponent("sox-48k\(soxQuality).wav")
+            let input = Material.tenMinutesFLAC
+            benchmark.startMeasurement()
+            Material.run("sox", [input.path, "-e", "floating-point", "-b", "32", output.path, "rate", soxQuality, "48000"])
+            benchmark.stopMeasurement()
+        }
     }
 
     Benchmark("Decode 10 min FLAC 44.1k stereo") { benchmark in
