@@ -21,36 +21,42 @@ final class JackServer: Sendable {
         func next() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
     }
 
-    init(period: Int = 256, sampleRate: Int = 48000) throws {
-        name = "amio-test-\(getpid())-\(Self.counter.next())"
+    /// - Parameter name: The server's name; unique by default. jack2 keeps at
+    ///   most 8 servers in a shared registry, and the entry of a server killed
+    ///   with SIGKILL is reclaimed only when a server of the same name starts:
+    ///   a test that kills its server that way passes a fixed name.
+    init(period: Int = 256, sampleRate: Int = 48000, name: String? = nil) throws {
+        self.name = name ?? "amio-test-\(getpid())-\(Self.counter.next())"
         self.period = period
         self.sampleRate = sampleRate
         process = Process()
         process.executableURL = try Self.locate("jackd")
-        process.arguments = ["--no-realtime", "-n", name, "-d", "dummy", "-r", "\(sampleRate)", "-p", "\(period)"]
+        process.arguments = ["--no-realtime", "-n", self.name, "-d", "dummy", "-r", "\(sampleRate)", "-p", "\(period)"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         // If this test process dies (a crash, a timeout's kill), nothing else
         // would stop the server, and jack2 allows only 8 at once: a watchdog
-        // kills it as soon as this process is gone.
+        // stops it as soon as this process is gone (SIGTERM, so it leaves the
+        // registry; SIGKILL only if it will not go).
         let watchdog = Process()
+        let jackd = process.processIdentifier
         watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
-        watchdog.arguments = ["-c", "while kill -0 \(getpid()) 2>/dev/null && kill -0 \(process.processIdentifier) 2>/dev/null; "
-            + "do sleep 0.5; done; kill -9 \(process.processIdentifier) 2>/dev/null"]
+        watchdog.arguments = ["-c", "while kill -0 \(getpid()) 2>/dev/null && kill -0 \(jackd) 2>/dev/null; "
+            + "do sleep 0.5; done; kill \(jackd) 2>/dev/null; sleep 5; kill -9 \(jackd) 2>/dev/null"]
         watchdog.standardOutput = FileHandle.nullDevice
         watchdog.standardError = FileHandle.nullDevice
         try watchdog.run()
         let wait = Process()
         wait.executableURL = try Self.locate("jack_wait")
-        wait.arguments = ["-s", name, "-w", "-t", "20"]
+        wait.arguments = ["-s", self.name, "-w", "-t", "20"]
         wait.standardOutput = FileHandle.nullDevice
         wait.standardError = FileHandle.nullDevice
         try wait.run()
         wait.waitUntilExit()
         guard wait.terminationStatus == 0, process.isRunning else {
             stop()
-            throw JackServerError.didNotStart(name)
+            throw JackServerError.didNotStart(self.name)
         }
     }
 
@@ -67,7 +73,8 @@ final class JackServer: Sendable {
         process.waitUntilExit()
     }
 
-    /// Kills the server without warning, as a crash would.
+    /// Kills the server without warning, as a crash would. Its registry entry
+    /// stays behind until a server of the same name starts (see `init`).
     func kill9() {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -81,6 +88,12 @@ final class JackServer: Sendable {
             if FileManager.default.isExecutableFile(atPath: url.path) { return url }
         }
         throw JackServerError.missingTool(tool)
+    }
+
+    /// Stops the server the way `kill` does (SIGTERM) and waits for it to exit.
+    func terminate() {
+        process.terminate()
+        process.waitUntilExit()
     }
 
     /// Runs `body` with a fresh server that is stopped afterwards, whatever happens.
