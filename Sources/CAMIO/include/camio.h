@@ -79,8 +79,8 @@ typedef struct camio_engine_config {
 /// [control] Returns NULL when the configuration is impossible or memory is short.
 camio_engine *_Nullable camio_engine_create(const camio_engine_config *config);
 
-/// [control] Frees the engine, its queued changes' playspecs and the current
-/// playspec. Only after the process thread has stopped for good.
+/// [control] Frees the engine. Only after the process thread has stopped for
+/// good. Playspecs belong to the control side, which frees every one it made.
 void camio_engine_destroy(camio_engine *_Nullable engine);
 
 enum {
