@@ -79,6 +79,8 @@ public enum AMIOError: Error, Sendable, Hashable, CustomStringConvertible {
     case resamplingFailed(message: String)
     /// The operation was cancelled (its task was cancelled).
     case cancelled
+    /// A session file is wrong at `location`, a JSON path such as `entries[3].gains`.
+    case invalidSession(path: String, location: String, reason: String)
 
     /// A sentence naming what was wrong and with which value.
     public var description: String {
@@ -110,6 +112,8 @@ public enum AMIOError: Error, Sendable, Hashable, CustomStringConvertible {
             return "resampling failed: \(message)"
         case .cancelled:
             return "cancelled"
+        case let .invalidSession(path, location, reason):
+            return "\(path): \(location): \(reason)"
         }
     }
 }

@@ -314,3 +314,44 @@ void camio_jack_refresh_latency(camio_jack *jack) {
 int camio_jack_set_buffer_size(camio_jack *jack, uint32_t frames) {
     return jack_set_buffer_size(jack->client, frames);
 }
+
+/* ---------------------------------------------------------------------- */
+/* The graph                                                              */
+/* ---------------------------------------------------------------------- */
+
+uint32_t camio_jack_list_ports(camio_jack *jack, const char ***names) {
+    *names = jack_get_ports(jack->client, NULL, NULL, 0);
+    uint32_t count = 0;
+    while (*names && (*names)[count]) count++;
+    return count;
+}
+
+void camio_jack_free_names(const char **names) {
+    if (names) jack_free(names);
+}
+
+bool camio_jack_port_info(camio_jack *jack, const char *name, camio_port_info *info, char *connections,
+                          uint32_t max_connections) {
+    jack_port_t *port = jack_port_by_name(jack->client, name);
+    if (port == NULL) return false;
+    memset(info, 0, sizeof *info);
+    snprintf(info->name, sizeof info->name, "%s", jack_port_name(port));
+    snprintf(info->type, sizeof info->type, "%s", jack_port_type(port));
+    int flags = jack_port_flags(port);
+    info->is_input = (flags & JackPortIsInput) != 0;
+    info->is_physical = (flags & JackPortIsPhysical) != 0;
+    jack_latency_range_t range;
+    jack_port_get_latency_range(port, JackCaptureLatency, &range);
+    info->capture_latency_min = range.min;
+    info->capture_latency_max = range.max;
+    jack_port_get_latency_range(port, JackPlaybackLatency, &range);
+    info->playback_latency_min = range.min;
+    info->playback_latency_max = range.max;
+    const char **linked = jack_port_get_all_connections(jack->client, port);
+    for (uint32_t i = 0; linked && linked[i]; i++) {
+        if (connections && i < max_connections) snprintf(connections + (size_t)i * 320, 320, "%s", linked[i]);
+        info->connection_count++;
+    }
+    jack_free(linked);
+    return true;
+}

@@ -263,6 +263,29 @@ int camio_jack_connect_physical(camio_jack *jack);
 /// fed by one of its own outputs, and passes them to the engine.
 void camio_jack_refresh_latency(camio_jack *jack);
 
+/// One port of the JACK graph, as `camio_jack_port_info` reports it.
+typedef struct camio_port_info {
+    char name[320];
+    char type[64];
+    uint32_t is_input;
+    uint32_t is_physical;
+    uint32_t capture_latency_min, capture_latency_max;
+    uint32_t playback_latency_min, playback_latency_max;
+    uint32_t connection_count;
+} camio_port_info;
+
+/// [control] The names of every port in the graph, for `camio_jack_port_info`.
+/// Returns the count and stores a JACK-allocated array in `names`, to be
+/// released with `camio_jack_free_names`.
+uint32_t camio_jack_list_ports(camio_jack *jack, const char *_Nullable *_Nullable *_Nonnull names);
+void camio_jack_free_names(const char *_Nullable *_Nullable names);
+
+/// [control] Fills `info` for the port called `name`; false if there is none.
+/// The names of its connections (at most `max_connections`) go into
+/// `connections`, each up to 320 bytes.
+bool camio_jack_port_info(camio_jack *jack, const char *name, camio_port_info *info,
+                          char *_Nullable connections, uint32_t max_connections);
+
 /// [control] Asks the server for a new period size (fires the buffer-size callback).
 int camio_jack_set_buffer_size(camio_jack *jack, uint32_t frames);
 
