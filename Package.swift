@@ -5,6 +5,11 @@ let package = Package(
     name: "SwiftAMIO",
     products: [
         .library(name: "AMIO", targets: ["AMIO"]),
+        .executable(name: "amio", targets: ["amio"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -25,6 +30,13 @@ let package = Package(
             name: "AMIO",
             dependencies: ["CAMIO", "CSndFile", "CSampleRate"]),
         .executableTarget(
+            name: "amio",
+            dependencies: [
+                "AMIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
             name: "AMIODemo",
             dependencies: ["AMIO"],
             path: "Examples/AMIODemo"),
@@ -33,7 +45,7 @@ let package = Package(
             path: "Tests/CAllocationCounter"),
         .testTarget(
             name: "AMIOTests",
-            dependencies: ["AMIO", "CAMIO", "CAllocationCounter"]),
+            dependencies: ["AMIO", "CAMIO", "CAllocationCounter", "amio"]),
     ],
     swiftLanguageModes: [.v6],
     cLanguageStandard: .c11

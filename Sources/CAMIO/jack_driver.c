@@ -42,6 +42,9 @@ struct camio_jack {
  * of the calling thread so camio_jack_open can return it instead of printing. */
 static _Thread_local char last_jack_message[512];
 static void remember_jack_message(const char *message) {
+    /* libjack ends a failed open with shared-memory bookkeeping noise; the
+     * message before it ("jack server is not running …") is the one to show. */
+    if (strstr(message, "JackShm") != NULL) return;
     snprintf(last_jack_message, sizeof last_jack_message, "%s", message);
 }
 static void ignore_jack_info(const char *message) { (void)message; }

@@ -1,0 +1,310 @@
+import AMIO
+import ArgumentParser
+import Foundation
+import Logging
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "The JACK server to use (default: $JACK_DEFAULT_SERVER or 'default').")
+    var server: String?
+
+    @Option(help: "The JACK client name.")
+    var clientName: String = "amio"
+
+    @Flag(help: "Start a private dummy jackd when no server runs, and stop it at exit.")
+    var startServer = false
+
+    @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+    var quiet = false
+
+    @Flag(name: .shortAndLong, help: "Log what happens, step by step.")
+    var verbose = false
+
+    var logger: Logger {
+        var logger = Logger(label: "amio")
+        logger.logLevel = verbose ? .debug : quiet ? .error : .notice
+        return logger
+    }
+}
+
+/// What the tool's exit codes mean (sysexits.h).
+enum ExitStatus {
+    static let usage: Int32 = 64        // EX_USAGE: a bad argument
+    static let badInput: Int32 = 65     // EX_DATAERR: a bad input file or session
+    static let unavailable: Int32 = 69  // EX_UNAVAILABLE: no JACK server
+    static let ioError: Int32 = 74      // EX_IOERR: a file could not be written
+}
+
+/// Runs a command's body, turning errors into one line on stderr and an exit code.
+func perform(_ options: GlobalOptions, _ body: (Logger) async throws -> Void) async throws {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = options.verbose ? .debug : options.quiet ? .error : .notice
+        return handler
+    }
+    do {
+        try await body(options.logger)
+    } catch let error as AMIOError {
+        let (status, hint) = classify(error)
+        printError("amio: \(error)" + (hint.map { "\n\($0)" } ?? ""))
+        throw ExitCode(status)
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        printError("amio: \(error)")
+        throw ExitCode(ExitStatus.ioError)
+    }
+}
+
+func classify(_ error: AMIOError) -> (Int32, String?) {
+    switch error {
+    case .serverUnavailable:
+        return (ExitStatus.unavailable, "hint: start jackd, or pass --start-server to run a private dummy server")
+    case .serverShutdown:
+        return (ExitStatus.unavailable, nil)
+    case let .fileError(_, problem, _):
+        return (problem == .writeFailed ? ExitStatus.ioError : ExitStatus.badInput, nil)
+    case .invalidSession, .invalidPlayspec, .invalidClip, .resamplingFailed:
+        return (ExitStatus.badInput, nil)
+    case .invalidArgument, .connectionFailed:
+        return (ExitStatus.usage, nil)
+    case .clientStartFailed, .closed, .changeQueueFull, .outOfMemory, .cancelled:
+        return (ExitStatus.ioError, nil)
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// A time argument (`hh:mm:ss.frac`, seconds, or frames with `s`).
+extension AudioTime: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let time = try? AudioTime(parsing: argument) else { return nil }
+        self = time
+    }
+}
+
+/// Opens the interface the command needs; with --start-server, first starts a
+/// private dummy jackd if the server is not running.
+struct Connection {
+    let interface: AudioInterface
+    let privateServer: PrivateServer?
+
+    static func open(_ options: GlobalOptions, inputs: Int, outputs: Int, connectPhysical: Bool,
+                     logger: Logger) async throws -> Connection {
+        func attempt(_ server: String?) async -> Result<AudioInterface, AMIOError> {
+            do throws(AMIOError) {
+                return .success(try await AudioInterface(clientName: options.clientName, serverName: server,
+                                                         inputChannels: inputs, outputChannels: outputs,
+                                                         connectPhysicalPorts: connectPhysical))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch await attempt(options.server) {
+        case let .success(io):
+            logger.debug("connected to JACK at \(io.sampleRate) Hz, period \(io.periodFrames)")
+            return Connection(interface: io, privateServer: nil)
+        case let .failure(error):
+            guard options.startServer, case .serverUnavailable = error else { throw error }
+        }
+        let server = try PrivateServer.start(name: options.server ?? "amio-\(getpid())", logger: logger)
+        switch await attempt(server.name) {
+        case let .success(io):
+            return Connection(interface: io, privateServer: server)
+        case let .failure(error):
+            server.stop()
+            throw error
+        }
+    }
+
+    /// Closes the interface, then stops the private server (clients close first).
+    func close() async {
+        await interface.close()
+        privateServer?.stop()
+    }
+}
+
+/// A `jackd --no-realtime -d dummy` started for this run.
+final class PrivateServer: Sendable {
+    let name: String
+    private let process: Process
+
+    private init(name: String, process: Process) {
+        self.name = name
+        self.process = process
+    }
+
+    static func start(name: String, logger: Logger) throws -> PrivateServer {
+        let process = Process()
+        process.executableURL = try tool("jackd")
+        process.arguments = ["--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        logger.notice("started a private JACK server: jackd --no-realtime -n \(name) -d dummy -r 48000 -p 256")
+        let wait = Process()
+        wait.executableURL = try tool("jack_wait")
+        wait.arguments = ["-s", name, "-w", "-t", "20"]
+        wait.standardOutput = FileHandle.nullDevice
+        wait.standardError = FileHandle.nullDevice
+        try wait.run()
+        wait.waitUntilExit()
+        let server = PrivateServer(name: name, process: process)
+        guard wait.terminationStatus == 0, process.isRunning else {
+            server.stop()
+            throw AMIOError.serverUnavailable(server: name, status: .serverFailed, message: "the private jackd did not start")
+        }
+        return server
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    static func tool(_ name: String) throws -> URL {
+        for directory in ["/usr/bin", "/usr/local/bin", "/bin"] {
+            let url = URL(fileURLWithPath: directory).appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        throw AMIOError.serverUnavailable(server: nil, status: .serverFailed,
+                                          message: "\(name) is not installed (apt-get install jackd2)")
+    }
+}
+
+/// Ctrl-C and SIGTERM, as an awaitable event.
+enum Interrupt {
+    /// Returns when SIGINT or SIGTERM arrives.
+    static func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumed = Resumed()
+            for signalNumber in [SIGINT, SIGTERM] {
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+                source.setEventHandler {
+                    if resumed.claim() { continuation.resume() }
+                }
+                source.resume()
+                Sources.keep(source)
+            }
+        }
+    }
+
+    private final class Resumed: @unchecked Sendable {
+        private let lock = NSLock()
+        private var done = false
+        func claim() -> Bool { lock.lock(); defer { lock.unlock() }; defer { done = true }; return !done }
+    }
+
+    private enum Sources {
+        nonisolated(unsafe) static var all: [any DispatchSourceSignal] = []
+        static let lock = NSLock()
+        static func keep(_ source: any DispatchSourceSignal) { lock.lock(); all.append(source); lock.unlock() }
+    }
+}
+
+/// Runs `work` until it finishes or the user interrupts; returns false when interrupted.
+func untilInterrupted(_ work: @escaping @Sendable () async throws -> Void) async throws -> Bool {
+    try await withThrowingTaskGroup(of: Bool.self) { group in
+        group.addTask { try await work(); return true }
+        group.addTask { await Interrupt.wait(); return false }
+        let finished = try await group.next()!
+        group.cancelAll()
+        return finished
+    }
+}
+
+/// Peak and RMS of each channel over the chunks since the last reading.
+final class LevelMeter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var peak: [Float]
+    private var sumOfSquares: [Double]
+    private var count = 0
+
+    init(channels: Int) {
+        peak = Array(repeating: 0, count: channels)
+        sumOfSquares = Array(repeating: 0, count: channels)
+    }
+
+    func add(_ chunk: InputAudioChunk) {
+        lock.lock()
+        defer { lock.unlock() }
+        for channel in 0..<min(chunk.channelCount, peak.count) {
+            for sample in chunk.samples(channel: channel) {
+                peak[channel] = max(peak[channel], abs(sample))
+                sumOfSquares[channel] += Double(sample) * Double(sample)
+            }
+        }
+        count += chunk.frameCount
+    }
+
+    /// `peak / RMS` in dBFS per channel, and resets.
+    func reading() -> [(peak: Double, rms: Double)] {
+        lock.lock()
+        defer {
+            peak = peak.map { _ in 0 }
+            sumOfSquares = sumOfSquares.map { _ in 0 }
+            count = 0
+            lock.unlock()
+        }
+        return zip(peak, sumOfSquares).map { peak, squares in
+            (decibels(Double(peak)), decibels((squares / Double(max(1, count))).squareRoot()))
+        }
+    }
+
+    static func bar(_ level: Double, width: Int = 20) -> String {
+        let filled = max(0, min(width, Int(((level + 60) / 60 * Double(width)).rounded())))
+        return String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+    }
+}
+
+func decibels(_ value: Double) -> Double { value > 0 ? 20 * log10(value) : -.infinity }
+
+func formatLevel(_ level: Double) -> String { level.isFinite ? String(format: "%6.1f", level) : "  -inf" }
+
+func formatTime(frames: Int64, rate: Int) -> String {
+    let seconds = Double(frames) / Double(rate)
+    let minutes = Int(seconds) / 60
+    return String(format: "%d:%05.2f", minutes, seconds - Double(minutes * 60))
+}
+
+/// Writes a status line that redraws itself on a terminal and is printed plainly otherwise.
+struct StatusLine {
+    let enabled: Bool
+    let terminal = isatty(STDERR_FILENO) != 0
+
+    func show(_ text: String) {
+        guard enabled else { return }
+        if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8)) }
+    }
+
+    func finish(_ text: String) {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data(((terminal ? "\r\u{1B}[K" : "") + text + "\n").utf8))
+    }
+}
+
+/// Parses a format name (`wav`, `flac` …) and an encoding name (`pcm16` …).
+func fileFormat(_ name: String?, for url: URL) throws -> AudioFileFormat {
+    guard let name else { return AudioFileFormat(fileExtensionOf: url) ?? .wav }
+    let formats: [String: AudioFileFormat] = ["wav": .wav, "w64": .wav64, "rf64": .rf64, "aiff": .aiff, "caf": .caf,
+                                              "flac": .flac, "ogg": .ogg, "mp3": .mp3]
+    guard let format = formats[name.lowercased()] else {
+        throw ValidationError("--format '\(name)' is not one of \(formats.keys.sorted().joined(separator: ", "))")
+    }
+    return format
+}
+
+func fileEncoding(_ name: String) throws -> AudioFileEncoding {
+    let encodings: [String: AudioFileEncoding] = ["pcm16": .pcm16, "pcm24": .pcm24, "pcm32": .pcm32, "float": .float,
+                                                  "double": .double, "vorbis": .vorbis, "opus": .opus, "mp3": .mp3]
+    guard let encoding = encodings[name.lowercased()] else {
+        throw ValidationError("--encoding '\(name)' is not one of \(encodings.keys.sorted().joined(separator: ", "))")
+    }
+    return encoding
+}
