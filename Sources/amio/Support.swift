@@ -179,19 +179,46 @@ final class PrivateServer: Sendable {
 
 /// Ctrl-C and SIGTERM, as an awaitable event.
 enum Interrupt {
-    /// Returns when SIGINT or SIGTERM arrives.
+    /// Returns when SIGINT or SIGTERM arrives, or when the task is cancelled.
     static func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumed = Resumed()
-            for signalNumber in [SIGINT, SIGTERM] {
-                signal(signalNumber, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-                source.setEventHandler {
-                    if resumed.claim() { continuation.resume() }
+        let resumed = Resumed()
+        let slot = ContinuationSlot()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                slot.set(continuation)
+                for signalNumber in [SIGINT, SIGTERM] {
+                    signal(signalNumber, SIG_IGN)
+                    let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+                    source.setEventHandler {
+                        if resumed.claim() { slot.resume() }
+                    }
+                    source.resume()
+                    Sources.keep(source)
                 }
-                source.resume()
-                Sources.keep(source)
+                if Task.isCancelled, resumed.claim() { slot.resume() }
             }
+        } onCancel: {
+            if resumed.claim() { slot.resume() }
+        }
+    }
+
+    /// Holds the continuation for whichever of signal and cancellation comes first.
+    private final class ContinuationSlot: @unchecked Sendable {
+        private let lock = NSLock()
+        private var continuation: CheckedContinuation<Void, Never>?
+        private var resumeEarly = false
+        func set(_ continuation: CheckedContinuation<Void, Never>) {
+            lock.lock()
+            if resumeEarly { lock.unlock(); continuation.resume(); return }
+            self.continuation = continuation
+            lock.unlock()
+        }
+        func resume() {
+            lock.lock()
+            guard let continuation else { resumeEarly = true; lock.unlock(); return }
+            self.continuation = nil
+            lock.unlock()
+            continuation.resume()
         }
     }
 
