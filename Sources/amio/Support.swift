@@ -285,7 +285,9 @@ final class LevelMeter: @unchecked Sendable {
     }
 
     static func bar(_ level: Double, width: Int = 20) -> String {
-        let filled = max(0, min(width, Int(((level + 60) / 60 * Double(width)).rounded())))
+        // -60 dBFS and below (silence is -inf) shows as empty.
+        let fraction = level.isFinite ? max(0, min(1, (level + 60) / 60)) : 0
+        let filled = Int((fraction * Double(width)).rounded())
         return String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
     }
 }

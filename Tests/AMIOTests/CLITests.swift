@@ -1,0 +1,230 @@
+@testable import AMIO
+import Foundation
+import Testing
+
+/// The `amio` executable built next to this test binary.
+let amioTool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("amio")
+
+/// Runs `amio` with `arguments`; returns its exit status, stdout and stderr.
+func amio(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    let process = Process()
+    process.executableURL = amioTool
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+/// A running `amio` process, for commands that run until stopped.
+func startAmio(_ arguments: [String]) throws -> Process {
+    let process = Process()
+    process.executableURL = amioTool
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    return process
+}
+
+/// Waits until `port` shows up in the graph of `server`.
+func waitForPort(_ port: String, server: String) async throws -> Bool {
+    await eventually {
+        let listing = (try? run("jack_lsp", ["-s", server]).output) ?? ""
+        return listing.split(separator: "\n").contains { $0 == port }
+    }
+}
+
+@Suite struct CLIOfflineTests {
+    @Test(arguments: ["drum-loop.json", "multitrack.json"])
+    func renderEqualsTheOfflineAPIRender(name: String) async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let session = directory.appendingPathComponent(name)
+        try FileManager.default.copyItem(at: exampleSessions.appendingPathComponent(name), to: session)
+        let output = directory.appendingPathComponent("bounce.wav")
+        let result = try amio(["render", session.path, output.path, "--encoding", "float"])
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.err.contains("rendered"))
+        let api = try await Session(contentsOf: session).render()
+        let (file, samples) = try readAll(output)
+        #expect(file.frameCount == api.frameCount && file.channelCount == 2)
+        #expect(samples[0] == api.samples(channel: 0) && samples[1] == api.samples(channel: 1), "sample for sample")
+        let info = try SoxInfo(output.path)
+        #expect(info.samples == api.frameCount && info.sampleRate == 48000)
+    }
+
+    @Test func renderHonoursRateAndFormat() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let session = directory.appendingPathComponent("drum-loop.json")
+        try FileManager.default.copyItem(at: exampleSessions.appendingPathComponent("drum-loop.json"), to: session)
+        let output = directory.appendingPathComponent("bounce.flac")
+        let result = try amio(["render", session.path, output.path, "--rate", "44100", "--encoding", "pcm16", "-q"])
+        #expect(result.status == 0 && result.err.isEmpty, "\(result.err)")
+        let info = try SoxInfo(output.path)
+        #expect(info.sampleRate == 44100 && info.samples == 8 * 44100)
+    }
+
+    struct BadCall: Sendable, CustomTestStringConvertible {
+        var arguments: [String]
+        var status: Int32
+        var message: String
+        var testDescription: String { arguments.joined(separator: " ") }
+    }
+
+    static let badCalls: [BadCall] = [
+        BadCall(arguments: ["render"], status: 64, message: "Missing expected argument"),
+        BadCall(arguments: ["frobnicate"], status: 64, message: "Unexpected argument"),
+        BadCall(arguments: ["render", "SESSION", "/tmp/x.wav", "--rate", "0"], status: 64, message: "--rate"),
+        BadCall(arguments: ["render", "SESSION", "/tmp/x.wav", "--format", "mod"], status: 64, message: "--format 'mod'"),
+        BadCall(arguments: ["render", "SESSION", "/tmp/x.wav", "--encoding", "pcm12"], status: 64, message: "--encoding 'pcm12'"),
+        BadCall(arguments: ["mix", "SESSION", "--start", "soon"], status: 64, message: "soon"),
+        BadCall(arguments: ["render", "/nonexistent/session.json", "/tmp/x.wav"], status: 65, message: "missing"),
+        BadCall(arguments: ["render", "BAD", "/tmp/x.wav"], status: 65, message: "entries[0].gains: 3 gains given for 2 outputs"),
+        BadCall(arguments: ["render", "SESSION", "/nonexistent-dir/out.wav"], status: 74, message: "write failed"),
+        BadCall(arguments: ["play", "/nonexistent/take.wav"], status: 65, message: "/nonexistent/take.wav: missing"),
+        BadCall(arguments: ["ports", "--server", "amio-no-such-server"], status: 69, message: "--start-server"),
+    ]
+
+    @Test(arguments: badCalls)
+    func userErrorsGetTheirExitCodeAndAOneLineMessage(_ call: BadCall) throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let session = directory.appendingPathComponent("drum-loop.json")
+        try FileManager.default.copyItem(at: exampleSessions.appendingPathComponent("drum-loop.json"), to: session)
+        let bad = directory.appendingPathComponent("bad.json")
+        try Data(#"{"version": 1, "clips": {"a": {"file": "a.wav"}}, "entries": [{"clip": "a", "gains": [1, 2, 3]}]}"#.utf8).write(to: bad)
+        let arguments = call.arguments.map { $0 == "SESSION" ? session.path : $0 == "BAD" ? bad.path : $0 }
+        let result = try amio(arguments)
+        #expect(result.status == call.status, "\(call.arguments): \(result.err)")
+        #expect(result.err.contains(call.message), "\(result.err)")
+        #expect(!result.err.contains("Fatal error") && !result.err.contains("Stack dump"), "no stack traces")
+    }
+}
+
+extension JackTests {
+    @Suite(.jackServer(period: 256))
+    struct CLI {
+        @Test func portsListsTheGraph() async throws {
+            let server = try JackServer.suite
+            let result = try amio(["ports", "--server", server.name])
+            #expect(result.status == 0, "\(result.err)")
+            let lines = result.out.split(separator: "\n")
+            #expect(lines.contains { $0.hasPrefix("system:capture_1") && $0.contains("output") && $0.contains("physical") && $0.contains("capture 256..256") })
+            #expect(lines.contains { $0.hasPrefix("system:playback_2") && $0.contains("input") && $0.contains("playback 512..512") })
+        }
+
+        @Test func recordingAMetronomeHoldsClicksExactlyOneBeatApart() async throws {
+            let server = try JackServer.suite
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let metro = Process()
+            metro.executableURL = try JackServer.locate("jack_metro")
+            metro.arguments = ["-b", "120", "-n", "metro", "-D", "20"]
+            metro.environment = ["JACK_DEFAULT_SERVER": server.name, "PATH": "/usr/bin:/bin"]
+            metro.standardOutput = FileHandle.nullDevice
+            metro.standardError = FileHandle.nullDevice
+            try metro.run()
+            // jack_metro ignores SIGTERM and SIGINT.
+            defer { kill(metro.processIdentifier, SIGKILL); metro.waitUntilExit() }
+            #expect(try await waitForPort("metro:120_bpm", server: server.name))
+            let output = directory.appendingPathComponent("metro.wav")
+            let result = try amio(["record", output.path, "--server", server.name, "--channels", "1", "--duration", "3",
+                                   "--encoding", "float", "--from", "metro:120_bpm", "--client-name", "metro-rec"])
+            #expect(result.status == 0, "\(result.err)")
+            let samples = try readAll(output).samples[0]
+            #expect(samples.count == 3 * 48000)
+            // Each click starts after silence: its first sample is a beat after the previous one's.
+            var onsets: [Int] = []
+            for i in 1..<samples.count where samples[i] != 0 && samples[i - 1] == 0 && (onsets.last.map { i - $0 > 1000 } ?? true) {
+                onsets.append(i)
+            }
+            #expect(onsets.count >= 5, "\(onsets)")
+            let gaps = zip(onsets, onsets.dropFirst()).map { $1 - $0 }
+            #expect(gaps.allSatisfy { $0 == 24000 }, "clicks \(gaps) frames apart, a beat at 120 bpm is 24000")
+        }
+
+        @Test func playingIntoASecondAmioRecordsTheSameAudio() async throws {
+            let server = try JackServer.suite
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            var rng = SeededGenerator(seed: 5)
+            let noise = try AudioClip(channels: (0..<2).map { _ in (0..<48000).map { _ in Float.random(in: -0.5...0.5, using: &rng) } },
+                                      sampleRate: 48000)
+            let source = directory.appendingPathComponent("noise.wav")
+            try noise.write(to: source, encoding: .float)
+            let recorded = directory.appendingPathComponent("recorded.wav")
+            let recorder = try startAmio(["record", recorded.path, "--server", server.name, "--client-name", "rec",
+                                          "--duration", "4", "--encoding", "float", "--from", "system:capture_1", "system:capture_2"])
+            defer { if recorder.isRunning { recorder.terminate() } }
+            #expect(try await waitForPort("rec:in_2", server: server.name))
+            let play = try amio(["play", source.path, "--server", server.name, "--client-name", "player",
+                                 "--to", "rec:in_1", "rec:in_2", "-q"])
+            #expect(play.status == 0, "\(play.err)")
+            recorder.waitUntilExit()
+            let samples = try readAll(recorded).samples
+            let played = noise.samples(channel: 0)
+            // The dummy capture ports are silent, so the recording is the player's output.
+            // Find where the noise starts in it, then compare every frame.
+            guard let start = samples[0].firstIndex(where: { $0 != 0 }) else {
+                Issue.record("the recording is silent")
+                return
+            }
+            #expect(start + 48000 <= samples[0].count)
+            for channel in 0..<2 {
+                let got = Array(samples[channel][start..<min(samples[channel].count, start + 48000)])
+                let want = channel == 0 ? played : noise.samples(channel: 1)
+                let mismatches = zip(got, want).filter { $0 != $1 && $0 != 0 }.count
+                #expect(mismatches == 0, "channel \(channel): \(mismatches) frames differ")
+            }
+        }
+
+        @Test func playrecRecordsWhatItPlays() async throws {
+            let server = try JackServer.suite
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let source = directory.appendingPathComponent("ramp.wav")
+            try rampClip(frames: 30000).write(to: source, encoding: .float)
+            let output = directory.appendingPathComponent("response.wav")
+            // Through the dummy driver's capture ports the response is silence, of exactly the stimulus' length.
+            let result = try amio(["playrec", source.path, output.path, "--server", server.name])
+            #expect(result.status == 0, "\(result.err)")
+            #expect(try SoxInfo(output.path).samples == 30000)
+        }
+
+        @Test func meterPrintsLevels() async throws {
+            let server = try JackServer.suite
+            let result = try amio(["meter", "--server", server.name, "--duration", "0.5"])
+            #expect(result.status == 0, "\(result.err)")
+            #expect(result.out.contains("peak") && result.out.contains("rms"))
+        }
+
+        @Test func mixPlaysASessionInRealTime() async throws {
+            let server = try JackServer.suite
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let session = directory.appendingPathComponent("multitrack.json")
+            try FileManager.default.copyItem(at: exampleSessions.appendingPathComponent("multitrack.json"), to: session)
+            let result = try amio(["mix", session.path, "--server", server.name, "--start", "7.5", "-q"])
+            #expect(result.status == 0, "\(result.err)")
+        }
+    }
+
+    @Suite struct CLIServerLifecycle {
+        @Test func startServerLeavesNoJackdBehind() throws {
+            let name = "amio-cli-private-\(getpid())"
+            let result = try amio(["ports", "--start-server", "--server", name])
+            #expect(result.status == 0, "\(result.err)")
+            #expect(result.out.contains("system:capture_1"))
+            #expect(result.err.contains("started a private JACK server"))
+            let left = try run("pgrep", ["-f", "jackd --no-realtime -n \(name) "])
+            #expect(left.status != 0, "a jackd is still running: \(left.output)")
+        }
+    }
+}
