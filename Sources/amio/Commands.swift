@@ -277,7 +277,7 @@ struct Mix: AsyncParsableCommand {
                 try io.setTransportRolling(true)
                 let status = StatusLine(enabled: !options.quiet)
                 let loopFrames = loop.map { $0.frames(atSampleRate: rate) }
-                _ = try await untilInterrupted {
+                let finished = try await untilInterrupted {
                     if loopFrames.count == 2 {
                         while !Task.isCancelled {
                             let jump = try io.schedulePlayspecChange(playspec, insertAt: loopFrames[1], startFrom: loopFrames[0])
@@ -291,7 +291,7 @@ struct Mix: AsyncParsableCommand {
                         }
                     }
                 }
-                status.finish("stopped at \(formatTime(frames: io.position, rate: rate))")
+                status.finish((finished ? "mixed to " : "stopped at ") + formatTime(frames: io.position, rate: rate))
                 try io.setTransportRolling(false)
             } catch {
                 await connection.close()
