@@ -40,12 +40,19 @@ let package = Package(
             name: "AMIODemo",
             dependencies: ["AMIO"],
             path: "Examples/AMIODemo"),
+        .executableTarget(name: "PlaySine", dependencies: ["AMIO"], path: "Examples/PlaySine"),
+        .executableTarget(name: "ToneToFile", dependencies: ["AMIO"], path: "Examples/ToneToFile"),
+        .executableTarget(name: "FileEffect", dependencies: ["AMIO"], path: "Examples/FileEffect"),
+        .executableTarget(name: "RecordSeconds", dependencies: ["AMIO"], path: "Examples/RecordSeconds"),
+        .executableTarget(name: "Thru", dependencies: ["AMIO"], path: "Examples/Thru"),
+        .executableTarget(name: "SpectrumChunks", dependencies: ["AMIO"], path: "Examples/SpectrumChunks"),
+        .executableTarget(name: "DAWLoop", dependencies: ["AMIO"], path: "Examples/DAWLoop"),
         .target(
             name: "CAllocationCounter",
             path: "Tests/CAllocationCounter"),
         .testTarget(
             name: "AMIOTests",
-            dependencies: ["AMIO", "CAMIO", "CAllocationCounter", "amio"]),
+            dependencies: ["AMIO", "CAMIO", "CAllocationCounter", "amio", "PlaySine", "RecordSeconds", "SpectrumChunks"]),
     ],
     swiftLanguageModes: [.v6],
     cLanguageStandard: .c11

@@ -228,3 +228,56 @@ extension JackTests {
         }
     }
 }
+
+/// Runs an example program built next to this test binary.
+func example(_ name: String, _ arguments: [String], server: String) throws -> (status: Int32, out: String) {
+    let process = Process()
+    process.executableURL = amioTool.deletingLastPathComponent().appendingPathComponent(name)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(["JACK_DEFAULT_SERVER": server]) { $1 }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+extension JackTests {
+    @Suite(.jackServer(period: 256))
+    struct Examples {
+        @Test func playSinePlaysForASecond() throws {
+            let result = try example("PlaySine", ["1", "440"], server: try JackServer.suite.name)
+            #expect(result.status == 0, "\(result.out)")
+            #expect(result.out.contains("playing 440.0 Hz at 48000 Hz"))
+            #expect(result.out.contains("applied(atFrame: 0)"))
+            let played = result.out.split(separator: "\n").last { $0.hasPrefix("played ") }
+                .flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+            #expect(played >= 48000 && played < 48000 + 20 * 256, "\(result.out)")
+        }
+
+        @Test func recordSecondsWritesTheFramesAsked() throws {
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let url = directory.appendingPathComponent("five.wav")
+            let result = try example("RecordSeconds", [url.path, "1"], server: try JackServer.suite.name)
+            #expect(result.status == 0, "\(result.out)")
+            #expect(result.out.contains("recorded 48000 frames"))
+            let info = try SoxInfo(url.path)
+            #expect(info.samples == 48000 && info.channels == 2)
+        }
+
+        @Test func spectrumChunksFindTheTone() throws {
+            let result = try example("SpectrumChunks", ["1", "--loopback", "1000"], server: try JackServer.suite.name)
+            #expect(result.status == 0, "\(result.out)")
+            let peaks = result.out.split(separator: "\n").compactMap { line -> Double? in
+                guard let range = line.range(of: "peak ") else { return nil }
+                return Double(line[range.upperBound...].split(separator: " ").first ?? "")
+            }
+            #expect(peaks.count >= 10, "\(result.out)")
+            // Hann windows, 50 % overlap, 2048 frames: every chunk's peak is the tone.
+            #expect(peaks.dropFirst().allSatisfy { abs($0 - 1000) < 2 }, "\(peaks)")
+        }
+    }
+}

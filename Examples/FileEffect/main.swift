@@ -1,0 +1,42 @@
+// FileEffect: read a file, apply a 4 Hz tremolo, write it (the `wave` in/out recipe).
+//   FileEffect IN OUT
+import AMIO
+import Foundation
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard arguments.count == 2 else {
+    print("usage: FileEffect IN OUT")
+    exit(64)
+}
+let input = try AudioFile(contentsOf: URL(fileURLWithPath: arguments[0]))
+let writer = try AudioFileWriter(url: URL(fileURLWithPath: arguments[1]), format: AudioFileFormat(fileExtensionOf: URL(fileURLWithPath: arguments[1])) ?? .wav,
+                                 encoding: .float, channelCount: input.channelCount, sampleRate: input.sampleRate)
+// Stream in blocks: the file never has to fit in memory.
+var frame = 0
+while true {
+    var block = try input.read(maxFrames: 8192)
+    guard let count = block.first?.count, count > 0 else { break }
+    for i in 0..<count {
+        let depth = 0.5 + 0.5 * sin(2 * Double.pi * 4 * Double(frame + i) / Double(input.sampleRate))
+        for channel in block.indices { block[channel][i] *= Float(depth) }
+    }
+    try block.map { $0[...] }.withBuffers { try writer.write(planar: $0) }
+    frame += count
+}
+try writer.close()
+print("applied a 4 Hz tremolo to \(frame) frames: \(arguments[0]) -> \(arguments[1])")
+
+extension Array where Element == ArraySlice<Float> {
+    /// Calls `body` with unsafe buffers over the slices.
+    func withBuffers<R>(_ body: ([UnsafeBufferPointer<Float>]) throws -> R) rethrows -> R {
+        var buffers: [UnsafeBufferPointer<Float>] = []
+        func next(_ index: Int) throws -> R {
+            if index == count { return try body(buffers) }
+            return try self[index].withUnsafeBufferPointer { buffer in
+                buffers.append(buffer)
+                return try next(index + 1)
+            }
+        }
+        return try next(0)
+    }
+}

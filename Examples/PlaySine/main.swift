@@ -1,0 +1,22 @@
+// PlaySine: generate a 440 Hz tone and play it (the numpy → speaker recipe).
+//   PlaySine [seconds] [frequency]      (JACK_DEFAULT_SERVER picks the server)
+import AMIO
+import Foundation
+
+let arguments = CommandLine.arguments.dropFirst()
+let seconds = arguments.first.flatMap(Double.init) ?? 2
+let frequency = arguments.dropFirst().first.flatMap(Double.init) ?? 440
+
+let io = try await AudioInterface(clientName: "play-sine", inputChannels: 0, outputChannels: 2)
+let rate = io.sampleRate
+// One second of tone, repeated every second: a whole number of cycles, so the loop is seamless.
+let cycles = (frequency).rounded()
+let tone = try AudioClip(channels: [(0..<rate).map { Float(0.25 * sin(2 * Double.pi * cycles * Double($0) / Double(rate))) }],
+                         sampleRate: rate)
+let change = try io.schedulePlayspecChange([PlayspecEntry(clip: tone, playAt: 0, repeatInterval: Int64(rate), gains: [1, 1])],
+                                           insertAt: 0, startFrom: 0)
+try io.setTransportRolling(true)
+print("playing \(cycles) Hz at \(rate) Hz on \(io.outputPortNames.joined(separator: ", ")): \(await change.result)")
+try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+print("played \(io.position) frames (\(String(format: "%.2f", Double(io.position) / Double(rate))) s), xruns \(io.xrunCount)")
+await io.close()
