@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds with warnings treated as failures, and runs
-# every test. The JACK tests start their own private dummy jackd servers.
+# Installs what is missing, builds with warnings treated as failures, runs every
+# test (the JACK tests start their own private dummy jackd servers), and builds
+# the DocC documentation, which must be free of warnings too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-dependencies.sh
@@ -13,3 +14,10 @@ if grep -E "(warning|error):" "$log" | grep -v "^warning: 'swift-" >/dev/null; t
     exit 1
 fi
 swift test --skip-build "$@"
+
+swift package generate-documentation --target AMIO >"$log" 2>&1 || { cat "$log"; exit 1; }
+if grep -E "warning:" "$log"; then
+    echo "test.sh: the DocC documentation has warnings (above)." >&2
+    exit 1
+fi
+echo "test.sh: documentation built without warnings."

@@ -112,8 +112,9 @@ extension AudioClip {
     ///
     /// The result has exactly `round(frameCount × rate / sampleRate)` frames and
     /// no offset: a click at input frame n lands at output frame `round(n × ratio)`.
-    /// Stretches of time are converted in parallel on every core (see
-    /// ``ResamplingPlan``); the result is the same as one pass.
+    /// Stretches of time are converted in parallel on every core, split where
+    /// the output phase is whole and overlapped by more than the filter
+    /// reaches; the result is the same as one pass.
     ///
     /// - Parameters:
     ///   - rate: The new sample rate in Hz.
