@@ -40,6 +40,14 @@ func waitForPort(_ port: String, server: String) async throws -> Bool {
     }
 }
 
+/// Waits until no port whose name starts with `prefix` is left in the graph.
+func waitForPortGone(_ prefix: String, server: String) async throws -> Bool {
+    await eventually {
+        let listing = (try? run("jack_lsp", ["-s", server]).output) ?? ""
+        return !listing.split(separator: "\n").contains { $0.hasPrefix(prefix) }
+    }
+}
+
 @Suite struct CLIOfflineTests {
     @Test(arguments: ["drum-loop.json", "multitrack.json"])
     func renderEqualsTheOfflineAPIRender(name: String) async throws {
@@ -203,6 +211,36 @@ extension JackTests {
             let result = try amio(["meter", "--server", server.name, "--duration", "0.5"])
             #expect(result.status == 0, "\(result.err)")
             #expect(result.out.contains("peak") && result.out.contains("rms"))
+        }
+
+        /// Ctrl-C stops a looping play, a looping mix and an open-ended record
+        /// cleanly: exit 0, the client gone, the recording finalised.
+        @Test(arguments: ["play", "mix", "record"])
+        func ctrlCStopsCleanly(command: String) async throws {
+            let server = try JackServer.suite
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let session = directory.appendingPathComponent("drum-loop.json")
+            try FileManager.default.copyItem(at: exampleSessions.appendingPathComponent("drum-loop.json"), to: session)
+            let clip = directory.appendingPathComponent("clip.wav")
+            try rampClip(frames: 4800).write(to: clip, encoding: .float)
+            let take = directory.appendingPathComponent("take.wav")
+            let client = "ctrl-c-\(command)"
+            let arguments: [String] = switch command {
+            case "play": ["play", clip.path, "--loop"]
+            case "mix": ["mix", session.path, "--loop", "0", "0.5"]
+            default: ["record", take.path, "--encoding", "float"]
+            }
+            let process = try startAmio(arguments + ["--server", server.name, "--client-name", client, "-q"])
+            #expect(try await waitForPort(command == "record" ? "\(client):in_1" : "\(client):out_1", server: server.name))
+            try await Task.sleep(nanoseconds: 500_000_000)
+            kill(process.processIdentifier, SIGINT)
+            #expect(await eventually(within: 10) { !process.isRunning }, "\(command) did not stop on Ctrl-C")
+            #expect(process.terminationStatus == 0)
+            #expect(try await waitForPortGone("\(client):", server: server.name))
+            if command == "record" {
+                #expect(try SoxInfo(take.path).samples > 0, "the take was finalised")
+            }
         }
 
         @Test func mixPlaysASessionInRealTime() async throws {
