@@ -26,9 +26,9 @@ struct Ports: AsyncParsableCommand {
 
     func run() async throws {
         try await perform(options) { logger in
-            let connection = try await Connection.open(options, inputs: 0, outputs: 0, connectPhysical: false, logger: logger)
-            defer { Task { await connection.close() } }
-            let ports = try connection.interface.ports()
+            let ports = try await Connection.with(options, inputs: 0, outputs: 0, connectPhysical: false, logger: logger) { io in
+                try io.ports()
+            }
             let width = ports.map(\.name.count).max() ?? 0
             for port in ports {
                 let direction = port.isInput ? "input " : "output"
@@ -39,7 +39,6 @@ struct Ports: AsyncParsableCommand {
                 let links = port.connections.isEmpty ? "" : "  \(arrow) " + port.connections.joined(separator: ", ")
                 print("\(port.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(direction)  \(kind)  \(port.type)  \(latency)\(links)")
             }
-            await connection.close()
         }
     }
 }
@@ -75,10 +74,8 @@ struct Play: AsyncParsableCommand {
         try await perform(options) { logger in
             let firstFiles = try files.map { path throws(AMIOError) in try AudioFile(contentsOf: URL(fileURLWithPath: path)) }
             let outputs = max(1, firstFiles.map(\.channelCount).max() ?? 1)
-            let connection = try await Connection.open(options, inputs: 0, outputs: outputs, connectPhysical: to.isEmpty,
-                                                       logger: logger)
-            let io = connection.interface
-            do {
+            try await Connection.with(options, inputs: 0, outputs: outputs, connectPhysical: to.isEmpty,
+                                                       logger: logger) { io in
                 for (output, port) in zip(io.outputPortNames, to) { try io.connect(output, to: port) }
                 var clips: [AudioClip] = []
                 for path in files { clips.append(try await AudioClip(contentsOf: URL(fileURLWithPath: path), resamplingTo: io.sampleRate)) }
@@ -103,11 +100,7 @@ struct Play: AsyncParsableCommand {
                 }
                 status.finish(finished ? "played \(formatTime(frames: end, rate: rate))" : "stopped at \(formatTime(frames: io.position, rate: rate))")
                 try io.setTransportRolling(false)
-            } catch {
-                await connection.close()
-                throw error
             }
-            await connection.close()
         }
     }
 }
@@ -147,10 +140,8 @@ struct Record: AsyncParsableCommand {
         let format = try fileFormat(format, for: url)
         let encoding = try fileEncoding(encoding)
         try await perform(options) { logger in
-            let connection = try await Connection.open(options, inputs: channels, outputs: 0, connectPhysical: from.isEmpty,
-                                                       logger: logger)
-            let io = connection.interface
-            do {
+            try await Connection.with(options, inputs: channels, outputs: 0, connectPhysical: from.isEmpty,
+                                                       logger: logger) { io in
                 for (port, input) in zip(from, io.inputPortNames) { try io.connect(port, to: input) }
                 let rate = io.sampleRate
                 let total = duration?.frames(atSampleRate: rate)
@@ -179,11 +170,7 @@ struct Record: AsyncParsableCommand {
                 status.finish("recorded \(summary.framesWritten) frames (\(formatTime(frames: Int64(summary.framesWritten), rate: rate)))"
                     + " to \(output), \(summary.droppedFrames) dropped, \(io.xrunCount) xruns")
                 if case let .writeFailed(error) = summary.ending { throw error }
-            } catch {
-                await connection.close()
-                throw error
             }
-            await connection.close()
         }
     }
 }
@@ -216,10 +203,8 @@ struct PlayRecord: AsyncParsableCommand {
         let outputURL = URL(fileURLWithPath: output)
         try await perform(options) { logger in
             let channels = try AudioFile(contentsOf: URL(fileURLWithPath: input)).channelCount
-            let connection = try await Connection.open(options, inputs: channels, outputs: channels,
-                                                       connectPhysical: to.isEmpty && from.isEmpty, logger: logger)
-            let io = connection.interface
-            do {
+            try await Connection.with(options, inputs: channels, outputs: channels,
+                                                       connectPhysical: to.isEmpty && from.isEmpty, logger: logger) { io in
                 for (output, port) in zip(io.outputPortNames, to) { try io.connect(output, to: port) }
                 for (port, input) in zip(from, io.inputPortNames) { try io.connect(port, to: input) }
                 let recorded = try await io.playAndRecord(file: URL(fileURLWithPath: input), to: outputURL,
@@ -227,11 +212,7 @@ struct PlayRecord: AsyncParsableCommand {
                 if !options.quiet {
                     printError("played \(input) and recorded \(recorded.frameCount) frames to \(output) (round trip \(io.latency.roundTrip) frames compensated)")
                 }
-            } catch {
-                await connection.close()
-                throw error
             }
-            await connection.close()
         }
     }
 }
@@ -262,10 +243,8 @@ struct Mix: AsyncParsableCommand {
     func run() async throws {
         try await perform(options) { logger in
             let session = try Session(contentsOf: URL(fileURLWithPath: self.session))
-            let connection = try await Connection.open(options, inputs: 0, outputs: session.outputs,
-                                                       connectPhysical: to.isEmpty, logger: logger)
-            let io = connection.interface
-            do {
+            try await Connection.with(options, inputs: 0, outputs: session.outputs,
+                                                       connectPhysical: to.isEmpty, logger: logger) { io in
                 for (output, port) in zip(io.outputPortNames, to) { try io.connect(output, to: port) }
                 let rate = io.sampleRate
                 let (playspec, length) = try await session.playspec(sampleRate: rate)
@@ -293,11 +272,7 @@ struct Mix: AsyncParsableCommand {
                 }
                 status.finish((finished ? "mixed to " : "stopped at ") + formatTime(frames: io.position, rate: rate))
                 try io.setTransportRolling(false)
-            } catch {
-                await connection.close()
-                throw error
             }
-            await connection.close()
         }
     }
 }
@@ -369,10 +344,8 @@ struct Meter: AsyncParsableCommand {
 
     func run() async throws {
         try await perform(options) { logger in
-            let connection = try await Connection.open(options, inputs: channels, outputs: 0, connectPhysical: from.isEmpty,
-                                                       logger: logger)
-            let io = connection.interface
-            do {
+            try await Connection.with(options, inputs: channels, outputs: 0, connectPhysical: from.isEmpty,
+                                                       logger: logger) { io in
                 for (port, input) in zip(from, io.inputPortNames) { try io.connect(port, to: input) }
                 let meter = LevelMeter(channels: channels)
                 let metering = Task { for try await chunk in io.inputChunks { meter.add(chunk) } }
@@ -390,11 +363,7 @@ struct Meter: AsyncParsableCommand {
                 }
                 if terminal { print() }
                 metering.cancel()
-            } catch {
-                await connection.close()
-                throw error
             }
-            await connection.close()
         }
     }
 }

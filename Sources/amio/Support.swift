@@ -121,6 +121,22 @@ struct Connection {
         }
     }
 
+    /// Opens a connection, runs `body` with its interface, and closes it
+    /// (interface first, then any private server) however `body` ends.
+    static func with<R>(_ options: GlobalOptions, inputs: Int, outputs: Int, connectPhysical: Bool, logger: Logger,
+                        _ body: (AudioInterface) async throws -> R) async throws -> R {
+        let connection = try await open(options, inputs: inputs, outputs: outputs, connectPhysical: connectPhysical,
+                                        logger: logger)
+        do {
+            let result = try await body(connection.interface)
+            await connection.close()
+            return result
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
     /// Closes the interface, then stops the private server (clients close first).
     func close() async {
         await interface.close()

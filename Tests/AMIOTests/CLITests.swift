@@ -269,17 +269,9 @@ extension JackTests {
 
 /// Runs an example program built next to this test binary.
 func example(_ name: String, _ arguments: [String], server: String) throws -> (status: Int32, out: String) {
-    let process = Process()
-    process.executableURL = amioTool.deletingLastPathComponent().appendingPathComponent(name)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(["JACK_DEFAULT_SERVER": server]) { $1 }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let result = try run(executable: amioTool.deletingLastPathComponent().appendingPathComponent(name), arguments,
+                         environment: ["JACK_DEFAULT_SERVER": server])
+    return (result.status, result.output)
 }
 
 extension JackTests {
