@@ -20,23 +20,9 @@ while true {
         let depth = 0.5 + 0.5 * sin(2 * Double.pi * 4 * Double(frame + i) / Double(input.sampleRate))
         for channel in block.indices { block[channel][i] *= Float(depth) }
     }
-    try block.map { $0[...] }.withBuffers { try writer.write(planar: $0) }
+    try writer.write(planar: block)
     frame += count
 }
 try writer.close()
 print("applied a 4 Hz tremolo to \(frame) frames: \(arguments[0]) -> \(arguments[1])")
 
-extension Array where Element == ArraySlice<Float> {
-    /// Calls `body` with unsafe buffers over the slices.
-    func withBuffers<R>(_ body: ([UnsafeBufferPointer<Float>]) throws -> R) rethrows -> R {
-        var buffers: [UnsafeBufferPointer<Float>] = []
-        func next(_ index: Int) throws -> R {
-            if index == count { return try body(buffers) }
-            return try self[index].withUnsafeBufferPointer { buffer in
-                buffers.append(buffer)
-                return try next(index + 1)
-            }
-        }
-        return try next(0)
-    }
-}

@@ -352,12 +352,13 @@ public final class AudioFileWriter {
 
     deinit { try? close() }
 
-    /// Writes frames given one buffer per channel (all of the same length).
+    /// Writes frames given one collection of samples per channel (all of the same
+    /// length): arrays, array slices or unsafe buffers.
     ///
-    /// - Parameter channels: `channelCount` buffers of equal length.
+    /// - Parameter channels: `channelCount` collections of equal length.
     /// - Throws: ``AMIOError/fileError(path:problem:message:)`` with
     ///   ``FileProblem/writeFailed``; the file is then closed with a valid header.
-    public func write(planar channels: [UnsafeBufferPointer<Float>]) throws(AMIOError) {
+    public func write<Channel: Collection<Float>>(planar channels: [Channel]) throws(AMIOError) {
         guard channels.count == channelCount else {
             throw .invalidArgument(name: "channels", reason: "\(channels.count) given for a \(channelCount)-channel file")
         }
@@ -367,7 +368,11 @@ public final class AudioFileWriter {
         }
         if interleaved.count < frames * channelCount { interleaved = [Float](repeating: 0, count: frames * channelCount) }
         for (channel, samples) in channels.enumerated() {
-            for frame in 0..<frames { interleaved[frame * channelCount + channel] = samples[frame] }
+            var index = channel
+            for sample in samples {
+                interleaved[index] = sample
+                index += channelCount
+            }
         }
         try writeInterleaved(frames: frames)
     }

@@ -410,7 +410,7 @@ final class JackSession: @unchecked Sendable {
         guard core.end(with: error) else { return }
         // The realtime thread will not run again, but JACK still owns the
         // client: playspec memory is freed only when the interface closes.
-        core.cancelOutstandingKeepingMemory()
+        core.cancelOutstanding(freeingPlayspecs: false)
         events.broadcast(.serverShutdown(reason: reason))
         chunks.finish(throwing: error)
         events.finish()
@@ -418,7 +418,7 @@ final class JackSession: @unchecked Sendable {
 
     /// After the process thread and the bridge have stopped for good.
     func finish() {
-        core.cancelOutstanding()
+        core.cancelOutstanding(freeingPlayspecs: true)
         chunks.finish(throwing: core.terminalError.flatMap { $0 == .closed ? nil : $0 })
         events.finish()
     }

@@ -173,22 +173,16 @@ final class EngineCore: @unchecked Sendable {
 
     var terminalError: AMIOError? { control.withLock { $0.terminal } }
 
-    /// After the process thread has stopped for good: resolves what never took
-    /// effect as cancelled and frees every playspec.
-    func cancelOutstanding() {
+    /// Resolves every change that never took effect as cancelled. With
+    /// `freeingPlayspecs`, also frees every playspec: only once the process
+    /// thread has stopped for good (after a server shutdown JACK may still
+    /// hold the client, so the memory waits for close).
+    func cancelOutstanding(freeingPlayspecs: Bool) {
         let cancelled: [PlayspecChange] = control.withLock { control in
-            for compiled in control.live.values { compiled.destroy() }
-            control.live = [:]
-            defer { control.outstanding = [:] }
-            return Array(control.outstanding.values)
-        }
-        for change in cancelled { change.resolve(.cancelled) }
-    }
-
-    /// Changes cancelled because the realtime thread no longer runs, but whose
-    /// playspecs it might still hold: only resolves, frees nothing.
-    func cancelOutstandingKeepingMemory() {
-        let cancelled: [PlayspecChange] = control.withLock { control in
+            if freeingPlayspecs {
+                for compiled in control.live.values { compiled.destroy() }
+                control.live = [:]
+            }
             defer { control.outstanding = [:] }
             return Array(control.outstanding.values)
         }

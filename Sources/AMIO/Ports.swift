@@ -30,13 +30,14 @@ extension AudioInterface {
         defer { camio_jack_free_names(names) }
         var ports: [JACKPort] = []
         let maxConnections = 64
-        var connections = [CChar](repeating: 0, count: maxConnections * 320)
+        let nameSize = Int(CAMIO_PORT_NAME_SIZE)
+        var connections = [CChar](repeating: 0, count: maxConnections * nameSize)
         for index in 0..<count {
             guard let name = names?[index] else { continue }
             var info = camio_port_info()
             guard camio_jack_port_info(session.jack, name, &info, &connections, UInt32(maxConnections)) else { continue }
             let linked = (0..<min(Int(info.connection_count), maxConnections)).map { i in
-                String(cBuffer: Array(connections[(i * 320)..<((i + 1) * 320)]))
+                String(cBuffer: Array(connections[(i * nameSize)..<((i + 1) * nameSize)]))
             }
             ports.append(JACKPort(
                 name: withUnsafeBytes(of: info.name) { String(cBuffer: Array($0.bindMemory(to: CChar.self))) },

@@ -82,25 +82,8 @@ protocol RecordingSink: AnyObject {
 }
 
 extension AudioFileWriter: RecordingSink {
-    func write(_ channels: [ArraySlice<Float>]) throws(AMIOError) {
-        try withBuffers(channels) { buffers throws(AMIOError) in try write(planar: buffers) }
-    }
+    func write(_ channels: [ArraySlice<Float>]) throws(AMIOError) { try write(planar: channels) }
     func finish() throws(AMIOError) { try close() }
-}
-
-/// Calls `body` with unsafe buffers over array slices.
-private func withBuffers<R>(_ slices: [ArraySlice<Float>],
-                            _ body: ([UnsafeBufferPointer<Float>]) throws(AMIOError) -> R) throws(AMIOError) -> R {
-    var buffers: [UnsafeBufferPointer<Float>] = []
-    func recurse(_ index: Int) throws(AMIOError) -> R {
-        if index == slices.count { return try body(buffers) }
-        let result: Result<R, AMIOError> = slices[index].withUnsafeBufferPointer { buffer in
-            buffers.append(buffer)
-            do throws(AMIOError) { return .success(try recurse(index + 1)) } catch { return .failure(error) }
-        }
-        return try result.get()
-    }
-    return try recurse(0)
 }
 
 /// Frames kept in memory, for ``AudioInterface/playAndRecord(_:gains:channels:)``.

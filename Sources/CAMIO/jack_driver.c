@@ -352,7 +352,7 @@ bool camio_jack_port_info(camio_jack *jack, const char *name, camio_port_info *i
     info->playback_latency_max = range.max;
     const char **linked = jack_port_get_all_connections(jack->client, port);
     for (uint32_t i = 0; linked && linked[i]; i++) {
-        if (connections && i < max_connections) snprintf(connections + (size_t)i * 320, 320, "%s", linked[i]);
+        if (connections && i < max_connections) snprintf(connections + (size_t)i * CAMIO_PORT_NAME_SIZE, CAMIO_PORT_NAME_SIZE, "%s", linked[i]);
         info->connection_count++;
     }
     jack_free(linked);

@@ -263,9 +263,12 @@ int camio_jack_connect_physical(camio_jack *jack);
 /// fed by one of its own outputs, and passes them to the engine.
 void camio_jack_refresh_latency(camio_jack *jack);
 
+/// Bytes for a full port name (`client:port`, JACK allows 320 with the NUL).
+#define CAMIO_PORT_NAME_SIZE 320
+
 /// One port of the JACK graph, as `camio_jack_port_info` reports it.
 typedef struct camio_port_info {
-    char name[320];
+    char name[CAMIO_PORT_NAME_SIZE];
     char type[64];
     uint32_t is_input;
     uint32_t is_physical;
@@ -282,7 +285,7 @@ void camio_jack_free_names(const char *_Nullable *_Nullable names);
 
 /// [control] Fills `info` for the port called `name`; false if there is none.
 /// The names of its connections (at most `max_connections`) go into
-/// `connections`, each up to 320 bytes.
+/// `connections`, each CAMIO_PORT_NAME_SIZE bytes.
 bool camio_jack_port_info(camio_jack *jack, const char *name, camio_port_info *info,
                           char *_Nullable connections, uint32_t max_connections);
 
