@@ -75,6 +75,39 @@ public final class AudioInterface: Sendable {
         guard options.consumerBufferLimit >= 1 else {
             throw .invalidArgument(name: "consumerBufferLimit", reason: "\(options.consumerBufferLimit) is below 1")
         }
+        // jack_client_open and activation wait on the server (seconds, when
+        // it is busy): that happens on a thread of its own, never on the
+        // Swift concurrency pool.
+        let opened = try await onOwnThread("amio-open") { () -> Result<Opened, AMIOError> in
+            Result { () throws(AMIOError) in
+                try Self.open(clientName: clientName, serverName: serverName, inputChannels: inputChannels,
+                              outputChannels: outputChannels, connectPhysicalPorts: connectPhysicalPorts, options: options)
+            }
+        }.get()
+        let session = opened.session
+        self.serverName = serverName
+        self.clientName = opened.clientName
+        inputPortNames = opened.inputPortNames
+        outputPortNames = opened.outputPortNames
+        self.session = session
+        bridge = BridgeThread(core: session.core, name: "amio-bridge") { session.bridgeWork() }
+    }
+
+    deinit {
+        closeNow()
+    }
+
+    /// What `open(…)` made.
+    private struct Opened: @unchecked Sendable {
+        var session: JackSession
+        var clientName: String
+        var inputPortNames: [String]
+        var outputPortNames: [String]
+    }
+
+    /// Opens, starts and connects the client, blocking; on failure nothing is left open.
+    private static func open(clientName: String, serverName: String?, inputChannels: Int, outputChannels: Int,
+                             connectPhysicalPorts: Bool, options: AudioInterfaceOptions) throws(AMIOError) -> Opened {
         let serverKey = try ServerRegistry.shared.acquire(serverName)
         var status: UInt32 = 0
         var message = [CChar](repeating: 0, count: 512)
@@ -104,16 +137,9 @@ public final class AudioInterface: Sendable {
         let session = JackSession(jack: jack, core: core, bufferLimit: options.consumerBufferLimit, serverKey: serverKey)
         if connectPhysicalPorts { _ = camio_jack_connect_physical(jack) }
         session.refreshLatency()
-        self.serverName = serverName
-        self.clientName = String(cString: camio_jack_client_name(jack))
-        inputPortNames = (0..<inputChannels).map { String(cString: camio_jack_port_name(jack, true, UInt32($0))!) }
-        outputPortNames = (0..<outputChannels).map { String(cString: camio_jack_port_name(jack, false, UInt32($0))!) }
-        self.session = session
-        bridge = BridgeThread(core: core, name: "amio-bridge") { session.bridgeWork() }
-    }
-
-    deinit {
-        closeNow()
+        return Opened(session: session, clientName: String(cString: camio_jack_client_name(jack)),
+                      inputPortNames: (0..<inputChannels).map { String(cString: camio_jack_port_name(jack, true, UInt32($0))!) },
+                      outputPortNames: (0..<outputChannels).map { String(cString: camio_jack_port_name(jack, false, UInt32($0))!) })
     }
 
     // MARK: State, readable from any thread
@@ -282,7 +308,9 @@ public final class AudioInterface: Sendable {
     /// event sequences end. Calling it again does nothing; every other call
     /// afterwards throws ``AMIOError/closed``.
     public func close() async {
-        closeNow()
+        // Deactivating and closing wait on the server and on the bridge
+        // thread: on a thread of their own, not on the Swift concurrency pool.
+        await onOwnThread("amio-close") { [self] in closeNow() }
     }
 
     private func closeNow() {

@@ -45,6 +45,17 @@ final class BridgeThread: Sendable {
     func stall(microseconds: Int) { flags.stallMicroseconds.store(microseconds, ordering: .relaxed) }
 }
 
+/// Runs `work`, which blocks (JACK calls that wait on the server, joining a
+/// thread), on a new thread, so that no thread of the Swift concurrency pool
+/// (as few as there are cores) is held while it waits.
+func onOwnThread<T: Sendable>(_ name: String, _ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        let thread = Thread { continuation.resume(returning: work()) }
+        thread.name = name
+        thread.start()
+    }
+}
+
 extension String {
     /// Decodes a NUL-terminated C buffer as UTF-8.
     init(cBuffer buffer: [CChar]) {

@@ -158,6 +158,7 @@ final class PrivateServer: Sendable {
         let process = Process()
         process.executableURL = try tool("jackd")
         process.arguments = ["--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"]
+        process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -165,22 +166,37 @@ final class PrivateServer: Sendable {
         let wait = Process()
         wait.executableURL = try tool("jack_wait")
         wait.arguments = ["-s", name, "-w", "-t", "20"]
+        wait.standardInput = FileHandle.nullDevice
         wait.standardOutput = FileHandle.nullDevice
         wait.standardError = FileHandle.nullDevice
         try wait.run()
-        wait.waitUntilExit()
+        // jack_wait gives up after -t seconds, but can hang inside libjack
+        // itself; a deadline of our own makes sure amio never does.
+        let waited = Self.waitForExit(wait, within: 30)
         let server = PrivateServer(name: name, process: process)
-        guard wait.terminationStatus == 0, process.isRunning else {
+        guard waited, wait.terminationStatus == 0, process.isRunning else {
             server.stop()
             throw AMIOError.serverUnavailable(server: name, status: .serverFailed, message: "the private jackd did not start")
         }
         return server
     }
 
+    /// SIGTERM, so the server leaves JACK's registry; SIGKILL if it lingers.
     func stop() {
         guard process.isRunning else { return }
         process.terminate()
+        _ = Self.waitForExit(process, within: 5)
+    }
+
+    /// Waits up to `seconds` for `process` to exit; kills it if it has not.
+    /// - Returns: Whether it exited by itself.
+    private static func waitForExit(_ process: Process, within seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        guard process.isRunning else { return true }
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+        return false
     }
 
     static func tool(_ name: String) throws -> URL {

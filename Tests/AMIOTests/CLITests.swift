@@ -6,30 +6,16 @@ import Testing
 let amioTool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("amio")
 
 /// Runs `amio` with `arguments`; returns its exit status, stdout and stderr.
-func amio(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
-    let process = Process()
-    process.executableURL = amioTool
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+/// Fails after `timeout` seconds.
+func amio(_ arguments: [String], environment: [String: String] = [:],
+          timeout: Double = 120) throws -> (status: Int32, out: String, err: String) {
+    try ChildProcess(amioTool, arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
+        .waitForExit(within: timeout)
 }
 
 /// A running `amio` process, for commands that run until stopped.
-func startAmio(_ arguments: [String]) throws -> Process {
-    let process = Process()
-    process.executableURL = amioTool
-    process.arguments = arguments
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    return process
+func startAmio(_ arguments: [String]) throws -> ChildProcess {
+    try ChildProcess(amioTool, arguments, captureOutput: false)
 }
 
 /// Waits until `port` shows up in the graph of `server`.
@@ -132,15 +118,11 @@ extension JackTests {
             let server = try JackServer.suite
             let directory = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: directory) }
-            let metro = Process()
-            metro.executableURL = try JackServer.locate("jack_metro")
-            metro.arguments = ["-b", "120", "-n", "metro", "-D", "20"]
-            metro.environment = ["JACK_DEFAULT_SERVER": server.name, "PATH": "/usr/bin:/bin"]
-            metro.standardOutput = FileHandle.nullDevice
-            metro.standardError = FileHandle.nullDevice
-            try metro.run()
+            let metro = try ChildProcess(try JackServer.locate("jack_metro"), ["-b", "120", "-n", "metro", "-D", "20"],
+                                         environment: ["JACK_DEFAULT_SERVER": server.name, "PATH": "/usr/bin:/bin"],
+                                         captureOutput: false)
             // jack_metro ignores SIGTERM and SIGINT.
-            defer { kill(metro.processIdentifier, SIGKILL); metro.waitUntilExit() }
+            defer { metro.kill9() }
             #expect(try await waitForPort("metro:120_bpm", server: server.name))
             let output = directory.appendingPathComponent("metro.wav")
             let result = try amio(["record", output.path, "--server", server.name, "--channels", "1", "--duration", "3",
@@ -170,12 +152,13 @@ extension JackTests {
             let recorded = directory.appendingPathComponent("recorded.wav")
             let recorder = try startAmio(["record", recorded.path, "--server", server.name, "--client-name", "rec",
                                           "--duration", "4", "--encoding", "float", "--from", "system:capture_1", "system:capture_2"])
-            defer { if recorder.isRunning { recorder.terminate() } }
+            defer { recorder.kill9() }
             #expect(try await waitForPort("rec:in_2", server: server.name))
             let play = try amio(["play", source.path, "--server", server.name, "--client-name", "player",
                                  "--to", "rec:in_1", "rec:in_2", "-q"])
             #expect(play.status == 0, "\(play.err)")
-            recorder.waitUntilExit()
+            let recording = try recorder.waitForExit(within: 60)
+            #expect(recording.status == 0, "amio record exited with \(recording.status)")
             let samples = try readAll(recorded).samples
             let played = noise.samples(channel: 0)
             // The dummy capture ports are silent, so the recording is the player's output.
@@ -234,9 +217,10 @@ extension JackTests {
             let process = try startAmio(arguments + ["--server", server.name, "--client-name", client, "-q"])
             #expect(try await waitForPort(command == "record" ? "\(client):in_1" : "\(client):out_1", server: server.name))
             try await Task.sleep(nanoseconds: 500_000_000)
-            kill(process.processIdentifier, SIGINT)
-            #expect(await eventually(within: 10) { !process.isRunning }, "\(command) did not stop on Ctrl-C")
-            #expect(process.terminationStatus == 0)
+            defer { process.kill9() }
+            process.send(SIGINT)
+            let result = try process.waitForExit(within: 20)
+            #expect(result.status == 0, "\(command) did not stop cleanly on Ctrl-C")
             #expect(try await waitForPortGone("\(client):", server: server.name))
             if command == "record" {
                 #expect(try SoxInfo(take.path).samples > 0, "the take was finalised")

@@ -59,8 +59,14 @@ extension JackTests {
             var rampSamples = 0
             // Frames JACK skipped in a stall: the timeline moved on without playing them.
             var gaps: [Range<Int64>] = []
+            // Usually they lie between the previous chunk and this one; when a
+            // seek, a jump or a stopped transport came in between, they are the
+            // frames just before this chunk.
             for (previous, chunk) in zip(chunks, chunks.dropFirst()) where chunk.droppedFramesBefore > 0 {
-                gaps.append(previous.endFrame ..< chunk.startingFrame)
+                let lost = Int64(chunk.droppedFramesBefore)
+                gaps.append(previous.endFrame <= chunk.startingFrame && chunk.startingFrame - previous.endFrame <= lost
+                    ? previous.endFrame ..< chunk.startingFrame
+                    : max(0, chunk.startingFrame - lost) ..< chunk.startingFrame)
             }
             for chunk in chunks where chunk.wasTransportRolling {
                 let ramp = chunk.samples(channel: 0), clicks = chunk.samples(channel: 1)

@@ -32,6 +32,7 @@ final class JackServer: Sendable {
         process = Process()
         process.executableURL = try Self.locate("jackd")
         process.arguments = ["--no-realtime", "-n", self.name, "-d", "dummy", "-r", "\(sampleRate)", "-p", "\(period)"]
+        process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -44,17 +45,14 @@ final class JackServer: Sendable {
         watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
         watchdog.arguments = ["-c", "while kill -0 \(getpid()) 2>/dev/null && kill -0 \(jackd) 2>/dev/null; "
             + "do sleep 0.5; done; kill \(jackd) 2>/dev/null; sleep 5; kill -9 \(jackd) 2>/dev/null"]
+        watchdog.standardInput = FileHandle.nullDevice
         watchdog.standardOutput = FileHandle.nullDevice
         watchdog.standardError = FileHandle.nullDevice
         try watchdog.run()
-        let wait = Process()
-        wait.executableURL = try Self.locate("jack_wait")
-        wait.arguments = ["-s", self.name, "-w", "-t", "20"]
-        wait.standardOutput = FileHandle.nullDevice
-        wait.standardError = FileHandle.nullDevice
-        try wait.run()
-        wait.waitUntilExit()
-        guard wait.terminationStatus == 0, process.isRunning else {
+        // jack_wait gives up after its -t seconds, but it can hang inside
+        // libjack itself, hence a deadline of our own as well.
+        let waited = try? run("jack_wait", ["-s", self.name, "-w", "-t", "20"], timeout: 30)
+        guard waited?.status == 0, process.isRunning else {
             stop()
             throw JackServerError.didNotStart(self.name)
         }

@@ -1,27 +1,6 @@
 import Foundation
 import Testing
 
-/// Runs a command-line tool and returns what it printed (stdout, then stderr).
-@discardableResult
-func run(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    try run(executable: try JackServer.locate(tool), arguments)
-}
-
-/// Runs a program and returns what it printed (stdout, then stderr).
-func run(executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 /// `sox` with the given arguments; fails the test when sox fails.
 @discardableResult
 func sox(_ arguments: String...) throws -> String {
