@@ -264,7 +264,15 @@ extension Session.Generator {
         try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         var clip = try AudioClip(channels: Array(repeating: samples, count: channels), sampleRate: rate)
         clip.name = url.lastPathComponent
-        try clip.write(to: url, encoding: .pcm24)
+        // Written beside the target and renamed into place, so a player or a
+        // second generator running at the same time never sees half a file.
+        let partial = url.deletingLastPathComponent().appendingPathComponent(".\(UUID().uuidString)-\(url.lastPathComponent)")
+        try clip.write(to: partial, encoding: .pcm24)
+        guard rename(partial.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: partial)
+            throw .fileError(path: url.path, problem: .writeFailed, message: reason)
+        }
     }
 }
 

@@ -221,15 +221,22 @@ static void capture(camio_engine *engine, const float *const *inputs, uint32_t n
     uint64_t s = newest;
     while (s > oldest && (int64_t)engine->history[s % CAMIO_HISTORY].absolute_start > delayed) s--;
 
+    /* In the first cycles `delayed` reaches back before the engine started
+     * (it is negative): those frames belong to the first segment, stopped at
+     * timeline frame 0, like the frames after it until the first change. */
     uint32_t offset = 0;
     int64_t cursor = delayed;
     while (offset < nframes) {
         const camio_segment *segment = &engine->history[s % CAMIO_HISTORY];
-        int64_t end = s < newest ? (int64_t)engine->history[(s + 1) % CAMIO_HISTORY].absolute_start
-                                 : INT64_MAX;
-        if (end <= cursor) { s++; continue; } /* an empty run: a swap and a seek on one frame */
         uint32_t count = nframes - offset;
-        if (end - cursor < (int64_t)count) count = (uint32_t)(end - cursor);
+        /* The newest segment is still open: it takes the rest of the period.
+         * (No end of INT64_MAX here: `end - cursor` would overflow for a
+         * negative cursor, and once did, into a zero-length chunk forever.) */
+        if (s < newest) {
+            int64_t end = (int64_t)engine->history[(s + 1) % CAMIO_HISTORY].absolute_start;
+            if (end <= cursor) { s++; continue; } /* an empty run: a swap and a seek on one frame */
+            if (end - cursor < (int64_t)count) count = (uint32_t)(end - cursor);
+        }
         camio_chunk_info info = {
             .starting_frame = segment->rolling
                 ? segment->timeline_start + (cursor - (int64_t)segment->absolute_start)

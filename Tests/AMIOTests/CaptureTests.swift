@@ -45,6 +45,26 @@ import Testing
         #expect(ids.isSuperset(of: [first.playspecID, loop.playspecID, swap.playspecID]))
     }
 
+    /// In the first cycles the round trip reaches back before the engine
+    /// started: those frames belong to the first (stopped) segment. Every
+    /// captured frame is delivered exactly once, in chunks no longer than
+    /// the period. (This once looped forever on the realtime thread: an
+    /// overflow in the segment arithmetic, found as a hang under load.)
+    @Test(arguments: [1, 44, 256, 300, 5000])
+    func captureBeforeTheFirstChangeReachesBackBeforeTheStart(roundTrip: Int) throws {
+        let renderer = try OfflineRenderer(inputChannels: 1, outputChannels: 1, roundTripLatency: roundTrip)
+        var chunks: [InputAudioChunk] = []
+        for cycle in 0..<8 {
+            let input = (0..<256).map { Float(cycle * 256 + $0 + 1) }
+            _ = try renderer.render(frames: 256, input: [input])
+            chunks += renderer.takeInputChunks()
+        }
+        #expect(chunks.allSatisfy { $0.frameCount <= 256 && !$0.wasTransportRolling && $0.startingFrame == 0 })
+        let heard: [Float] = chunks.flatMap { $0.samples(channel: 0) }
+        let played: [Float] = (0..<(8 * 256)).map { Float($0 + 1) }
+        #expect(heard == played, "every captured frame once, in order")
+    }
+
     @Test func stoppedTransportChunksStayOnOneFrame() throws {
         let renderer = try OfflineRenderer(inputChannels: 2, outputChannels: 0)
         try renderer.setPosition(42)
