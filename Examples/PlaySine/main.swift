@@ -17,6 +17,7 @@ let change = try io.schedulePlayspecChange([PlayspecEntry(clip: tone, playAt: 0,
                                            insertAt: 0, startFrom: 0)
 try io.setTransportRolling(true)
 print("playing \(cycles) Hz at \(rate) Hz on \(io.outputPortNames.joined(separator: ", ")): \(await change.result)")
-try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+// Counted on the audio clock, not the wall clock: exactly `seconds` of tone.
+try await io.waitUntilPosition(reaches: Int64(seconds * Double(rate)))
 print("played \(io.position) frames (\(String(format: "%.2f", Double(io.position) / Double(rate))) s), xruns \(io.xrunCount)")
 await io.close()

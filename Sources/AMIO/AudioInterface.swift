@@ -219,6 +219,25 @@ public final class AudioInterface: Sendable {
         try session.core.setTransport(position: nil, rolling: rolling)
     }
 
+    /// Suspends until the timeline has reached `frame`: "play for two
+    /// seconds" counted on the audio clock, exact however busy the machine.
+    ///
+    /// The position is checked every half period (a sleep, not a busy wait).
+    /// While the transport is stopped the position does not move, so this
+    /// waits until it is started and gets there.
+    ///
+    /// - Parameter frame: The timeline frame to wait for.
+    /// - Throws: ``AMIOError/serverShutdown(reason:)`` or ``AMIOError/closed``
+    ///   when the interface goes away first (so a lost server never leaves a
+    ///   caller waiting), ``AMIOError/cancelled`` when the task is cancelled.
+    public func waitUntilPosition(reaches frame: Int64) async throws(AMIOError) {
+        while position < frame {
+            if let error = session.core.terminalError { throw error }
+            let halfPeriod = UInt64(max(1, periodFrames)) * 500_000_000 / UInt64(max(1, sampleRate))
+            do { try await Task.sleep(nanoseconds: max(500_000, halfPeriod)) } catch { throw .cancelled }
+        }
+    }
+
     // MARK: Input
 
     /// Every captured chunk, for as many concurrent consumers as iterate it.

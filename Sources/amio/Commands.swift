@@ -93,7 +93,9 @@ struct Play: AsyncParsableCommand {
                 let rate = io.sampleRate
                 let finished = try await untilInterrupted {
                     while loop || io.position < end {
-                        try await Task.sleep(nanoseconds: 100_000_000)
+                        // A tenth of a second on the audio clock; throws if the server goes away.
+                        let next = io.position + Int64(rate / 10)
+                        try await io.waitUntilPosition(reaches: loop ? next : min(end, next))
                         status.show("playing \(formatTime(frames: io.position, rate: rate))"
                             + (loop ? " (looping)" : " / \(formatTime(frames: end, rate: rate))"))
                     }
@@ -265,7 +267,7 @@ struct Mix: AsyncParsableCommand {
                         }
                     } else {
                         while io.position < length {
-                            try await Task.sleep(nanoseconds: 100_000_000)
+                            try await io.waitUntilPosition(reaches: min(length, io.position + Int64(rate / 10)))
                             status.show("mixing \(formatTime(frames: io.position, rate: rate)) / \(formatTime(frames: length, rate: rate))")
                         }
                     }

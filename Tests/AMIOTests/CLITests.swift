@@ -215,9 +215,9 @@ extension JackTests {
             default: ["record", take.path, "--encoding", "float"]
             }
             let process = try startAmio(arguments + ["--server", server.name, "--client-name", client, "-q"])
+            defer { process.kill9() }
             #expect(try await waitForPort(command == "record" ? "\(client):in_1" : "\(client):out_1", server: server.name))
             try await Task.sleep(nanoseconds: 500_000_000)
-            defer { process.kill9() }
             process.send(SIGINT)
             let result = try process.waitForExit(within: 20)
             #expect(result.status == 0, "\(command) did not stop cleanly on Ctrl-C")
@@ -239,6 +239,25 @@ extension JackTests {
     }
 
     @Suite struct CLIServerLifecycle {
+        /// The server stopping under a looping `amio play` ends it with exit
+        /// status 69 and a message, instead of leaving it waiting forever.
+        @Test func playEndsWhenTheServerGoesAway() async throws {
+            let server = try JackServer(period: 256)
+            defer { server.stop() }
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let clip = directory.appendingPathComponent("clip.wav")
+            try rampClip(frames: 4800).write(to: clip, encoding: .float)
+            let player = try ChildProcess(amioTool, ["play", clip.path, "--loop", "--server", server.name,
+                                                     "--client-name", "orphan-player", "-q"])
+            defer { player.kill9() }
+            #expect(try await waitForPort("orphan-player:out_1", server: server.name))
+            server.terminate()
+            let result = try player.waitForExit(within: 20)
+            #expect(result.status == 69, "\(result.err)")
+            #expect(result.err.contains("shut down"), "\(result.err)")
+        }
+
         @Test func startServerLeavesNoJackdBehind() throws {
             let name = "amio-cli-private-\(getpid())"
             let result = try amio(["ports", "--start-server", "--server", name])

@@ -237,8 +237,20 @@ extension JackTests {
                     return nil
                 } catch { return error }
             }
-            #expect(await eventually { io.position > 4096 })
+            try await io.waitUntilPosition(reaches: 4096)
+            #expect(io.position >= 4096)
+            let waiter = Task { () -> AMIOError? in
+                do throws(AMIOError) {
+                    try await io.waitUntilPosition(reaches: 1 << 40)
+                    return nil
+                } catch { return error }
+            }
             server.kill9()
+            let waited = await waiter.value
+            guard case .serverShutdown? = waited else {
+                Issue.record("a wait for a frame never reached ended with \(String(describing: waited)), not the server")
+                return
+            }
             let error = await chunks.value
             guard case .serverShutdown = error as? AMIOError else {
                 Issue.record("the chunk sequence ended with \(String(describing: error))")
