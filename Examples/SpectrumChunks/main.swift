@@ -63,19 +63,30 @@ func peakFrequency(_ samples: ArraySlice<Float>) -> (frequency: Double, level: D
 }
 
 var buffer: [Float] = []
-var startFrame: Int64? = nil
+var firstFrame: Int64? = nil
+var startFrame: Int64? = nil   // of the current run of windows
 var analysed = 0
-let deadline = Date().addingTimeInterval(seconds)
+var analysedBeforeGap = 0
+// `seconds` of audio, counted in frames (the audio clock), not on the wall clock.
+let wanted = Int64(seconds * Double(rate))
 for try await chunk in io.inputChunks where chunk.wasTransportRolling {
-    if startFrame == nil { startFrame = chunk.startingFrame }
+    if firstFrame == nil { firstFrame = chunk.startingFrame; startFrame = chunk.startingFrame }
+    if chunk.droppedFramesBefore > 0 {
+        // Frames were lost (a stall): a window across the gap would measure
+        // the splice, not the signal. Start the windows afresh after it.
+        print("gap of \(chunk.droppedFramesBefore) frames before frame \(chunk.startingFrame)")
+        buffer.removeAll()
+        startFrame = chunk.startingFrame
+        analysedBeforeGap = analysed
+    }
     buffer += chunk.samples(channel: 0)
     while buffer.count >= size {
         let (frequency, level) = peakFrequency(buffer[0..<size])
         print(String(format: "chunk %3d at frame %7lld: peak %8.1f Hz, %6.1f dBFS", analysed,
-                     startFrame! + Int64(analysed * hop), frequency, level))
+                     startFrame! + Int64((analysed - analysedBeforeGap) * hop), frequency, level))
         analysed += 1
         buffer.removeFirst(hop)
     }
-    if Date() > deadline { break }
+    if chunk.endFrame - firstFrame! >= wanted { break }
 }
 await io.close()

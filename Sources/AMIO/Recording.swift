@@ -53,6 +53,9 @@ public final class Recording: Sendable {
     /// Frames lost so far and written as silence.
     public var droppedFrames: Int { writer.progress.droppedFrames.load(ordering: .relaxed) }
 
+    /// Whether the recording has ended and its file is finalised (see ``summary``).
+    public var isFinished: Bool { writer.done.current != nil }
+
     /// Stops recording, finalises the file and returns the summary. Calling it
     /// after the recording ended returns the same summary.
     public func stop() async -> RecordingSummary {

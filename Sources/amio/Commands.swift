@@ -164,14 +164,20 @@ struct Record: AsyncParsableCommand {
                         status.show("recording \(formatTime(frames: written, rate: rate))"
                             + (total.map { " / \(formatTime(frames: $0, rate: rate))" } ?? "")
                             + "  \(written) frames  dropped \(recording.droppedFrames)  xruns \(io.xrunCount)  \(levels)")
+                        // Reached --duration, or ended by itself: the server went away or a write failed.
                         if let total, written >= total { break }
+                        if recording.isFinished { break }
                     }
                 }
                 let summary = await recording.stop()
                 metering.cancel()
                 status.finish("recorded \(summary.framesWritten) frames (\(formatTime(frames: Int64(summary.framesWritten), rate: rate)))"
                     + " to \(output), \(summary.droppedFrames) dropped, \(io.xrunCount) xruns")
-                if case let .writeFailed(error) = summary.ending { throw error }
+                switch summary.ending {
+                case let .writeFailed(error): throw error
+                case let .serverShutdown(reason): throw AMIOError.serverShutdown(reason: reason)  // the take is kept
+                case .reachedEnd, .stopped, .interfaceClosed: break
+                }
             }
         }
     }

@@ -239,23 +239,37 @@ extension JackTests {
     }
 
     @Suite struct CLIServerLifecycle {
-        /// The server stopping under a looping `amio play` ends it with exit
-        /// status 69 and a message, instead of leaving it waiting forever.
-        @Test func playEndsWhenTheServerGoesAway() async throws {
+        /// The server stopping under a looping `amio play`, a `mix` or an
+        /// open-ended `amio record` ends it with exit status 69 and a message
+        /// (the take finalised), instead of leaving it waiting forever.
+        @Test(arguments: ["play", "mix", "record"])
+        func aCommandEndsWhenTheServerGoesAway(command: String) async throws {
             let server = try JackServer(period: 256)
             defer { server.stop() }
             let directory = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: directory) }
             let clip = directory.appendingPathComponent("clip.wav")
             try rampClip(frames: 4800).write(to: clip, encoding: .float)
-            let player = try ChildProcess(amioTool, ["play", clip.path, "--loop", "--server", server.name,
-                                                     "--client-name", "orphan-player", "-q"])
-            defer { player.kill9() }
-            #expect(try await waitForPort("orphan-player:out_1", server: server.name))
+            let session = directory.appendingPathComponent("multitrack.json")
+            try FileManager.default.copyItem(at: exampleSessions.appendingPathComponent("multitrack.json"), to: session)
+            let take = directory.appendingPathComponent("take.wav")
+            let client = "orphan-\(command)"
+            let arguments: [String] = switch command {
+            case "play": ["play", clip.path, "--loop"]
+            case "mix": ["mix", session.path]
+            default: ["record", take.path, "--encoding", "float"]
+            }
+            let child = try ChildProcess(amioTool, arguments + ["--server", server.name, "--client-name", client, "-q"])
+            defer { child.kill9() }
+            #expect(try await waitForPort(command == "record" ? "\(client):in_1" : "\(client):out_1", server: server.name))
+            try await Task.sleep(nanoseconds: 300_000_000)
             server.terminate()
-            let result = try player.waitForExit(within: 20)
+            let result = try child.waitForExit(within: 20)
             #expect(result.status == 69, "\(result.err)")
             #expect(result.err.contains("shut down"), "\(result.err)")
+            if command == "record" {
+                #expect(try SoxInfo(take.path).samples > 0, "the take was finalised")
+            }
         }
 
         @Test func startServerLeavesNoJackdBehind() throws {
