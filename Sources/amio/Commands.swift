@@ -356,21 +356,27 @@ struct Meter: AsyncParsableCommand {
                                                        logger: logger) { io in
                 for (port, input) in zip(from, io.inputPortNames) { try io.connect(port, to: input) }
                 let meter = LevelMeter(channels: channels)
-                let metering = Task { for try await chunk in io.inputChunks { meter.add(chunk) } }
                 let terminal = isatty(STDOUT_FILENO) != 0
                 let deadline = duration.map { Date().addingTimeInterval(Double($0.frames(atSampleRate: io.sampleRate)) / Double(io.sampleRate)) }
                 _ = try await untilInterrupted {
-                    while deadline.map({ Date() < $0 }) ?? true {
-                        try await Task.sleep(nanoseconds: 100_000_000)
-                        let line = meter.reading().enumerated().map { channel, level in
-                            "\(channel + 1) \(LevelMeter.bar(level.peak)) peak \(formatLevel(level.peak)) rms \(formatLevel(level.rms)) dB"
-                        }.joined(separator: "   ")
-                        if terminal { print("\r\u{1B}[K" + line, terminator: "") } else { print(line) }
-                        FileHandle.standardOutput.synchronizeFile()
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        // Ends with an error when the server goes away: amio then exits with 69.
+                        group.addTask { for try await chunk in io.inputChunks { meter.add(chunk) } }
+                        group.addTask {
+                            while deadline.map({ Date() < $0 }) ?? true {
+                                try await Task.sleep(nanoseconds: 100_000_000)
+                                let line = meter.reading().enumerated().map { channel, level in
+                                    "\(channel + 1) \(LevelMeter.bar(level.peak)) peak \(formatLevel(level.peak)) rms \(formatLevel(level.rms)) dB"
+                                }.joined(separator: "   ")
+                                if terminal { print("\r\u{1B}[K" + line, terminator: "") } else { print(line) }
+                                FileHandle.standardOutput.synchronizeFile()
+                            }
+                        }
+                        try await group.next()
+                        group.cancelAll()
                     }
                 }
                 if terminal { print() }
-                metering.cancel()
             }
         }
     }
