@@ -27,6 +27,22 @@ void amio_allocations_watch(uint64_t thread_id) {
 uint64_t amio_allocations_count(void) { return atomic_load(&allocations); }
 uint64_t amio_allocations_current_thread(void) { return (uint64_t)pthread_self(); }
 
+/* AddressSanitizer owns malloc in sanitized builds: glibc's allocator must
+ * not be slipped in under it. The counter is then off, and says so. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AMIO_UNDER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define AMIO_UNDER_ASAN 1
+#endif
+
+#ifdef AMIO_UNDER_ASAN
+int amio_allocations_interposed(void) { return 0; }
+#else
+int amio_allocations_interposed(void) { return 1; }
+
 void *malloc(size_t size) { note(); return __libc_malloc(size); }
 void *calloc(size_t count, size_t size) { note(); return __libc_calloc(count, size); }
 void *realloc(void *pointer, size_t size) { note(); return __libc_realloc(pointer, size); }
@@ -40,3 +56,4 @@ int posix_memalign(void **out, size_t alignment, size_t size) {
     *out = pointer;
     return 0;
 }
+#endif

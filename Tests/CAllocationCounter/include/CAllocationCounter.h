@@ -9,5 +9,8 @@
 void amio_allocations_watch(uint64_t thread_id);
 uint64_t amio_allocations_count(void);
 uint64_t amio_allocations_current_thread(void);
+/// 1 when the allocation functions are interposed; 0 in AddressSanitizer
+/// builds, where the sanitizer owns them and nothing is counted.
+int amio_allocations_interposed(void);
 
 #endif
