@@ -3,8 +3,9 @@
 # Ubuntu. Does nothing when they are all present. Needs root (or sudo).
 set -euo pipefail
 
-# sox and its MP3 handler and opusenc make the independent test files.
-packages=(libjack-jackd2-dev jackd2 libsndfile1-dev libsamplerate0-dev sox libsox-fmt-mp3 opus-tools pkg-config)
+# sox and its MP3 handler and opusenc make the independent test files; procps
+# gives the tests pgrep and the hang diagnosis ps.
+packages=(libjack-jackd2-dev jackd2 libsndfile1-dev libsamplerate0-dev sox libsox-fmt-mp3 opus-tools pkg-config procps)
 
 missing=()
 for package in "${packages[@]}"; do
