@@ -24,7 +24,7 @@ final class JackServer: Sendable {
     /// - Parameter name: The server's name; unique by default. jack2 keeps at
     ///   most 8 servers in a shared registry, and the entry of a server killed
     ///   with SIGKILL is reclaimed only when a server of the same name starts:
-    ///   a test that kills its server that way passes a fixed name.
+    ///   a test that stops its server under its clients uses ``toBeLost(period:)``.
     init(period: Int = 256, sampleRate: Int = 48000, name: String? = nil) throws {
         self.name = name ?? "amio-test-\(getpid())-\(Self.counter.next())"
         self.period = period
@@ -94,6 +94,17 @@ final class JackServer: Sendable {
         process.waitUntilExit()
     }
 
+    /// A server that the test will stop or kill while clients are connected.
+    ///
+    /// jackd does not always leave jack2's registry of 8 servers when it goes
+    /// away under its clients (a SIGKILL never does), and a dead entry is
+    /// reclaimed only by a server of the same name. So every such test uses
+    /// this one name (they run one at a time, under ``JackTests``): together
+    /// they hold at most one entry, however often the suite runs.
+    static func toBeLost(period: Int = 256) throws -> JackServer {
+        try JackServer(period: period, name: "amio-test-lost")
+    }
+
     /// Runs `body` with a fresh server that is stopped afterwards, whatever happens.
     static func with<R>(period: Int = 256, _ body: (JackServer) async throws -> R) async throws -> R {
         let server = try JackServer(period: period)
@@ -107,7 +118,9 @@ enum JackServerError: Error, CustomStringConvertible {
     case missingTool(String)
     var description: String {
         switch self {
-        case let .didNotStart(name): "jackd -n \(name) did not start"
+        case let .didNotStart(name):
+            "jackd -n \(name) did not start. If no jackd runs and this keeps happening, jack2's registry of "
+                + "8 servers is full of dead entries (servers killed earlier): `rm /dev/shm/jack-shm-registry` clears it"
         case let .missingTool(tool): "\(tool) is not installed; run scripts/install-dependencies.sh"
         }
     }
