@@ -1,5 +1,11 @@
 @testable import AMIO
+import Synchronization
 import Testing
+
+/// The playspec a collector waits for, set once it is scheduled.
+final class LastPlayspec: Sendable {
+    let id = Atomic<UInt64>(UInt64.max)
+}
 
 /// Opens an interface on `server` with its outputs connected to its own inputs.
 func openLoopback(_ server: JackServer, channels: Int = 2, name: String = "loop",
@@ -33,11 +39,17 @@ extension JackTests {
                 Playspec([PlayspecEntry(clip: ramp, playAt: 0, gains: [1, 0])]
                     + impulses.map { PlayspecEntry(clip: impulse, playAt: $0, gains: [0, gain]) })
             }
+            // Collects until the last playspec has sounded past frame 34 000
+            // (not merely any timeline: on a slow machine the first one may
+            // pass 34 000 before the seek is made).
+            let last = LastPlayspec()
             let collector = Task {
                 var chunks: [InputAudioChunk] = []
                 for try await chunk in io.inputChunks {
                     chunks.append(chunk)
-                    if chunk.wasTransportRolling && chunk.startingFrame > 34_000 { break }
+                    if chunk.wasTransportRolling && chunk.startingFrame > 34_000
+                        && chunk.playspecID == last.id.load(ordering: .acquiring) { break }
+                    if chunk.startingFrame > 500_000 { break }  // the change never came: the checks below say so
                 }
                 return chunks
             }
@@ -51,6 +63,7 @@ extension JackTests {
                                                      insertAt: 24_000, startFrom: 30_000) // a loop jump
             let change = try io.schedulePlayspecChange(spec(impulses: [33_000], gain: 0.5),
                                                        insertAt: 32_000, startFrom: 32_000) // a new playspec
+            last.id.store(change.playspecID, ordering: .releasing)
             #expect(await loop.result == .applied(atFrame: 24_000))
             #expect(await change.result == .applied(atFrame: 32_000))
             let chunks = try await collector.value
