@@ -88,11 +88,9 @@ final class JackServer: Sendable {
         throw JackServerError.missingTool(tool)
     }
 
-    /// Stops the server the way `kill` does (SIGTERM) and waits for it to exit.
-    func terminate() {
-        process.terminate()
-        process.waitUntilExit()
-    }
+    /// Stops the server the way `kill` does (SIGTERM), as a user stopping it
+    /// mid-run would; waits (boundedly) for it to exit.
+    func terminate() { stop() }
 
     /// A server that the test will stop or kill while clients are connected.
     ///
