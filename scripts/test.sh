@@ -44,7 +44,7 @@ else
 fi
 sleep 1  # lets tee write the last lines
 # Servers the tests started stop with them; make sure, whatever happened.
-pkill -TERM -f "jackd --no-realtime -n amio-" 2>/dev/null || true
+pkill -TERM -f "jackd --no-realtime -n amio-(test|cli-private)-" 2>/dev/null || true
 
 echo
 echo "=== test summary ==="
