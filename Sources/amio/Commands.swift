@@ -11,7 +11,7 @@ struct AMIOTool: AsyncParsableCommand {
         discussion: """
             TIME is hh:mm:ss.frac, seconds, or frames with an s suffix (48000s).
             Exit codes: 0 success, 64 bad usage, 65 bad input file or session,
-            69 no JACK server, 74 I/O error.
+            69 no JACK server (or it went away), 74 I/O error.
             """,
         subcommands: [Ports.self, Play.self, Record.self, PlayRecord.self, Mix.self, Render.self, Meter.self])
 }
@@ -92,11 +92,8 @@ struct Play: AsyncParsableCommand {
                 let end = start + longest
                 let rate = io.sampleRate
                 let finished = try await untilInterrupted {
-                    while loop || io.position < end {
-                        // A tenth of a second on the audio clock; throws if the server goes away.
-                        let next = io.position + Int64(rate / 10)
-                        try await io.waitUntilPosition(reaches: loop ? next : min(end, next))
-                        status.show("playing \(formatTime(frames: io.position, rate: rate))"
+                    try await followPosition(of: io, until: loop ? nil : end) { position in
+                        status.show("playing \(formatTime(frames: position, rate: rate))"
                             + (loop ? " (looping)" : " / \(formatTime(frames: end, rate: rate))"))
                     }
                 }
@@ -272,9 +269,8 @@ struct Mix: AsyncParsableCommand {
                             logger.debug("looped at frame \(frame)")
                         }
                     } else {
-                        while io.position < length {
-                            try await io.waitUntilPosition(reaches: min(length, io.position + Int64(rate / 10)))
-                            status.show("mixing \(formatTime(frames: io.position, rate: rate)) / \(formatTime(frames: length, rate: rate))")
+                        try await followPosition(of: io, until: length) { position in
+                            status.show("mixing \(formatTime(frames: position, rate: rate)) / \(formatTime(frames: length, rate: rate))")
                         }
                     }
                 }

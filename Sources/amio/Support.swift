@@ -20,9 +20,11 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Log what happens, step by step.")
     var verbose = false
 
+    var logLevel: Logger.Level { verbose ? .debug : quiet ? .error : .notice }
+
     var logger: Logger {
         var logger = Logger(label: "amio")
-        logger.logLevel = verbose ? .debug : quiet ? .error : .notice
+        logger.logLevel = logLevel
         return logger
     }
 }
@@ -39,7 +41,7 @@ enum ExitStatus {
 func perform(_ options: GlobalOptions, _ body: (Logger) async throws -> Void) async throws {
     LoggingSystem.bootstrap { label in
         var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = options.verbose ? .debug : options.quiet ? .error : .notice
+        handler.logLevel = options.logLevel
         return handler
     }
     do {
@@ -275,6 +277,18 @@ func untilInterrupted(_ work: @escaping @Sendable () async throws -> Void) async
         let finished = try await group.next()!
         group.cancelAll()
         return finished
+    }
+}
+
+/// Waits on the audio clock until the timeline reaches `end` (with no end,
+/// until cancelled), calling `show` with the position every tenth of a second
+/// of audio. Throws when the server goes away, so nothing waits forever.
+func followPosition(of io: AudioInterface, until end: Int64?, show: (Int64) -> Void) async throws(AMIOError) {
+    let step = Int64(max(1, io.sampleRate / 10))
+    while end.map({ io.position < $0 }) ?? true {
+        let next = io.position + step
+        try await io.waitUntilPosition(reaches: end.map { min($0, next) } ?? next)
+        show(io.position)
     }
 }
 
