@@ -265,7 +265,7 @@ extension JackTests {
             let port = command == "record" || command == "meter" ? "\(client):in_1" : "\(client):out_1"
             #expect(try await waitForPort(port, server: server.name))
             try await Task.sleep(nanoseconds: 300_000_000)
-            server.terminate()
+            server.stop()
             let result = try child.waitForExit(within: 20)
             #expect(result.status == 69, "\(result.err)")
             #expect(result.err.contains("shut down"), "\(result.err)")

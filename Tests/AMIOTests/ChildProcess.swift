@@ -43,6 +43,7 @@ final class ChildProcess: Sendable {
     }
 
     var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
 
     /// Waits up to `seconds` for the program to exit; kills it (SIGKILL) and
     /// throws ``ChildProcessTimedOut`` if it has not.

@@ -12,7 +12,7 @@ final class JackServer: Sendable {
     let name: String
     let period: Int
     let sampleRate: Int
-    private let process: Process
+    private let jackd: ChildProcess
 
     private static let counter = Counter()
     private final class Counter: @unchecked Sendable {
@@ -29,54 +29,37 @@ final class JackServer: Sendable {
         self.name = name ?? "amio-test-\(getpid())-\(Self.counter.next())"
         self.period = period
         self.sampleRate = sampleRate
-        process = Process()
-        process.executableURL = try Self.locate("jackd")
-        process.arguments = ["--no-realtime", "-n", self.name, "-d", "dummy", "-r", "\(sampleRate)", "-p", "\(period)"]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        jackd = try ChildProcess(try Self.locate("jackd"),
+                                 ["--no-realtime", "-n", self.name, "-d", "dummy", "-r", "\(sampleRate)", "-p", "\(period)"],
+                                 captureOutput: false)
         // If this test process dies (a crash, a timeout's kill), nothing else
         // would stop the server, and jack2 allows only 8 at once: a watchdog
         // stops it as soon as this process is gone (SIGTERM, so it leaves the
         // registry; SIGKILL only if it will not go).
-        let watchdog = Process()
-        let jackd = process.processIdentifier
-        watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
-        watchdog.arguments = ["-c", "while kill -0 \(getpid()) 2>/dev/null && kill -0 \(jackd) 2>/dev/null; "
-            + "do sleep 0.5; done; kill \(jackd) 2>/dev/null; sleep 5; kill -9 \(jackd) 2>/dev/null"]
-        watchdog.standardInput = FileHandle.nullDevice
-        watchdog.standardOutput = FileHandle.nullDevice
-        watchdog.standardError = FileHandle.nullDevice
-        try watchdog.run()
+        _ = try ChildProcess(URL(fileURLWithPath: "/bin/sh"), ["-c",
+            "while kill -0 \(getpid()) 2>/dev/null && kill -0 \(jackd.pid) 2>/dev/null; "
+            + "do sleep 0.5; done; kill \(jackd.pid) 2>/dev/null; sleep 5; kill -9 \(jackd.pid) 2>/dev/null"],
+            captureOutput: false)
         // jack_wait gives up after its -t seconds, but it can hang inside
         // libjack itself, hence a deadline of our own as well.
         let waited = try? run("jack_wait", ["-s", self.name, "-w", "-t", "20"], timeout: 30)
-        guard waited?.status == 0, process.isRunning else {
+        guard waited?.status == 0, jackd.isRunning else {
             stop()
             throw JackServerError.didNotStart(self.name)
         }
     }
 
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
-
-    /// SIGTERM, then SIGKILL if it lingers; waits for the exit.
+    /// SIGTERM, as a user stopping the server would (it then leaves JACK's
+    /// registry), then SIGKILL if it lingers past 5 s; waits for the exit.
     func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        guard jackd.isRunning else { return }
+        jackd.send(SIGTERM)
+        _ = try? jackd.waitForExit(within: 5)
     }
 
     /// Kills the server without warning, as a crash would. Its registry entry
     /// stays behind until a server of the same name starts (see `init`).
-    func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
+    func kill9() { jackd.kill9() }
 
     deinit { stop() }
 
@@ -87,10 +70,6 @@ final class JackServer: Sendable {
         }
         throw JackServerError.missingTool(tool)
     }
-
-    /// Stops the server the way `kill` does (SIGTERM), as a user stopping it
-    /// mid-run would; waits (boundedly) for it to exit.
-    func terminate() { stop() }
 
     /// A server that the test will stop or kill while clients are connected.
     ///

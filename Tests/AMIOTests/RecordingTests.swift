@@ -161,7 +161,7 @@ extension JackTests {
             let recording = try await io.record(to: url, encoding: .pcm24)
             try io.setTransportRolling(true)
             #expect(await eventually { recording.framesWritten > 5000 })
-            server.terminate()
+            server.stop()
             let summary = await recording.summary
             guard case .serverShutdown = summary.ending else {
                 Issue.record("ended with \(summary.ending)")
