@@ -37,33 +37,3 @@ public struct InputAudioChunk: Sendable {
     public var endFrame: Int64 { startingFrame + Int64(frameCount) }
 }
 
-/// Latency around the interface, in frames.
-public struct Latency: Sendable, Hashable, CustomStringConvertible {
-    /// From the physical input to the interface's inputs, as JACK reports it.
-    public var capture: Int
-    /// From the interface's outputs to the physical output, as JACK reports it.
-    public var playback: Int
-    /// What input chunks are compensated by: capture + playback, plus one
-    /// period when an input is fed straight from the interface's own output
-    /// (JACK delays such a cycle by exactly one period).
-    public var roundTrip: Int
-
-    /// The three figures in words.
-    public var description: String { "capture \(capture), playback \(playback), round trip \(roundTrip) frames" }
-}
-
-/// Something that happened to the interface.
-public enum AudioInterfaceEvent: Sendable, Hashable {
-    /// JACK reported an xrun; `total` counts them since the interface opened.
-    case xrun(total: Int)
-    /// The server went away; the interface is unusable from now on.
-    case serverShutdown(reason: String)
-    /// The server's period size changed.
-    case periodSizeChanged(frames: Int)
-    /// The server's sample rate changed.
-    case sampleRateChanged(rate: Int)
-    /// The latency around the interface changed (ports were connected, the period changed).
-    case latencyChanged(Latency)
-    /// The engine lost input frames (capture ring full or a server stall); `total` since opening.
-    case inputFramesDropped(total: Int)
-}

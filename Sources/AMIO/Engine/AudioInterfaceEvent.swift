@@ -1,0 +1,15 @@
+/// Something that happened to the interface.
+public enum AudioInterfaceEvent: Sendable, Hashable {
+    /// JACK reported an xrun; `total` counts them since the interface opened.
+    case xrun(total: Int)
+    /// The server went away; the interface is unusable from now on.
+    case serverShutdown(reason: String)
+    /// The server's period size changed.
+    case periodSizeChanged(frames: Int)
+    /// The server's sample rate changed.
+    case sampleRateChanged(rate: Int)
+    /// The latency around the interface changed (ports were connected, the period changed).
+    case latencyChanged(Latency)
+    /// The engine lost input frames (capture ring full or a server stall); `total` since opening.
+    case inputFramesDropped(total: Int)
+}

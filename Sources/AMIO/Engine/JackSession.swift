@@ -1,0 +1,120 @@
+import CAMIO
+import Synchronization
+
+/// Everything the bridge thread works on, kept apart from ``AudioInterface``
+/// so the thread does not keep the interface alive.
+final class JackSession: @unchecked Sendable {
+    /// `camio_jack *`; valid until deinit.
+    let jack: OpaquePointer
+    let core: EngineCore
+    let bufferLimit: Int
+    /// The server this session holds in the ``ServerRegistry``.
+    let serverKey: String
+    let chunks = Broadcaster<InputAudioChunk>(account: InputAudioChunk.dropAccounting,
+                                              weight: InputAudioChunk.dropWeight)
+    let events = Broadcaster<AudioInterfaceEvent>()
+
+    /// What the bridge has reported so far; touched by the bridge thread and,
+    /// for latency, by control calls.
+    private struct Seen {
+        var xruns: UInt64 = 0
+        var bufferSize: UInt32
+        var sampleRate: UInt32
+        var graphGeneration: UInt64 = 0
+        var latency: Latency? = nil
+        var dropped: Int = 0
+        var shutDown = false
+    }
+
+    private let seen: Mutex<Seen>
+
+    init(jack: OpaquePointer, core: EngineCore, bufferLimit: Int, serverKey: String) {
+        self.jack = jack
+        self.serverKey = serverKey
+        self.core = core
+        self.bufferLimit = bufferLimit
+        seen = Mutex(Seen(bufferSize: camio_jack_buffer_size(jack), sampleRate: camio_jack_sample_rate(jack)))
+    }
+
+    deinit {
+        camio_jack_destroy(jack)
+    }
+
+    var latency: Latency {
+        let engine = core.engine
+        let period = camio_jack_buffer_size(jack)
+        return Latency(capture: Int(camio_engine_latency_capture(engine)),
+                       playback: Int(camio_engine_latency_playback(engine)),
+                       roundTrip: Int(camio_engine_round_trip(engine, period)))
+    }
+
+    /// Reads the ports' latency and self-connections from JACK into the engine.
+    func refreshLatency() {
+        guard !camio_jack_is_shut_down(jack) else { return }
+        camio_jack_refresh_latency(jack)
+        let latency = self.latency
+        let changed = seen.withLock { seen in
+            defer { seen.latency = latency }
+            return seen.latency != nil && seen.latency != latency
+        }
+        if changed { events.broadcast(.latencyChanged(latency)) }
+    }
+
+    /// One wake-up of the bridge thread.
+    func bridgeWork() {
+        core.drainNotices()
+        core.drainChunks { chunks.broadcast($0) }
+
+        let xruns = camio_jack_xruns(jack)
+        let bufferSize = camio_jack_buffer_size(jack)
+        let sampleRate = camio_jack_sample_rate(jack)
+        let generation = camio_jack_graph_generation(jack)
+        let dropped = core.droppedInputFrames
+        let shutDown = camio_jack_is_shut_down(jack)
+        var pending: [AudioInterfaceEvent] = []
+        let graphChanged = seen.withLock { seen in
+            if xruns != seen.xruns { pending.append(.xrun(total: Int(xruns))) }
+            if bufferSize != seen.bufferSize { pending.append(.periodSizeChanged(frames: Int(bufferSize))) }
+            if sampleRate != seen.sampleRate { pending.append(.sampleRateChanged(rate: Int(sampleRate))) }
+            if dropped != seen.dropped { pending.append(.inputFramesDropped(total: dropped)) }
+            let graphChanged = generation != seen.graphGeneration || bufferSize != seen.bufferSize
+            seen.xruns = xruns
+            seen.bufferSize = bufferSize
+            seen.sampleRate = sampleRate
+            seen.dropped = dropped
+            seen.graphGeneration = generation
+            return graphChanged
+        }
+        for event in pending { events.broadcast(event) }
+        if graphChanged { refreshLatency() }
+
+        if shutDown {
+            let first = seen.withLock { seen in
+                defer { seen.shutDown = true }
+                return !seen.shutDown
+            }
+            if first { serverWentAway() }
+        }
+    }
+
+    private func serverWentAway() {
+        var buffer = [CChar](repeating: 0, count: 512)
+        camio_jack_shutdown_reason(jack, &buffer, buffer.count)
+        let reason = String(cBuffer: buffer)
+        let error = AMIOError.serverShutdown(reason: reason)
+        guard core.end(with: error) else { return }
+        // The realtime thread will not run again, but JACK still owns the
+        // client: playspec memory is freed only when the interface closes.
+        core.cancelOutstanding(freeingPlayspecs: false)
+        events.broadcast(.serverShutdown(reason: reason))
+        chunks.finish(throwing: error)
+        events.finish()
+    }
+
+    /// After the process thread and the bridge have stopped for good.
+    func finish() {
+        core.cancelOutstanding(freeingPlayspecs: true)
+        chunks.finish(throwing: core.terminalError.flatMap { $0 == .closed ? nil : $0 })
+        events.finish()
+    }
+}
