@@ -6,6 +6,7 @@
 #include "engine_internal.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,12 +92,17 @@ static void push_notice(camio_engine *engine, const camio_notice *notice, bool *
 }
 
 static void begin_segment(camio_engine *engine) {
-    camio_segment *segment = &engine->history[engine->history_count % CAMIO_HISTORY];
+    /* A run of zero frames (a swap and a seek on one frame, many changes due
+     * at once) labels nothing: the new segment takes its place. The first
+     * segment stays, for the frames before the engine started. */
+    uint64_t newest = engine->history_count - 1;
+    bool empty_run = newest > 0 && engine->history[newest % CAMIO_HISTORY].absolute_start == engine->absolute;
+    if (!empty_run) engine->history_count++;
+    camio_segment *segment = &engine->history[(engine->history_count - 1) % CAMIO_HISTORY];
     segment->absolute_start = engine->absolute;
     segment->timeline_start = engine->position;
     segment->playspec_id = engine->current_id;
     segment->rolling = engine->rolling;
-    engine->history_count++;
 }
 
 static inline uint64_t pending_count(const camio_engine *engine) {
@@ -136,38 +142,6 @@ static void apply_change(camio_engine *engine, const camio_change *change, bool 
     push_notice(engine, &notice, wake);
 }
 
-/* Moves queued changes into the pending FIFO, superseding where asked. */
-static void take_changes(camio_engine *engine, bool *wake) {
-    camio_change change;
-    while (pending_count(engine) <= engine->pending_mask &&
-           camio_spsc_pop(&engine->changes, &change)) {
-        if (change.flags & CAMIO_CHANGE_SUPERSEDE) {
-            while (pending_count(engine) > 0) {
-                camio_change *old = &engine->pending[engine->pending_head & engine->pending_mask];
-                engine->pending_head++;
-                camio_notice notice = {
-                    .change_id = old->id,
-                    .kind = CAMIO_NOTICE_SUPERSEDED,
-                    .frame = engine->position,
-                    .position = engine->position,
-                    .retired = (old->flags & CAMIO_CHANGE_HAS_PLAYSPEC) ? old->playspec : NULL,
-                };
-                push_notice(engine, &notice, wake);
-            }
-        }
-        /* Seeks and transport commands are "now": they do not wait behind a
-         * playspec change that is pending for a later frame. */
-        bool transport_only = (change.flags & CAMIO_CHANGE_IMMEDIATE) &&
-                              !(change.flags & CAMIO_CHANGE_HAS_PLAYSPEC);
-        if (transport_only) {
-            apply_change(engine, &change, wake);
-            continue;
-        }
-        engine->pending[engine->pending_tail & engine->pending_mask] = change;
-        engine->pending_tail++;
-    }
-}
-
 static void apply_due_changes(camio_engine *engine, bool *wake) {
     while (pending_count(engine) > 0) {
         camio_change *head = &engine->pending[engine->pending_head & engine->pending_mask];
@@ -177,14 +151,80 @@ static void apply_due_changes(camio_engine *engine, bool *wake) {
     }
 }
 
+static void resolve_unapplied(camio_engine *engine, const camio_change *change, uint32_t kind, bool *wake) {
+    camio_notice notice = {
+        .change_id = change->id,
+        .kind = kind,
+        .frame = engine->position,
+        .position = engine->position,
+        .retired = (change->flags & CAMIO_CHANGE_HAS_PLAYSPEC) ? change->playspec : NULL,
+    };
+    push_notice(engine, &notice, wake);
+}
+
+/* After a seek: a pending change whose insert_at lies before the new
+ * position would fire at once, late, at a position it was never meant for.
+ * The DAW convention is that a jump the play head moved past does not
+ * happen: such changes are resolved as skipped, and the rest keep their
+ * order. (One pass over at most change_capacity entries, no allocation.) */
+static void skip_passed_changes(camio_engine *engine, bool *wake) {
+    uint64_t kept = engine->pending_head;
+    for (uint64_t i = engine->pending_head; i < engine->pending_tail; i++) {
+        camio_change *change = &engine->pending[i & engine->pending_mask];
+        bool passed = !(change->flags & CAMIO_CHANGE_IMMEDIATE) && change->insert_at < engine->position;
+        if (passed) {
+            resolve_unapplied(engine, change, CAMIO_NOTICE_SKIPPED, wake);
+            continue;
+        }
+        if (kept != i) engine->pending[kept & engine->pending_mask] = *change;
+        kept++;
+    }
+    engine->pending_tail = kept;
+}
+
+/* Moves queued changes into the pending FIFO, superseding where asked, and
+ * applies seeks and transport commands in their place in that order. */
+static void take_changes(camio_engine *engine, bool *wake) {
+    camio_change change;
+    while (pending_count(engine) <= engine->pending_mask &&
+           camio_spsc_pop(&engine->changes, &change)) {
+        if (change.flags & CAMIO_CHANGE_SUPERSEDE) {
+            while (pending_count(engine) > 0) {
+                camio_change *old = &engine->pending[engine->pending_head & engine->pending_mask];
+                engine->pending_head++;
+                resolve_unapplied(engine, old, CAMIO_NOTICE_SUPERSEDED, wake);
+            }
+        }
+        /* Seeks and transport commands are "now": they do not wait behind a
+         * change pending for a later frame, and they do not overtake one that
+         * was queued before them and is due already. */
+        bool transport_only = (change.flags & CAMIO_CHANGE_IMMEDIATE) &&
+                              !(change.flags & CAMIO_CHANGE_HAS_PLAYSPEC);
+        if (transport_only) {
+            apply_due_changes(engine, wake);
+            apply_change(engine, &change, wake);
+            if (!(change.flags & CAMIO_CHANGE_KEEP_POSITION)) skip_passed_changes(engine, wake);
+            continue;
+        }
+        engine->pending[engine->pending_tail & engine->pending_mask] = change;
+        engine->pending_tail++;
+    }
+}
+
+/* Input frames that no chunk will carry: the next chunk that reaches the
+ * ring reports them in dropped_frames_before. */
+static void count_lost(camio_engine *engine, uint64_t frames) {
+    engine->dropped_pending += frames;
+    atomic_fetch_add_explicit(&engine->dropped_total, frames, memory_order_relaxed);
+}
+
 static void write_chunk(camio_engine *engine, const float *const *inputs, uint32_t offset,
                         uint32_t count, camio_chunk_info info, bool *wake) {
     uint64_t sample_bytes = (uint64_t)engine->input_channels * count * sizeof(float);
     uint64_t size = sizeof(camio_chunk_info) + sample_bytes;
     if (camio_byte_ring_free_space(&engine->input) < size) {
         /* Never block, never overwrite: count the loss; the next chunk reports it. */
-        engine->dropped_pending += count;
-        atomic_fetch_add_explicit(&engine->dropped_total, count, memory_order_relaxed);
+        count_lost(engine, count);
         return;
     }
     info.dropped_frames_before = engine->dropped_pending;
@@ -200,43 +240,149 @@ static void write_chunk(camio_engine *engine, const float *const *inputs, uint32
     *wake = true;
 }
 
+/* --- latency, published as one unit ------------------------------------- */
+
+static void latency_to_words(const camio_latency *latency, uint32_t words[5]) {
+    words[0] = latency->capture;
+    words[1] = latency->playback;
+    words[2] = latency->external;
+    words[3] = latency->feedback_cycles;
+    words[4] = latency->period;
+}
+
+static camio_latency latency_from_words(const uint32_t words[5]) {
+    return (camio_latency){.capture = words[0], .playback = words[1], .external = words[2],
+                           .feedback_cycles = words[3], .period = words[4]};
+}
+
+/* Single writer per cell. */
+static void latency_cell_store(camio_latency_cell *cell, const camio_latency *latency) {
+    uint32_t words[5];
+    latency_to_words(latency, words);
+    uint32_t sequence = atomic_load_explicit(&cell->sequence, memory_order_relaxed);
+    atomic_store_explicit(&cell->sequence, sequence + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    for (int i = 0; i < 5; i++) atomic_store_explicit(&cell->words[i], words[i], memory_order_relaxed);
+    atomic_store_explicit(&cell->sequence, sequence + 2, memory_order_release);
+}
+
+/* False when the copy may be torn (a store was under way). */
+static bool latency_cell_try_load(const camio_latency_cell *cell, camio_latency *latency, uint32_t *sequence) {
+    camio_latency_cell *c = (camio_latency_cell *)cell;
+    uint32_t before = atomic_load_explicit(&c->sequence, memory_order_acquire);
+    if (before & 1u) return false;
+    uint32_t words[5];
+    for (int i = 0; i < 5; i++) words[i] = atomic_load_explicit(&c->words[i], memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&c->sequence, memory_order_relaxed) != before) return false;
+    *latency = latency_from_words(words);
+    if (sequence) *sequence = before;
+    return true;
+}
+
+/* At the start of a cycle, the latency published since the last one takes
+ * over: every frame of a cycle is labelled with one latency. */
+static void adopt_latency(camio_engine *engine) {
+    uint32_t sequence = atomic_load_explicit(&engine->published_latency.sequence, memory_order_acquire);
+    if (sequence == engine->adopted_sequence) return;
+    camio_latency latency;
+    if (!latency_cell_try_load(&engine->published_latency, &latency, &sequence)) return; /* next cycle */
+    engine->latency = latency;
+    engine->adopted_sequence = sequence;
+    latency_cell_store(&engine->latency_in_force, &latency);
+}
+
+/* --- capture ------------------------------------------------------------ */
+
+/* The history segment the timeline was in at absolute frame `frame`;
+ * false when that segment has left the history. */
+static bool find_segment(const camio_engine *engine, int64_t frame, uint64_t *index) {
+    uint64_t newest = engine->history_count - 1;
+    uint64_t oldest = engine->history_count > CAMIO_HISTORY ? engine->history_count - CAMIO_HISTORY : 0;
+    uint64_t s = newest;
+    while (s > oldest && (int64_t)engine->history[s % CAMIO_HISTORY].absolute_start > frame) s--;
+    /* Before the first segment's start lie the frames before the engine
+     * started (the round trip reaches back before it in the first cycles):
+     * they belong to it. Once the history has wrapped, they are unknown. */
+    if (oldest > 0 && (int64_t)engine->history[s % CAMIO_HISTORY].absolute_start > frame) return false;
+    *index = s;
+    return true;
+}
+
 /*
- * Input captured at absolute frame A was played, round_trip frames earlier, at
- * absolute frame A - round_trip. The history of segments maps that to the
- * timeline that was sounding then, so takes line up across swaps and jumps.
+ * Input captured at absolute frame A was played at absolute frame A - delay.
+ * The history of segments maps that to the timeline that was sounding then,
+ * so takes line up across swaps and jumps.
  *
- * An input fed straight from the engine's own output is one *cycle* late, not
- * one period of frames: when JACK skips cycles (a stall), what arrives is still
- * the last cycle's output. So that part of the delay is counted in cycles.
+ * Which frames a cycle's input holds follows from the latency in force:
+ *  - external frames of port latency: the input's frame i was played at
+ *    absolute_start + i - external;
+ *  - a feedback cycle (an input fed from the engine's own outputs, directly
+ *    or through other clients): the input carries the *previous executed
+ *    cycle's* output, however long that cycle was; so after a stall it is
+ *    still the last cycle that ran, and after a period change only the
+ *    first min(old, new) frames are that output (the rest is not captured).
+ *
+ * capture_next is the played frame the next captured frame must have, so
+ * the chunk stream stays exact whatever changes between cycles: frames a
+ * cycle would label a second time (the delay grew) are not captured, frames
+ * no cycle can label (the delay shrank, a stall, a period change) are
+ * counted in dropped_frames_before. Within one timeline segment,
+ * next.starting_frame == prev.starting_frame + prev.frame_count +
+ * next.dropped_frames_before, always.
  */
 static void capture(camio_engine *engine, const float *const *inputs, uint32_t nframes,
                     uint64_t absolute_start, uint64_t usecs, bool *wake) {
     if (engine->input_channels == 0 || inputs == NULL) return;
-    int64_t external = (int64_t)atomic_load_explicit(&engine->latency_capture, memory_order_relaxed) +
-                       (int64_t)atomic_load_explicit(&engine->latency_playback, memory_order_relaxed);
-    bool self_fed = atomic_load_explicit(&engine->latency_self_fed, memory_order_relaxed) != 0;
-    int64_t delayed = (self_fed ? (int64_t)engine->previous_cycle_start : (int64_t)absolute_start) - external;
-    uint64_t newest = engine->history_count - 1;
-    uint64_t oldest = engine->history_count > CAMIO_HISTORY ? engine->history_count - CAMIO_HISTORY : 0;
-    uint64_t s = newest;
-    while (s > oldest && (int64_t)engine->history[s % CAMIO_HISTORY].absolute_start > delayed) s--;
+    const camio_latency *latency = &engine->latency;
+    /* Just after a period change the port latency of the new period is not
+     * known yet: nothing can be labelled truly, so nothing is captured; the
+     * gap is counted when capture resumes. */
+    if (latency->external != 0 && latency->period != 0 && latency->period != nframes) return;
 
-    /* In the first cycles `delayed` reaches back before the engine started
-     * (it is negative): those frames belong to the first segment, stopped at
-     * timeline frame 0, like the frames after it until the first change. */
-    uint32_t offset = 0;
-    int64_t cursor = delayed;
-    while (offset < nframes) {
+    int64_t played_start;
+    uint32_t valid;
+    if (latency->feedback_cycles > 0) {
+        played_start = (int64_t)engine->previous_cycle_start - (int64_t)latency->external;
+        valid = nframes < engine->previous_cycle_frames ? nframes : engine->previous_cycle_frames;
+    } else {
+        played_start = (int64_t)absolute_start - (int64_t)latency->external;
+        valid = nframes;
+    }
+    if (!engine->have_capture) {
+        engine->capture_next = played_start;
+        engine->have_capture = true;
+    }
+    if (played_start > engine->capture_next) count_lost(engine, (uint64_t)(played_start - engine->capture_next));
+    int64_t cursor = played_start > engine->capture_next ? played_start : engine->capture_next;
+    int64_t end = played_start + (int64_t)valid;
+    if (cursor >= end) return; /* all of it labelled already */
+    engine->capture_next = end;
+
+    uint64_t newest = engine->history_count - 1;
+    uint64_t s;
+    if (!find_segment(engine, cursor, &s)) {
+        /* Played in segments the history no longer holds: count, never mislabel. */
+        uint64_t oldest = engine->history_count - CAMIO_HISTORY;
+        int64_t known = (int64_t)engine->history[oldest % CAMIO_HISTORY].absolute_start;
+        int64_t unknown = (known < end ? known : end) - cursor;
+        count_lost(engine, (uint64_t)unknown);
+        atomic_fetch_add_explicit(&engine->unlabelled_total, (uint64_t)unknown, memory_order_relaxed);
+        cursor += unknown;
+        s = oldest;
+    }
+    while (cursor < end) {
         const camio_segment *segment = &engine->history[s % CAMIO_HISTORY];
-        uint32_t count = nframes - offset;
-        /* The newest segment is still open: it takes the rest of the period.
-         * (No end of INT64_MAX here: `end - cursor` would overflow for a
-         * negative cursor, and once did, into a zero-length chunk forever.) */
+        uint32_t count = (uint32_t)(end - cursor);
+        /* The newest segment is still open: it takes the rest. (No end of
+         * INT64_MAX here: `end - cursor` would overflow for a negative
+         * cursor, and once did, into a zero-length chunk forever.) */
         if (s < newest) {
-            int64_t end = (int64_t)engine->history[(s + 1) % CAMIO_HISTORY].absolute_start;
-            if (end <= cursor) { s++; continue; } /* an empty run: a swap and a seek on one frame */
-            if (end - cursor < (int64_t)count) count = (uint32_t)(end - cursor);
+            int64_t segment_end = (int64_t)engine->history[(s + 1) % CAMIO_HISTORY].absolute_start;
+            if (segment_end <= cursor) { s++; continue; }
+            if (segment_end - cursor < (int64_t)count) count = (uint32_t)(segment_end - cursor);
         }
+        uint32_t offset = (uint32_t)(cursor - played_start);
         camio_chunk_info info = {
             .starting_frame = segment->rolling
                 ? segment->timeline_start + (cursor - (int64_t)segment->absolute_start)
@@ -249,7 +395,6 @@ static void capture(camio_engine *engine, const float *const *inputs, uint32_t n
             .rolling = segment->rolling,
         };
         write_chunk(engine, inputs, offset, count, info, wake);
-        offset += count;
         cursor += count;
         s++;
     }
@@ -261,27 +406,29 @@ void camio_engine_process(camio_engine *engine, const float *const *inputs,
     bool wake = false;
 
     /* A frame time further on than the last cycle's length means cycles were
-     * skipped (a stall): the timeline keeps pace with the clock and the input
-     * of those frames is lost, and counted. */
+     * skipped (a stall): the timeline keeps pace with the clock; capture
+     * finds the input of those frames missing and counts it. A frame time
+     * that steps back or moves less than a cycle (a server restarting its
+     * clock) is no stall: read as signed, never as ~4 billion frames. */
     if (engine->have_cycle) {
-        uint32_t delta = frame_time - engine->last_frame_time;
-        engine->frame_time += delta;
-        if (delta > engine->last_nframes) {
-            uint32_t gap = delta - engine->last_nframes;
+        int32_t delta = (int32_t)(frame_time - engine->last_frame_time);
+        engine->frame_time += (uint64_t)(int64_t)delta;
+        if (delta > (int32_t)engine->last_nframes) {
+            uint32_t gap = (uint32_t)delta - engine->last_nframes;
             engine->absolute += gap;
             if (engine->rolling) engine->position += gap;
-            engine->dropped_pending += gap;
-            atomic_fetch_add_explicit(&engine->dropped_total, gap, memory_order_relaxed);
         }
     } else {
         engine->frame_time = frame_time;
         engine->have_cycle = true;
         /* Before the first cycle nothing was played: as if a cycle of silence had. */
         engine->previous_cycle_start = engine->absolute - nframes;
+        engine->previous_cycle_frames = nframes;
     }
     engine->last_frame_time = frame_time;
     engine->last_nframes = nframes;
 
+    adopt_latency(engine);
     take_changes(engine, &wake);
 
     if (outputs != NULL)
@@ -310,6 +457,7 @@ void camio_engine_process(camio_engine *engine, const float *const *inputs,
 
     capture(engine, inputs, nframes, absolute_start, usecs, &wake);
     engine->previous_cycle_start = absolute_start;
+    engine->previous_cycle_frames = nframes;
 
     atomic_store_explicit(&engine->published_position, engine->position, memory_order_relaxed);
     atomic_store_explicit(&engine->published_rolling, engine->rolling, memory_order_relaxed);
@@ -323,19 +471,23 @@ void camio_engine_process(camio_engine *engine, const float *const *inputs,
 /* Shared state                                                           */
 /* ---------------------------------------------------------------------- */
 
-void camio_engine_set_latency(camio_engine *engine, uint32_t capture_latency,
-                              uint32_t playback_latency, bool self_fed) {
-    atomic_store(&engine->latency_capture, capture_latency);
-    atomic_store(&engine->latency_playback, playback_latency);
-    atomic_store(&engine->latency_self_fed, self_fed ? 1u : 0u);
+void camio_engine_set_latency(camio_engine *engine, const camio_latency *latency) {
+    latency_cell_store(&engine->published_latency, latency);
 }
 
-uint32_t camio_engine_round_trip(const camio_engine *engine, uint32_t period) {
+camio_latency camio_engine_latency(const camio_engine *engine) {
+    camio_latency latency = {0};
+    /* Not the process thread: a torn read is simply taken again. Before the
+     * first cycle nothing is in force yet; the publication is what will be. */
     camio_engine *e = (camio_engine *)engine;
-    uint32_t total = atomic_load_explicit(&e->latency_capture, memory_order_relaxed) +
-                     atomic_load_explicit(&e->latency_playback, memory_order_relaxed);
-    if (atomic_load_explicit(&e->latency_self_fed, memory_order_relaxed)) total += period;
-    return total;
+    bool adopted = atomic_load_explicit(&e->latency_in_force.sequence, memory_order_acquire) != 0;
+    const camio_latency_cell *cell = adopted ? &e->latency_in_force : &e->published_latency;
+    while (!latency_cell_try_load(cell, &latency, NULL)) sched_yield();
+    return latency;
+}
+
+uint64_t camio_latency_round_trip(const camio_latency *latency, uint32_t period) {
+    return (uint64_t)latency->external + (uint64_t)latency->feedback_cycles * period;
 }
 
 #define CAMIO_LOAD(field) atomic_load_explicit(&((camio_engine *)engine)->field, memory_order_relaxed)
@@ -348,9 +500,7 @@ uint64_t camio_engine_cycles(const camio_engine *engine) {
     return atomic_load_explicit(&((camio_engine *)engine)->cycles, memory_order_acquire);
 }
 uint32_t camio_engine_last_period(const camio_engine *engine) { return CAMIO_LOAD(last_period); }
-uint32_t camio_engine_latency_capture(const camio_engine *engine) { return CAMIO_LOAD(latency_capture); }
-uint32_t camio_engine_latency_playback(const camio_engine *engine) { return CAMIO_LOAD(latency_playback); }
-bool camio_engine_latency_self_fed(const camio_engine *engine) { return CAMIO_LOAD(latency_self_fed) != 0; }
+uint64_t camio_engine_unlabelled_input_frames(const camio_engine *engine) { return CAMIO_LOAD(unlabelled_total); }
 uint64_t camio_engine_lost_notices(const camio_engine *engine) { return CAMIO_LOAD(lost_notices); }
 uint32_t camio_engine_input_channels(const camio_engine *engine) { return engine->input_channels; }
 uint32_t camio_engine_output_channels(const camio_engine *engine) { return engine->output_channels; }

@@ -9,8 +9,19 @@
 
 /* How many timeline segments (runs between swaps, seeks, loop jumps and
  * transport changes) the capture side can look back over. Capture is delayed
- * by the round trip, a few periods at most, so this is generous. */
-#define CAMIO_HISTORY 1024
+ * by the round trip, a few periods at most; runs of zero frames take no
+ * entry. Input whose segment has left the history is counted as lost (it
+ * could only be mislabelled), never labelled with a wrong segment. */
+#define CAMIO_HISTORY 4096
+
+/* The latency, published as one unit: a sequence counter that is odd while
+ * the (single) writer is between its two increments. A reader that sees the
+ * same even count before and after copying has all five figures of one
+ * publication; the process thread never retries, it tries again next cycle. */
+typedef struct camio_latency_cell {
+    _Atomic uint32_t sequence;
+    _Atomic uint32_t words[5];
+} camio_latency_cell;
 
 typedef struct camio_segment {
     uint64_t absolute_start; /* engine frame counter where the run began */
@@ -39,6 +50,11 @@ struct camio_engine {
     bool rolling;
     uint64_t absolute; /* frames processed since creation, stall gaps included */
     uint64_t previous_cycle_start; /* `absolute` at the start of the last cycle run */
+    uint32_t previous_cycle_frames; /* and its length */
+    camio_latency latency;          /* in force: adopted at a cycle's start */
+    uint32_t adopted_sequence;      /* of the publication it came from */
+    bool have_capture;
+    int64_t capture_next; /* absolute frame at which the next frame to capture was played */
     camio_segment history[CAMIO_HISTORY];
     uint64_t history_count;
     bool have_cycle;
@@ -55,9 +71,9 @@ struct camio_engine {
     _Atomic uint64_t cycles;
     _Atomic uint64_t lost_notices;
     _Atomic uint32_t last_period;
-    _Atomic uint32_t latency_capture;
-    _Atomic uint32_t latency_playback;
-    _Atomic uint32_t latency_self_fed;
+    _Atomic uint64_t unlabelled_total;
+    camio_latency_cell published_latency; /* control -> rt */
+    camio_latency_cell latency_in_force;  /* rt -> any */
 
     sem_t wake;
 };

@@ -303,15 +303,145 @@ int camio_jack_connect_physical(camio_jack *jack) {
     return made;
 }
 
-void camio_jack_refresh_latency(camio_jack *jack) {
+/* --- the feedback walk ---------------------------------------------------
+ *
+ * An input of ours is fed back when a path of connections leads to it from
+ * one of our outputs: directly (out -> in), through other clients (out ->
+ * effect:in, effect:out -> in), or through a sink's monitor (PipeWire:
+ * out -> system:playback_FL, system:monitor_FL -> in). The server breaks
+ * such a loop with one cycle of delay; the clients on it add what their
+ * ports' latencies say. A client is passed from any of its input ports to
+ * any of its output ports (JACK tells no more of what runs inside a client),
+ * except terminal ones: a terminal output (a sound card's capture port)
+ * does not carry what arrived at the client's inputs.
+ */
+
+typedef struct camio_walk {
+    jack_client_t *client;
+    const char *own_prefix; /* "client:" */
+    size_t own_prefix_length;
+    const char **ports;     /* every port in the graph, sorted: a client's are adjacent */
+    uint32_t port_count;
+    uint8_t *visited;       /* per entry of `ports` */
+    bool found;
+    uint32_t added;         /* largest latency the clients on a loop add */
+} camio_walk;
+
+static int compare_names(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The first sorted entry not below `key` when compared over `length` bytes. */
+static uint32_t lower_bound(const camio_walk *walk, const char *key, size_t length) {
+    uint32_t low = 0, high = walk->port_count;
+    while (low < high) {
+        uint32_t middle = low + (high - low) / 2;
+        if (strncmp(walk->ports[middle], key, length) < 0) low = middle + 1;
+        else high = middle;
+    }
+    return low;
+}
+
+static int32_t port_index(const camio_walk *walk, const char *name) {
+    uint32_t i = lower_bound(walk, name, strlen(name) + 1);
+    return i < walk->port_count && strcmp(walk->ports[i], name) == 0 ? (int32_t)i : -1;
+}
+
+/* Length of the client part of a full port name ("effect:in_1" -> 6). */
+static size_t client_part(jack_port_t *port, const char *full) {
+    const char *short_name = jack_port_short_name(port);
+    size_t full_length = strlen(full), short_length = strlen(short_name);
+    return short_length < full_length ? full_length - short_length - 1 : 0;
+}
+
+static uint32_t latency_max(jack_port_t *port, jack_latency_callback_mode_t mode) {
+    jack_latency_range_t range;
+    jack_port_get_latency_range(port, mode, &range);
+    return range.max;
+}
+
+/* What a client adds between its input `in` and output `out`: the growth
+ * of capture latency across it (or, where a client only sets playback
+ * latency, the drop of playback latency). Differences, not absolute values:
+ * on a loop the absolute figures run round the loop and mean nothing. */
+static uint32_t latency_across(jack_port_t *in, jack_port_t *out) {
+    uint32_t in_capture = latency_max(in, JackCaptureLatency), out_capture = latency_max(out, JackCaptureLatency);
+    if (out_capture > in_capture) return out_capture - in_capture;
+    uint32_t in_playback = latency_max(in, JackPlaybackLatency), out_playback = latency_max(out, JackPlaybackLatency);
+    return in_playback > out_playback ? in_playback - out_playback : 0;
+}
+
+static void walk_from_output(camio_walk *walk, const char *output_name, uint32_t added, uint32_t depth);
+
+/* Arrived at input port `name` with `added` frames of latency on the way. */
+static void walk_into_input(camio_walk *walk, const char *name, uint32_t added, uint32_t depth) {
+    if (strncmp(name, walk->own_prefix, walk->own_prefix_length) == 0) {
+        walk->found = true;
+        if (added > walk->added) walk->added = added;
+        return;
+    }
+    int32_t index = port_index(walk, name);
+    if (index < 0 || walk->visited[index] || depth > 64) return;
+    walk->visited[index] = 1;
+    jack_port_t *in = jack_port_by_name(walk->client, name);
+    if (in == NULL) return;
+    size_t client_length = client_part(in, name);
+    /* The client's ports, "client:…", are adjacent in the sorted list. */
+    for (uint32_t i = lower_bound(walk, name, client_length + 1); i < walk->port_count; i++) {
+        const char *candidate = walk->ports[i];
+        if (strncmp(candidate, name, client_length + 1) != 0) break;
+        jack_port_t *out = jack_port_by_name(walk->client, candidate);
+        if (out == NULL) continue;
+        int flags = jack_port_flags(out);
+        if (!(flags & JackPortIsOutput) || (flags & JackPortIsTerminal)) continue;
+        if (client_part(out, candidate) != client_length) continue;
+        walk_from_output(walk, candidate, added + latency_across(in, out), depth + 1);
+    }
+}
+
+static void walk_from_output(camio_walk *walk, const char *output_name, uint32_t added, uint32_t depth) {
+    jack_port_t *out = jack_port_by_name(walk->client, output_name);
+    if (out == NULL) return;
+    const char **linked = jack_port_get_all_connections(walk->client, out);
+    for (uint32_t i = 0; linked && linked[i]; i++) walk_into_input(walk, linked[i], added, depth);
+    jack_free(linked);
+}
+
+void camio_jack_refresh_latency(camio_jack *jack, camio_latency *published) {
     jack_latency_range_t capture, playback;
     max_range(jack->inputs, jack->input_count, JackCaptureLatency, &capture);
     max_range(jack->outputs, jack->output_count, JackPlaybackLatency, &playback);
-    bool self_fed = false;
-    for (uint32_t i = 0; i < jack->input_count && !self_fed; i++)
-        for (uint32_t o = 0; o < jack->output_count && !self_fed; o++)
-            self_fed = jack_port_connected_to(jack->inputs[i], jack_port_name(jack->outputs[o]));
-    camio_engine_set_latency(jack->engine, capture.max, playback.max, self_fed);
+
+    char prefix[sizeof jack->client_name + 2];
+    snprintf(prefix, sizeof prefix, "%s:", jack->client_name);
+    camio_walk walk = {.client = jack->client, .own_prefix = prefix, .own_prefix_length = strlen(prefix)};
+    const char **graph = jack_get_ports(jack->client, NULL, NULL, 0);
+    while (graph && graph[walk.port_count]) walk.port_count++;
+    walk.ports = calloc(walk.port_count ? walk.port_count : 1, sizeof(char *));
+    walk.visited = calloc(walk.port_count ? walk.port_count : 1, 1);
+    if (walk.ports != NULL && walk.visited != NULL) {
+        if (walk.port_count) memcpy(walk.ports, graph, walk.port_count * sizeof(char *));
+        qsort(walk.ports, walk.port_count, sizeof(char *), compare_names);
+        for (uint32_t o = 0; o < jack->output_count; o++)
+            walk_from_output(&walk, jack_port_name(jack->outputs[o]), 0, 0);
+    }
+    free(walk.visited);
+    free(walk.ports);
+    jack_free(graph);
+
+    camio_latency latency = {.capture = capture.max, .playback = playback.max};
+    if (walk.found) {
+        /* Our own ports' figures run round the loop: what counts is the one
+         * cycle the server breaks it with, plus what the clients on it add. */
+        latency.external = walk.added;
+        latency.feedback_cycles = 1;
+    } else {
+        latency.external = capture.max + playback.max;
+    }
+    /* Port latencies are figures of one period: tag them with it. */
+    latency.period = latency.external ? atomic_load(&jack->buffer_size) : 0;
+    camio_engine_set_latency(jack->engine, &latency);
+    if (published) *published = latency;
 }
 
 int camio_jack_set_buffer_size(camio_jack *jack, uint32_t frames) {

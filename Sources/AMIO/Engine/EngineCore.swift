@@ -136,6 +136,7 @@ final class EngineCore: @unchecked Sendable {
             }
             switch Int32(notice.kind) {
             case Int32(CAMIO_NOTICE_APPLIED): resolved?.resolve(.applied(atFrame: notice.frame))
+            case Int32(CAMIO_NOTICE_SKIPPED): resolved?.resolve(.skipped(seekTo: notice.position))
             default: resolved?.resolve(.superseded)
             }
         }

@@ -40,19 +40,24 @@ final class JackSession: @unchecked Sendable {
         camio_jack_destroy(jack)
     }
 
+    /// The latency last published to the engine; the process thread labels
+    /// input with it from the start of its next cycle.
     var latency: Latency {
-        let engine = core.engine
-        let period = camio_jack_buffer_size(jack)
-        return Latency(capture: Int(camio_engine_latency_capture(engine)),
-                       playback: Int(camio_engine_latency_playback(engine)),
-                       roundTrip: Int(camio_engine_round_trip(engine, period)))
+        Latency(published.withLock { $0 }, period: camio_jack_buffer_size(jack))
     }
 
-    /// Reads the ports' latency and self-connections from JACK into the engine.
+    /// The last publication. Its lock also serialises the refreshes, which
+    /// come from the bridge thread and from `connect`/`disconnect` callers:
+    /// the engine's latency has a single writer.
+    private let published = Mutex(camio_latency())
+
+    /// Reads the ports' latency and feedback paths from JACK into the engine.
     func refreshLatency() {
         guard !camio_jack_is_shut_down(jack) else { return }
-        camio_jack_refresh_latency(jack)
-        let latency = self.latency
+        let latency = published.withLock { published in
+            camio_jack_refresh_latency(jack, &published)
+            return Latency(published, period: camio_jack_buffer_size(jack))
+        }
         let changed = seen.withLock { seen in
             defer { seen.latency = latency }
             return seen.latency != nil && seen.latency != latency

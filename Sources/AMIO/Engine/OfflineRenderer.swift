@@ -47,7 +47,9 @@ public final class OfflineRenderer: Sendable {
         core = try EngineCore(inputChannels: inputChannels, outputChannels: outputChannels,
                               changeCapacity: changeCapacity, inputRingFrames: 1 << 16,
                               maximumEntries: maximumPlayspecEntries)
-        camio_engine_set_latency(core.engine, 0, UInt32(roundTripLatency), false)
+        var latency = camio_latency(capture: 0, playback: UInt32(roundTripLatency), external: UInt32(roundTripLatency),
+                                    feedback_cycles: 0, period: 0)
+        camio_engine_set_latency(core.engine, &latency)
         self.sampleRate = sampleRate
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
@@ -123,7 +125,27 @@ public final class OfflineRenderer: Sendable {
         return output
     }
 
-    private func render(frames: Int, input: [[Float]]?, into output: inout [[Float]], at offset: Int) throws(AMIOError) {
+    /// Test hook: one cycle after the clock moved on by `clockStep` frames
+    /// more than the last cycle's length (a stall), or back when negative.
+    func render(frames: Int, input: [[Float]]?, clockStep: Int32) throws(AMIOError) -> [[Float]] {
+        var output = [[Float]](repeating: [Float](repeating: 0, count: frames), count: outputChannels)
+        try render(frames: frames, input: input, into: &output, at: 0, clockStep: clockStep)
+        return output
+    }
+
+    /// Test hook: publishes a latency as the JACK driver would; the next
+    /// cycle adopts it.
+    func publishLatencyForTesting(external: Int, feedbackCycles: Int, period: Int = 0) {
+        var latency = camio_latency(capture: 0, playback: UInt32(external), external: UInt32(external),
+                                    feedback_cycles: UInt32(feedbackCycles), period: UInt32(period))
+        camio_engine_set_latency(core.engine, &latency)
+    }
+
+    /// Input frames lost because their segments had left the engine's history.
+    var unlabelledInputFrames: Int { Int(camio_engine_unlabelled_input_frames(core.engine)) }
+
+    private func render(frames: Int, input: [[Float]]?, into output: inout [[Float]], at offset: Int,
+                        clockStep: Int32 = 0) throws(AMIOError) {
         guard (1...Self.maximumPeriod).contains(frames) else {
             throw .invalidArgument(name: "frames", reason: "\(frames) is outside 1...\(Self.maximumPeriod)")
         }
@@ -138,7 +160,7 @@ public final class OfflineRenderer: Sendable {
         cycle.withLock { _ in
             withPointers(inputs) { inputPointers in
                 withMutablePointers(&block) { outputPointers in
-                    camio_offline_render(core.engine, inputPointers, outputPointers, UInt32(frames), UInt32(sampleRate))
+                    camio_offline_render(core.engine, inputPointers, outputPointers, UInt32(frames), UInt32(sampleRate), clockStep)
                 }
             }
             core.drainNotices()

@@ -98,6 +98,13 @@ enum {
     CAMIO_CHANGE_ROLLING = 1u << 5,
 };
 
+/// A change of the timeline. Changes apply in the order they are queued.
+/// One with IMMEDIATE and no HAS_PLAYSPEC (a seek or transport command)
+/// applies at the start of the cycle that takes it off the queue: after
+/// every pending change that is due by then, never waiting for one pending
+/// for a later frame. A seek then skips (CAMIO_NOTICE_SKIPPED) every pending
+/// change whose insert_at lies before the new position: a loop jump the
+/// seek moved past is not fired late.
 typedef struct camio_change {
     uint64_t id;
     camio_playspec *_Nullable playspec;
@@ -113,9 +120,12 @@ bool camio_engine_submit(camio_engine *engine, const camio_change *change);
 enum {
     CAMIO_NOTICE_APPLIED = 1,
     CAMIO_NOTICE_SUPERSEDED = 2,
+    /// A seek moved the timeline past the change's insert_at before the
+    /// timeline reached it: it is dropped, never fired late.
+    CAMIO_NOTICE_SKIPPED = 3,
 };
 
-/// One per change, exactly: it was applied, or superseded. `retired` is the
+/// One per change, exactly: it was applied, superseded or skipped. `retired` is the
 /// playspec that left the engine with it (the replaced one when applied, the
 /// change's own when superseded), for the control side to free.
 typedef struct camio_notice {
@@ -157,22 +167,47 @@ void camio_engine_consume_chunk(camio_engine *engine, float *samples);
 
 /// [rt] One process cycle. `frame_time` is JACK's 32-bit frame time of the
 /// cycle's first frame (a jump beyond the previous cycle's length is a stall:
-/// the timeline follows it and the lost input is counted); `usecs` its
-/// microsecond time. Input and output arrays hold the configured channel counts.
+/// the timeline follows it and the lost input is counted; a step back, or
+/// less than a cycle on, is no stall); `usecs` its microsecond time. Input
+/// and output arrays hold the configured channel counts.
 void camio_engine_process(camio_engine *engine,
                           const float *const _Nonnull *_Nullable inputs,
                           float *const _Nonnull *_Nullable outputs,
                           uint32_t nframes, uint32_t frame_time, uint64_t usecs);
 
-/// [control] The driver tells the engine the latency around it: the capture
-/// latency of the inputs, the playback latency of the outputs, and whether an
-/// input is fed straight from one of the engine's own outputs (JACK breaks that
-/// cycle with one period of delay).
-void camio_engine_set_latency(camio_engine *engine, uint32_t capture, uint32_t playback,
-                              bool self_fed);
+/// The delay from the engine's outputs back to its inputs, as the driver
+/// finds it in the graph. Captured input is labelled with the timeline frame
+/// that was sounding this long before it arrived.
+typedef struct camio_latency {
+    /// Largest capture latency of the inputs, as JACK reports it (frames).
+    uint32_t capture;
+    /// Largest playback latency of the outputs, as JACK reports it (frames).
+    uint32_t playback;
+    /// Frames of delay besides whole cycles: capture + playback for a path
+    /// through the physical ports, or what the clients on a feedback loop add.
+    uint32_t external;
+    /// Whole process cycles in the loop: 1 when an input is fed from one of
+    /// the engine's own outputs, directly or through other clients or a
+    /// sink's monitor (the server breaks such a loop with one cycle of delay:
+    /// the input carries the previous cycle's output, however long that was).
+    uint32_t feedback_cycles;
+    /// The period `external` was measured at; 0 when it holds at any period.
+    /// While the period differs (just after a period change) the engine
+    /// cannot label input and captures none; the frames are counted as lost.
+    uint32_t period;
+} camio_latency;
 
-/// [any] Round trip compensation in frames at the given period size.
-uint32_t camio_engine_round_trip(const camio_engine *engine, uint32_t period);
+/// [control] Publishes the latency for the process thread, which adopts it
+/// at the start of its next cycle (never in the middle of one, and never
+/// half of it: the five figures travel together). Callers serialise calls.
+void camio_engine_set_latency(camio_engine *engine, const camio_latency *latency);
+
+/// [any] The latency the process thread labels input with (the one it
+/// adopted last; until its first cycle, the last one published).
+camio_latency camio_engine_latency(const camio_engine *engine);
+
+/// [any] Round trip in frames of `latency` at the given period.
+uint64_t camio_latency_round_trip(const camio_latency *latency, uint32_t period);
 
 /// [any] Published state, updated by the process thread once per segment.
 int64_t camio_engine_position(const camio_engine *engine);
@@ -181,9 +216,10 @@ uint64_t camio_engine_playspec_id(const camio_engine *engine);
 uint64_t camio_engine_dropped_input_frames(const camio_engine *engine);
 uint64_t camio_engine_cycles(const camio_engine *engine);
 uint32_t camio_engine_last_period(const camio_engine *engine);
-uint32_t camio_engine_latency_capture(const camio_engine *engine);
-uint32_t camio_engine_latency_playback(const camio_engine *engine);
-bool camio_engine_latency_self_fed(const camio_engine *engine);
+/// Input frames lost because the segments they were played in had left the
+/// history (more timeline changes within one round trip than it holds); they
+/// are also in camio_engine_dropped_input_frames.
+uint64_t camio_engine_unlabelled_input_frames(const camio_engine *engine);
 /// Notices that could not be queued (never expected; a non-zero value is a bug).
 uint64_t camio_engine_lost_notices(const camio_engine *engine);
 uint32_t camio_engine_input_channels(const camio_engine *engine);
@@ -201,9 +237,12 @@ void camio_engine_wait(camio_engine *engine);
 /// [control] Runs one cycle of `nframes` without JACK, with a frame time that
 /// advances by exactly the frames rendered and microseconds derived from
 /// `sample_rate`. Inputs may be NULL when the engine has no input channels.
+/// `clock_step` moves the frame time on by that many frames more before the
+/// cycle (a stall of a server that skipped cycles), or back when negative
+/// (a server restarting its clock); 0 for contiguous cycles.
 void camio_offline_render(camio_engine *engine, const float *const _Nonnull *_Nullable inputs,
                           float *const _Nonnull *_Nullable outputs, uint32_t nframes,
-                          uint32_t sample_rate);
+                          uint32_t sample_rate, int32_t clock_step);
 
 /* ------------------------------------------------------------------------ */
 /* JACK driver                                                              */
@@ -259,9 +298,11 @@ int camio_jack_disconnect(camio_jack *jack, const char *source, const char *dest
 /// number of connections made.
 int camio_jack_connect_physical(camio_jack *jack);
 
-/// [control] Reads the latency of the client's ports and whether an input is
-/// fed by one of its own outputs, and passes them to the engine.
-void camio_jack_refresh_latency(camio_jack *jack);
+/// [control] Reads the latency of the client's ports, walks the graph for
+/// paths from its outputs back to its inputs (direct cables, other clients,
+/// a sink's monitor ports), and publishes the result to the engine; stores
+/// it in `published` too when given. Callers serialise calls.
+void camio_jack_refresh_latency(camio_jack *jack, camio_latency *_Nullable published);
 
 /// Bytes for a full port name (`client:port`, JACK allows 320 with the NUL).
 #define CAMIO_PORT_NAME_SIZE 320

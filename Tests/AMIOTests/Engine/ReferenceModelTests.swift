@@ -1,8 +1,10 @@
 @testable import AMIO
 import Testing
 
-/// ≥ 500 seeded random playspecs and changes, rendered through the offline
-/// driver in random period splits, against the per-sample reference model.
+/// ≥ 500 seeded random playspecs, changes, replacements, seeks and transport
+/// commands, rendered through the offline driver in random period splits,
+/// against the per-sample reference model: the output within 1e-6 and every
+/// change's outcome exactly.
 @Suite struct ReferenceModelTests {
     static let sampleRate = 48000
 
@@ -42,39 +44,53 @@ import Testing
         var acc = 0
         for period in periods { cycleStarts.append(acc); acc += period }
 
-        // The first change starts the playspec at frame 0; the rest jump about.
-        var changes: [ReferenceMixer.Change] = [
-            .init(playspec: randomPlayspec(&rng, outputs: outputs, clips: clips), insertAt: 0, startFrom: 0,
-                  superseding: false, visibleFrom: 0)
+        // The transport starts and the first change starts the playspec at
+        // frame 0; then changes jump about, playspecs are replaced, the
+        // timeline is sought and the transport stops and starts.
+        var calls: [ReferenceMixer.Call] = [
+            .init(command: .roll(true), visibleFrom: 0),
+            .init(command: .change(randomPlayspec(&rng, outputs: outputs, clips: clips), insertAt: 0, startFrom: 0,
+                                   superseding: false), visibleFrom: 0),
         ]
-        for _ in 0..<Int.random(in: 0...5, using: &rng) {
-            changes.append(.init(
-                playspec: randomPlayspec(&rng, outputs: outputs, clips: clips),
-                insertAt: Int64.random(in: -100...2500, using: &rng),
-                startFrom: Int64.random(in: -300...2000, using: &rng),
-                superseding: Int.random(in: 0..<5, using: &rng) == 0,
-                visibleFrom: cycleStarts.randomElement(using: &rng)!))
+        for _ in 0..<Int.random(in: 0...8, using: &rng) {
+            let command: ReferenceMixer.Command
+            switch Int.random(in: 0..<10, using: &rng) {
+            case 0..<6:
+                command = .change(randomPlayspec(&rng, outputs: outputs, clips: clips),
+                                  insertAt: Int64.random(in: -100...2500, using: &rng),
+                                  startFrom: Int64.random(in: -300...2000, using: &rng),
+                                  superseding: Int.random(in: 0..<5, using: &rng) == 0)
+            case 6: command = .replace(randomPlayspec(&rng, outputs: outputs, clips: clips))
+            case 7, 8: command = .seek(Int64.random(in: -200...2500, using: &rng))
+            default: command = .roll(Bool.random(using: &rng))
+            }
+            calls.append(.init(command: command, visibleFrom: cycleStarts.randomElement(using: &rng)!))
         }
-        changes.sort { $0.visibleFrom < $1.visibleFrom }
+        // Stable: calls visible from the same cycle keep the order they were made in.
+        calls = calls.enumerated().sorted { ($0.element.visibleFrom, $0.offset) < ($1.element.visibleFrom, $1.offset) }
+            .map(\.element)
 
         let renderer = try OfflineRenderer(sampleRate: Self.sampleRate, outputChannels: outputs)
-        try renderer.setTransportRolling(true)
         var handles: [PlayspecChange] = []
         var next = 0
         var output = [[Float]](repeating: [], count: outputs)
         for (index, period) in periods.enumerated() {
-            while next < changes.count && changes[next].visibleFrom <= cycleStarts[index] {
-                let change = changes[next]
-                handles.append(try renderer.schedulePlayspecChange(
-                    change.playspec!, insertAt: change.insertAt, startFrom: change.startFrom,
-                    supersedingPending: change.superseding))
+            while next < calls.count && calls[next].visibleFrom <= cycleStarts[index] {
+                switch calls[next].command {
+                case let .change(playspec, insertAt, startFrom, superseding):
+                    handles.append(try renderer.schedulePlayspecChange(
+                        playspec, insertAt: insertAt, startFrom: startFrom, supersedingPending: superseding))
+                case let .replace(playspec): handles.append(try renderer.setPlayspec(playspec))
+                case let .seek(frame): try renderer.setPosition(frame)
+                case let .roll(rolling): try renderer.setTransportRolling(rolling)
+                }
                 next += 1
             }
             let block = try renderer.render(frames: period)
             for channel in 0..<outputs { output[channel] += block[channel] }
         }
 
-        let reference = ReferenceMixer(outputChannels: outputs).render(frames: totalFrames, changes: changes)
+        let reference = ReferenceMixer(outputChannels: outputs).render(frames: totalFrames, calls: calls)
         var worst: Float = 0
         for channel in 0..<outputs {
             for frame in 0..<totalFrames {
@@ -82,13 +98,12 @@ import Testing
             }
         }
         #expect(worst <= 1e-6, "seed \(seed): max difference \(worst)")
-        for (handle, expected) in zip(handles, reference.appliedAt) {
-            let result = handle.currentResult
-            if let expected {
-                #expect(result == .applied(atFrame: expected), "seed \(seed): change \(handle.id)")
-            } else {
-                #expect(result == .superseded || result == nil, "seed \(seed): change \(handle.id) \(String(describing: result))")
-            }
+        // Every change resolved exactly as the model says: applied at the same
+        // frame, superseded, skipped by the same seek, or still pending.
+        #expect(handles.count == reference.outcomes.count)
+        for (handle, expected) in zip(handles, reference.outcomes) {
+            #expect(handle.currentResult == expected,
+                    "seed \(seed): change \(handle.id) is \(String(describing: handle.currentResult)), not \(String(describing: expected))")
         }
     }
 }

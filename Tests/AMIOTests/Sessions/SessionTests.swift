@@ -3,8 +3,10 @@ import Foundation
 import Testing
 
 /// The example sessions shipped in Examples/Sessions.
-let exampleSessions = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("Examples/Sessions")
+/// The repository's root: this file is Tests/AMIOTests/Sessions/SessionTests.swift.
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+let exampleSessions = repositoryRoot.appendingPathComponent("Examples/Sessions")
 
 @Suite struct AudioTimeTests {
     @Test(arguments: [
