@@ -242,27 +242,30 @@ static void write_chunk(camio_engine *engine, const float *const *inputs, uint32
 
 /* --- latency, published as one unit ------------------------------------- */
 
-static void latency_to_words(const camio_latency *latency, uint32_t words[5]) {
+static void latency_to_words(const camio_latency *latency, uint32_t words[CAMIO_LATENCY_WORDS]) {
     words[0] = latency->capture;
     words[1] = latency->playback;
     words[2] = latency->external;
     words[3] = latency->feedback_cycles;
     words[4] = latency->period;
+    words[5] = latency->epoch;
+    words[6] = latency->periods;
 }
 
-static camio_latency latency_from_words(const uint32_t words[5]) {
+static camio_latency latency_from_words(const uint32_t words[CAMIO_LATENCY_WORDS]) {
     return (camio_latency){.capture = words[0], .playback = words[1], .external = words[2],
-                           .feedback_cycles = words[3], .period = words[4]};
+                           .feedback_cycles = words[3], .period = words[4], .epoch = words[5],
+                           .periods = words[6]};
 }
 
 /* Single writer per cell. */
 static void latency_cell_store(camio_latency_cell *cell, const camio_latency *latency) {
-    uint32_t words[5];
+    uint32_t words[CAMIO_LATENCY_WORDS];
     latency_to_words(latency, words);
     uint32_t sequence = atomic_load_explicit(&cell->sequence, memory_order_relaxed);
     atomic_store_explicit(&cell->sequence, sequence + 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
-    for (int i = 0; i < 5; i++) atomic_store_explicit(&cell->words[i], words[i], memory_order_relaxed);
+    for (int i = 0; i < CAMIO_LATENCY_WORDS; i++) atomic_store_explicit(&cell->words[i], words[i], memory_order_relaxed);
     atomic_store_explicit(&cell->sequence, sequence + 2, memory_order_release);
 }
 
@@ -271,8 +274,8 @@ static bool latency_cell_try_load(const camio_latency_cell *cell, camio_latency 
     camio_latency_cell *c = (camio_latency_cell *)cell;
     uint32_t before = atomic_load_explicit(&c->sequence, memory_order_acquire);
     if (before & 1u) return false;
-    uint32_t words[5];
-    for (int i = 0; i < 5; i++) words[i] = atomic_load_explicit(&c->words[i], memory_order_relaxed);
+    uint32_t words[CAMIO_LATENCY_WORDS];
+    for (int i = 0; i < CAMIO_LATENCY_WORDS; i++) words[i] = atomic_load_explicit(&c->words[i], memory_order_relaxed);
     atomic_thread_fence(memory_order_acquire);
     if (atomic_load_explicit(&c->sequence, memory_order_relaxed) != before) return false;
     *latency = latency_from_words(words);
@@ -315,8 +318,9 @@ static bool find_segment(const camio_engine *engine, int64_t frame, uint64_t *in
  * so takes line up across swaps and jumps.
  *
  * Which frames a cycle's input holds follows from the latency in force:
- *  - external frames of port latency: the input's frame i was played at
- *    absolute_start + i - external;
+ *  - external frames of port latency, and `periods` of the server's clock
+ *    (a device monitor): the input's frame i was played at
+ *    absolute_start + i - external - periods * nframes;
  *  - a feedback cycle (an input fed from the engine's own outputs, directly
  *    or through other clients): the input carries the *previous executed
  *    cycle's* output, however long that cycle was; so after a stall it is
@@ -339,6 +343,8 @@ static void capture(camio_engine *engine, const float *const *inputs, uint32_t n
      * known yet: nothing can be labelled truly, so nothing is captured; the
      * gap is counted when capture resumes. */
     if (latency->external != 0 && latency->period != 0 && latency->period != nframes) return;
+    /* The graph around the engine changed after this latency was measured. */
+    if (latency->epoch != atomic_load_explicit(&engine->latency_epoch, memory_order_acquire)) return;
 
     int64_t played_start;
     uint32_t valid;
@@ -346,7 +352,8 @@ static void capture(camio_engine *engine, const float *const *inputs, uint32_t n
         played_start = (int64_t)engine->previous_cycle_start - (int64_t)latency->external;
         valid = nframes < engine->previous_cycle_frames ? nframes : engine->previous_cycle_frames;
     } else {
-        played_start = (int64_t)absolute_start - (int64_t)latency->external;
+        played_start = (int64_t)absolute_start - (int64_t)latency->external -
+                       (int64_t)latency->periods * (int64_t)nframes;
         valid = nframes;
     }
     if (!engine->have_capture) {
@@ -486,8 +493,16 @@ camio_latency camio_engine_latency(const camio_engine *engine) {
     return latency;
 }
 
+void camio_engine_invalidate_latency(camio_engine *engine) {
+    atomic_fetch_add_explicit(&engine->latency_epoch, 1, memory_order_acq_rel);
+}
+
+uint32_t camio_engine_latency_epoch(const camio_engine *engine) {
+    return atomic_load_explicit(&((camio_engine *)engine)->latency_epoch, memory_order_acquire);
+}
+
 uint64_t camio_latency_round_trip(const camio_latency *latency, uint32_t period) {
-    return (uint64_t)latency->external + (uint64_t)latency->feedback_cycles * period;
+    return (uint64_t)latency->external + ((uint64_t)latency->feedback_cycles + latency->periods) * period;
 }
 
 #define CAMIO_LOAD(field) atomic_load_explicit(&((camio_engine *)engine)->field, memory_order_relaxed)

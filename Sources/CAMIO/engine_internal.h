@@ -16,11 +16,12 @@
 
 /* The latency, published as one unit: a sequence counter that is odd while
  * the (single) writer is between its two increments. A reader that sees the
- * same even count before and after copying has all five figures of one
+ * same even count before and after copying has all seven figures of one
  * publication; the process thread never retries, it tries again next cycle. */
+#define CAMIO_LATENCY_WORDS 7
 typedef struct camio_latency_cell {
     _Atomic uint32_t sequence;
-    _Atomic uint32_t words[5];
+    _Atomic uint32_t words[CAMIO_LATENCY_WORDS];
 } camio_latency_cell;
 
 typedef struct camio_segment {
@@ -72,6 +73,7 @@ struct camio_engine {
     _Atomic uint64_t lost_notices;
     _Atomic uint32_t last_period;
     _Atomic uint64_t unlabelled_total;
+    _Atomic uint32_t latency_epoch; /* invalidations so far */
     camio_latency_cell published_latency; /* control -> rt */
     camio_latency_cell latency_in_force;  /* rt -> any */
 

@@ -143,9 +143,19 @@ static void on_latency(jack_latency_callback_mode_t mode, void *argument) {
     camio_engine_wake(jack->engine);
 }
 
+static bool is_own_port(camio_jack *jack, jack_port_t *_Nullable port) {
+    return port != NULL && jack_port_is_mine(jack->client, port);
+}
+
 static void on_port_connect(jack_port_id_t a, jack_port_id_t b, int connect, void *argument) {
-    (void)a; (void)b; (void)connect;
+    (void)connect;
     camio_jack *jack = argument;
+    /* A cable to or from one of our ports changes what our inputs hear
+     * from now on: stop labelling input with the old delay until the
+     * bridge has measured the new graph. (Port lookups by id are local
+     * reads, no call into the server.) */
+    if (is_own_port(jack, jack_port_by_id(jack->client, a)) || is_own_port(jack, jack_port_by_id(jack->client, b)))
+        camio_engine_invalidate_latency(jack->engine);
     atomic_fetch_add(&jack->graph_generation, 1);
     camio_engine_wake(jack->engine);
 }
@@ -279,12 +289,23 @@ const char *camio_jack_port_name(const camio_jack *jack, bool is_input, uint32_t
     return index < jack->output_count ? jack_port_name(jack->outputs[index]) : NULL;
 }
 
+/* Before a cable of ours changes, not after the server reports it: the
+ * cycles in between would be labelled with the delay of the old graph. */
+static void invalidate_if_own(camio_jack *jack, const char *source, const char *destination) {
+    if (jack->engine == NULL) return;
+    if (is_own_port(jack, jack_port_by_name(jack->client, source)) ||
+        is_own_port(jack, jack_port_by_name(jack->client, destination)))
+        camio_engine_invalidate_latency(jack->engine);
+}
+
 int camio_jack_connect(camio_jack *jack, const char *source, const char *destination) {
+    invalidate_if_own(jack, source, destination);
     int rc = jack_connect(jack->client, source, destination);
     return rc == EEXIST ? 0 : rc;
 }
 
 int camio_jack_disconnect(camio_jack *jack, const char *source, const char *destination) {
+    invalidate_if_own(jack, source, destination);
     return jack_disconnect(jack->client, source, destination);
 }
 
@@ -314,6 +335,14 @@ int camio_jack_connect_physical(camio_jack *jack) {
  * any of its output ports (JACK tells no more of what runs inside a client),
  * except terminal ones: a terminal output (a sound card's capture port)
  * does not carry what arrived at the client's inputs.
+ *
+ * Two kinds of loop delay differ after a skipped cycle, so the walk tells
+ * them apart. Through clients (and a direct cable) jack2 hands the input the
+ * output of the last cycle that *ran*: one feedback cycle. Through a device's
+ * monitor (a physical input port passed on to a non-terminal output: PipeWire's
+ * sink, system:playback_FL -> system:monitor_FL) the input carries what the
+ * device received one *server* cycle earlier: one period of the server's
+ * clock (measured: after a skipped cycle the monitor delivers silence).
  */
 
 typedef struct camio_walk {
@@ -323,7 +352,8 @@ typedef struct camio_walk {
     const char **ports;     /* every port in the graph, sorted: a client's are adjacent */
     uint32_t port_count;
     uint8_t *visited;       /* per entry of `ports` */
-    bool found;
+    bool found;             /* a loop through clients only (or a direct cable) */
+    bool found_monitor;     /* a loop through a device's monitor */
     uint32_t added;         /* largest latency the clients on a loop add */
 } camio_walk;
 
@@ -371,12 +401,14 @@ static uint32_t latency_across(jack_port_t *in, jack_port_t *out) {
     return in_playback > out_playback ? in_playback - out_playback : 0;
 }
 
-static void walk_from_output(camio_walk *walk, const char *output_name, uint32_t added, uint32_t depth);
+static void walk_from_output(camio_walk *walk, jack_port_t *out, uint32_t added, bool monitor, uint32_t depth);
 
-/* Arrived at input port `name` with `added` frames of latency on the way. */
-static void walk_into_input(camio_walk *walk, const char *name, uint32_t added, uint32_t depth) {
+/* Arrived at input port `name` with `added` frames of latency on the way,
+ * through a device monitor if `monitor`. */
+static void walk_into_input(camio_walk *walk, const char *name, uint32_t added, bool monitor, uint32_t depth) {
     if (strncmp(name, walk->own_prefix, walk->own_prefix_length) == 0) {
-        walk->found = true;
+        if (monitor) walk->found_monitor = true;
+        else walk->found = true;
         if (added > walk->added) walk->added = added;
         return;
     }
@@ -385,6 +417,7 @@ static void walk_into_input(camio_walk *walk, const char *name, uint32_t added, 
     walk->visited[index] = 1;
     jack_port_t *in = jack_port_by_name(walk->client, name);
     if (in == NULL) return;
+    bool device = (jack_port_flags(in) & JackPortIsPhysical) != 0;
     size_t client_length = client_part(in, name);
     /* The client's ports, "client:…", are adjacent in the sorted list. */
     for (uint32_t i = lower_bound(walk, name, client_length + 1); i < walk->port_count; i++) {
@@ -395,19 +428,20 @@ static void walk_into_input(camio_walk *walk, const char *name, uint32_t added, 
         int flags = jack_port_flags(out);
         if (!(flags & JackPortIsOutput) || (flags & JackPortIsTerminal)) continue;
         if (client_part(out, candidate) != client_length) continue;
-        walk_from_output(walk, candidate, added + latency_across(in, out), depth + 1);
+        walk_from_output(walk, out, added + (device ? 0 : latency_across(in, out)), monitor || device, depth + 1);
     }
 }
 
-static void walk_from_output(camio_walk *walk, const char *output_name, uint32_t added, uint32_t depth) {
-    jack_port_t *out = jack_port_by_name(walk->client, output_name);
-    if (out == NULL) return;
+static void walk_from_output(camio_walk *walk, jack_port_t *out, uint32_t added, bool monitor, uint32_t depth) {
     const char **linked = jack_port_get_all_connections(walk->client, out);
-    for (uint32_t i = 0; linked && linked[i]; i++) walk_into_input(walk, linked[i], added, depth);
+    for (uint32_t i = 0; linked && linked[i]; i++) walk_into_input(walk, linked[i], added, monitor, depth);
     jack_free(linked);
 }
 
 void camio_jack_refresh_latency(camio_jack *jack, camio_latency *published) {
+    /* Read before the graph: an invalidation during the walk leaves this
+     * measurement stale, and the engine waits for the next one. */
+    uint32_t epoch = camio_engine_latency_epoch(jack->engine);
     jack_latency_range_t capture, playback;
     max_range(jack->inputs, jack->input_count, JackCaptureLatency, &capture);
     max_range(jack->outputs, jack->output_count, JackPlaybackLatency, &playback);
@@ -423,18 +457,22 @@ void camio_jack_refresh_latency(camio_jack *jack, camio_latency *published) {
         if (walk.port_count) memcpy(walk.ports, graph, walk.port_count * sizeof(char *));
         qsort(walk.ports, walk.port_count, sizeof(char *), compare_names);
         for (uint32_t o = 0; o < jack->output_count; o++)
-            walk_from_output(&walk, jack_port_name(jack->outputs[o]), 0, 0);
+            walk_from_output(&walk, jack->outputs[o], 0, false, 0);
     }
     free(walk.visited);
     free(walk.ports);
     jack_free(graph);
 
-    camio_latency latency = {.capture = capture.max, .playback = playback.max};
-    if (walk.found) {
+    camio_latency latency = {.capture = capture.max, .playback = playback.max, .epoch = epoch};
+    if (walk.found || walk.found_monitor) {
         /* Our own ports' figures run round the loop: what counts is the one
-         * cycle the server breaks it with, plus what the clients on it add. */
+         * cycle the server breaks it with (or the device monitor's period),
+         * plus what the clients on it add. Should an input hear both kinds
+         * of loop at once, it hears a sum no one delay can label; the cable
+         * through clients wins. */
         latency.external = walk.added;
-        latency.feedback_cycles = 1;
+        if (walk.found) latency.feedback_cycles = 1;
+        else latency.periods = 1;
     } else {
         latency.external = capture.max + playback.max;
     }
@@ -442,6 +480,16 @@ void camio_jack_refresh_latency(camio_jack *jack, camio_latency *published) {
     latency.period = latency.external ? atomic_load(&jack->buffer_size) : 0;
     camio_engine_set_latency(jack->engine, &latency);
     if (published) *published = latency;
+}
+
+bool camio_jack_own_port_latency(camio_jack *jack, bool is_input, uint32_t index, uint32_t *min, uint32_t *max) {
+    if (index >= (is_input ? jack->input_count : jack->output_count)) return false;
+    jack_latency_range_t range;
+    jack_port_get_latency_range(is_input ? jack->inputs[index] : jack->outputs[index],
+                                is_input ? JackCaptureLatency : JackPlaybackLatency, &range);
+    *min = range.min;
+    *max = range.max;
+    return true;
 }
 
 int camio_jack_set_buffer_size(camio_jack *jack, uint32_t frames) {

@@ -185,18 +185,28 @@ public final class AudioInterface: Sendable {
                                   superseding: supersedingPending, sampleRate: sampleRate)
     }
 
-    /// Moves the timeline to `frame` at the start of the next cycle. Seeks do
-    /// not wait behind changes pending for a later frame.
+    /// Moves the timeline to `frame` at the start of the next cycle.
     ///
+    /// The seek keeps its place in submission order: changes scheduled
+    /// before it that are due by then are applied first, and it does not wait
+    /// behind a change pending for a later frame. Pending changes are then
+    /// re-evaluated against the new position: one whose `insertAt` lies
+    /// before `frame` resolves as ``PlayspecChangeResult/skipped(seekTo:)``
+    /// (a loop jump the play head was moved past is never fired late); the
+    /// others stay pending.
+    ///
+    /// - Parameter frame: The timeline frame to play next.
     /// - Throws: ``AMIOError/changeQueueFull(capacity:)``, ``AMIOError/closed``
     ///   or ``AMIOError/serverShutdown(reason:)``.
     public func setPosition(_ frame: Int64) throws(AMIOError) {
         try session.core.setTransport(position: frame, rolling: nil)
     }
 
-    /// Starts or stops the timeline at the start of the next cycle. While
-    /// stopped the outputs are silent and the position does not move.
+    /// Starts or stops the timeline at the start of the next cycle, in its
+    /// place in submission order (as ``setPosition(_:)``). While stopped the
+    /// outputs are silent and the position does not move.
     ///
+    /// - Parameter rolling: Whether the timeline moves.
     /// - Throws: As ``setPosition(_:)``.
     public func setTransportRolling(_ rolling: Bool) throws(AMIOError) {
         try session.core.setTransport(position: nil, rolling: rolling)

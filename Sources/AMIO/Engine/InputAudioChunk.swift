@@ -20,7 +20,13 @@ public struct InputAudioChunk: Sendable {
     /// JACK's microsecond clock at the start of the process cycle that captured the chunk.
     public let cycleTime: UInt64
     /// Input frames lost just before this chunk: by the engine (a full ring, a
-    /// server stall) or by this consumer falling behind.
+    /// server stall, a period or latency change, cycles whose delay was not
+    /// known yet) or by this consumer falling behind.
+    ///
+    /// Within one timeline segment (no swap, seek or jump in between, the
+    /// transport rolling), consecutive chunks of one consumer always satisfy
+    /// `next.startingFrame == previous.endFrame + next.droppedFramesBefore`:
+    /// no frame is labelled twice, and none goes missing uncounted.
     public internal(set) var droppedFramesBefore: Int
     /// All samples, planar: channel 0's frames, then channel 1's, …
     public let samples: [Float]

@@ -43,26 +43,46 @@ final class JackSession: @unchecked Sendable {
     /// The latency last published to the engine; the process thread labels
     /// input with it from the start of its next cycle.
     var latency: Latency {
-        Latency(published.withLock { $0 }, period: camio_jack_buffer_size(jack))
+        published.withLock { published in
+            Latency(published.engine, period: camio_jack_buffer_size(jack), inputs: published.inputs,
+                    outputs: published.outputs)
+        }
+    }
+
+    /// What the last refresh published, with each own port's latency range.
+    private struct Published {
+        var engine = camio_latency()
+        var inputs: [ClosedRange<Int>] = []
+        var outputs: [ClosedRange<Int>] = []
     }
 
     /// The last publication. Its lock also serialises the refreshes, which
     /// come from the bridge thread and from `connect`/`disconnect` callers:
     /// the engine's latency has a single writer.
-    private let published = Mutex(camio_latency())
+    private let published = Mutex(Published())
 
     /// Reads the ports' latency and feedback paths from JACK into the engine.
     func refreshLatency() {
         guard !camio_jack_is_shut_down(jack) else { return }
         let latency = published.withLock { published in
-            camio_jack_refresh_latency(jack, &published)
-            return Latency(published, period: camio_jack_buffer_size(jack))
+            camio_jack_refresh_latency(jack, &published.engine)
+            published.inputs = (0..<core.inputChannels).map { portLatency(input: true, index: $0) }
+            published.outputs = (0..<core.outputChannels).map { portLatency(input: false, index: $0) }
+            return Latency(published.engine, period: camio_jack_buffer_size(jack), inputs: published.inputs,
+                           outputs: published.outputs)
         }
         let changed = seen.withLock { seen in
             defer { seen.latency = latency }
             return seen.latency != nil && seen.latency != latency
         }
         if changed { events.broadcast(.latencyChanged(latency)) }
+    }
+
+    /// The capture range of input port `index`, or the playback range of output port `index`.
+    private func portLatency(input: Bool, index: Int) -> ClosedRange<Int> {
+        var low: UInt32 = 0, high: UInt32 = 0
+        guard camio_jack_own_port_latency(jack, input, UInt32(index), &low, &high) else { return 0...0 }
+        return Int(low)...Int(max(low, high))
     }
 
     /// One wake-up of the bridge thread.

@@ -364,12 +364,30 @@ extension AudioInterface {
     ///   - clip: What to play; at the interface's sample rate.
     ///   - gains: One gain per output; 1 on every output by default.
     ///   - channels: The input channels to record; all by default.
-    /// - Returns: The recorded inputs, aligned with the clip frame for frame.
+    /// - Returns: The recorded inputs, aligned with the clip frame for frame
+    ///   (frames lost on the way are silence; ``playAndRecordTake(_:gains:channels:)``
+    ///   also says how many).
     /// - Throws: ``AMIOError/invalidPlayspec(entry:reason:)`` for a clip at
     ///   another rate; ``AMIOError/serverShutdown(reason:)`` or ``AMIOError/closed``
     ///   when the interface goes away before the take is complete.
     public func playAndRecord(_ clip: AudioClip, gains: [Float]? = nil,
                               channels: [Int]? = nil) async throws(AMIOError) -> AudioClip {
+        try await playAndRecordTake(clip, gains: gains, channels: channels).recorded
+    }
+
+    /// Plays `clip` from timeline frame 0 and records the inputs for the same
+    /// span, as ``playAndRecord(_:gains:channels:)``, and also returns the
+    /// take's summary: its ``RecordingSummary/droppedFrames`` are exactly the
+    /// frames of the recording that are silence because they were lost.
+    ///
+    /// - Parameters:
+    ///   - clip: What to play; at the interface's sample rate.
+    ///   - gains: One gain per output; 1 on every output by default.
+    ///   - channels: The input channels to record; all by default.
+    /// - Returns: The recorded inputs and the take's summary.
+    /// - Throws: As ``playAndRecord(_:gains:channels:)``.
+    public func playAndRecordTake(_ clip: AudioClip, gains: [Float]? = nil, channels: [Int]? = nil)
+        async throws(AMIOError) -> (recorded: AudioClip, summary: RecordingSummary) {
         let selected = try validatedChannels(channels, from: 0, until: Int64(clip.frameCount))
         try setTransportRolling(false)
         try setPosition(0)
@@ -382,7 +400,7 @@ extension AudioInterface {
         try? setTransportRolling(false)
         _ = try? setPlayspec([])
         switch summary.ending {
-        case .reachedEnd: return try AudioClip(channels: sink.channels, sampleRate: sampleRate)
+        case .reachedEnd: return (try AudioClip(channels: sink.channels, sampleRate: sampleRate), summary)
         case let .serverShutdown(reason): throw .serverShutdown(reason: reason)
         case let .writeFailed(error): throw error
         case .stopped, .interfaceClosed: throw .closed

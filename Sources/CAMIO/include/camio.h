@@ -187,15 +187,35 @@ typedef struct camio_latency {
     /// through the physical ports, or what the clients on a feedback loop add.
     uint32_t external;
     /// Whole process cycles in the loop: 1 when an input is fed from one of
-    /// the engine's own outputs, directly or through other clients or a
-    /// sink's monitor (the server breaks such a loop with one cycle of delay:
-    /// the input carries the previous cycle's output, however long that was).
+    /// the engine's own outputs, directly or through other clients (the
+    /// server breaks such a loop with one cycle of delay: the input carries
+    /// the previous *executed* cycle's output, however long that was).
     uint32_t feedback_cycles;
+    /// Periods of delay counted in the server's clock: 1 for an input fed
+    /// through a sound device's monitor (PipeWire's sink monitor ports carry
+    /// what the sink received one server cycle earlier: after a skipped
+    /// cycle that is silence, not our last output). The delay of a cycle is
+    /// `external + periods * nframes` of that cycle.
+    uint32_t periods;
     /// The period `external` was measured at; 0 when it holds at any period.
     /// While the period differs (just after a period change) the engine
     /// cannot label input and captures none; the frames are counted as lost.
     uint32_t period;
+    /// camio_engine_latency_epoch() when the driver began to measure. While a
+    /// later invalidation is outstanding the figures may describe a graph
+    /// that is gone: the engine captures nothing (and counts it) until a
+    /// measurement of the current epoch arrives.
+    uint32_t epoch;
 } camio_latency;
+
+/// [any] Says that the graph around the engine is changing (a connection of
+/// one of its ports): until the driver publishes a latency measured after
+/// this call, input is not captured but counted as lost, never labelled with
+/// a delay that may no longer hold. Async-signal-safe: one atomic increment.
+void camio_engine_invalidate_latency(camio_engine *engine);
+
+/// [any] The invalidation count, for camio_latency.epoch.
+uint32_t camio_engine_latency_epoch(const camio_engine *engine);
 
 /// [control] Publishes the latency for the process thread, which adopts it
 /// at the start of its next cycle (never in the middle of one, and never
@@ -289,7 +309,8 @@ uint64_t camio_jack_process_thread(const camio_jack *jack);
 const char *_Nullable camio_jack_port_name(const camio_jack *jack, bool is_input, uint32_t index);
 
 /// [control] jack_connect(source, destination); 0 on success or when already
-/// connected, else JACK's error code.
+/// connected, else JACK's error code. Invalidates the engine's latency first
+/// when one of the ports is the client's (camio_engine_invalidate_latency).
 int camio_jack_connect(camio_jack *jack, const char *source, const char *destination);
 int camio_jack_disconnect(camio_jack *jack, const char *source, const char *destination);
 
@@ -303,6 +324,10 @@ int camio_jack_connect_physical(camio_jack *jack);
 /// a sink's monitor ports), and publishes the result to the engine; stores
 /// it in `published` too when given. Callers serialise calls.
 void camio_jack_refresh_latency(camio_jack *jack, camio_latency *_Nullable published);
+
+/// [control] The capture latency range of input port `index` (is_input), or
+/// the playback latency range of output port `index`; false when out of range.
+bool camio_jack_own_port_latency(camio_jack *jack, bool is_input, uint32_t index, uint32_t *min, uint32_t *max);
 
 /// Bytes for a full port name (`client:port`, JACK allows 320 with the NUL).
 #define CAMIO_PORT_NAME_SIZE 320

@@ -128,13 +128,13 @@ extension JackTests {
             let io = try await AudioInterface(clientName: "fanout", serverName: server.name, inputChannels: 1,
                                               outputChannels: 1, connectPhysicalPorts: false)
             try io.setTransportRolling(true)
-            @Sendable func collect() async throws -> [UInt64] {
-                var times: [UInt64] = []
+            @Sendable func collect() async throws -> [InputAudioChunk] {
+                var chunks: [InputAudioChunk] = []
                 for try await chunk in io.inputChunks {
-                    times.append(chunk.cycleFrameTime)
-                    if times.count == 50 { break }
+                    chunks.append(chunk)
+                    if chunks.count == 200 { break }
                 }
-                return times
+                return chunks
             }
             let received = Counter()
             io.inputChunkCallback = { _ in received.increment() }
@@ -142,9 +142,22 @@ extension JackTests {
             async let b = collect()
             let (first, second) = try await (a, b)
             await io.close()
-            #expect(!first.isEmpty && !second.isEmpty)
-            let common = Set(first).intersection(second)
-            #expect(common.count >= 40, "both consumers saw the same chunks")
+            // From the later subscription on, both saw the same chunks, one for one.
+            let (early, late) = first[0].cycleFrameTime <= second[0].cycleFrameTime ? (first, second) : (second, first)
+            guard let offset = early.firstIndex(where: { $0.cycleFrameTime == late[0].cycleFrameTime }) else {
+                Issue.record("the later consumer's first chunk is not among the earlier one's")
+                return
+            }
+            let common = min(early.count - offset, late.count)
+            #expect(common >= 150)
+            for i in 0..<common {
+                let x = early[offset + i], y = late[i]
+                if x.cycleFrameTime != y.cycleFrameTime || x.startingFrame != y.startingFrame || x.frameCount != y.frameCount
+                    || (i > 0 && x.droppedFramesBefore != y.droppedFramesBefore) || x.samples(channel: 0) != y.samples(channel: 0) {
+                    Issue.record("chunk \(i) after the later subscription differs between the consumers")
+                    return
+                }
+            }
             #expect(received.value > 0, "the callback consumer was called")
         }
 

@@ -15,6 +15,10 @@ struct LoopEmulator {
         /// The input at absolute frame A is what was played at A − frames
         /// (port latency); a frame that was never played (a stall) is silence.
         case delay(Int)
+        /// A device monitor, as PipeWire's sink: the input of a cycle is what
+        /// the device received one server cycle (of this cycle's length)
+        /// earlier; silence if the engine did not run then.
+        case monitor
     }
 
     static let stale: Float = -7
@@ -38,6 +42,7 @@ struct LoopEmulator {
         switch path {
         case .feedback: renderer.publishLatencyForTesting(external: 0, feedbackCycles: 1)
         case let .delay(frames): renderer.publishLatencyForTesting(external: frames, feedbackCycles: 0)
+        case .monitor: renderer.publishLatencyForTesting(external: 0, feedbackCycles: 0, periods: 1)
         }
     }
 
@@ -51,6 +56,8 @@ struct LoopEmulator {
             for i in 0..<frames { input[i] = i < previous.count ? previous[i] : Self.stale }
         case let .delay(delay):
             for i in 0..<frames { input[i] = played[clock + Int64(i) - Int64(delay)] ?? 0 }
+        case .monitor:
+            for i in 0..<frames { input[i] = played[clock + Int64(i) - Int64(frames)] ?? 0 }
         }
         let output = try renderer.render(frames: frames, input: [input], clockStep: Int32(stall))[0]
         for (i, value) in output.enumerated() { played[clock + Int64(i)] = value }
@@ -93,7 +100,7 @@ func rampRenderer(frames: Int = 400_000) throws -> OfflineRenderer {
 /// the latency changes: no frame labelled twice, every frame never labelled
 /// counted, the chunk invariant without exceptions.
 @Suite struct CaptureTimingTests {
-    @Test(arguments: [LoopEmulator.Path.feedback, .delay(700)])
+    @Test(arguments: [LoopEmulator.Path.feedback, .delay(700), .monitor])
     func aStallIsCountedOnTheChunkAfterTheGapAndNowhereElse(path: LoopEmulator.Path) throws {
         let renderer = try rampRenderer()
         var loop = LoopEmulator(renderer, path: path)
@@ -129,6 +136,37 @@ func rampRenderer(frames: Int = 400_000) throws -> OfflineRenderer {
 
     // (A loop of port latency is never shorter than a period: the input cannot
     // hold what the same cycle is about to play.)
+    /// PipeWire changes the quantum by skipping one cycle of the new size;
+    /// the sink's monitor then delivers that cycle's silence, and after it
+    /// exactly what the engine played one cycle before.
+    @Test(arguments: [[256, 1024], [1024, 64], [256, 64, 1024, 2048, 256]])
+    func aQuantumChangeThroughASinkMonitorNeitherRepeatsNorHidesAFrame(periods: [Int]) throws {
+        let renderer = try rampRenderer()
+        var loop = LoopEmulator(renderer, path: .monitor)
+        var previous: Int?
+        var skipped: [Range<Int64>] = []
+        var clock: Int64 = 0
+        for period in periods {
+            for cycle in 0..<12 {
+                let stall = cycle == 0 && previous != nil ? period : 0
+                if stall > 0 { skipped.append(clock..<(clock + Int64(stall))) }
+                try loop.cycle(period, stall: stall)
+                clock += Int64(stall + period)
+            }
+            previous = period
+        }
+        let chunks = loop.rolling
+        expectContiguous(chunks)
+        // The transport started at clock 0, timeline 0, and never jumped: a
+        // timeline frame is a clock frame, and the skipped cycles are silent.
+        expectTrueLabels(chunks, silenceAllowed: { frame in skipped.contains { $0.contains(frame) } })
+        let lost = chunks.dropFirst().reduce(0) { $0 + $1.droppedFramesBefore }
+        // Each change loses the last cycle before it: it was on the monitor
+        // while the engine skipped the cycle that would have taken it in.
+        let expected = zip(periods, periods.dropFirst()).reduce(0) { $0 + $1.0 }
+        #expect(lost == expected)
+    }
+
     @Test(arguments: [(300, 1500), (1500, 300), (256, 5000), (5000, 256), (1000, 1001), (1001, 1000)])
     func aLatencyChangeTakesEffectAtACycleBoundaryWithoutDuplicatesOrHiddenGaps(before: Int, after: Int) throws {
         let renderer = try rampRenderer()
