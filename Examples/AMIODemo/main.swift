@@ -1,8 +1,15 @@
 // AMIODemo: plays a scheduled, looping playspec through JACK with the
-// interface's outputs connected to its own inputs, captures the inputs, and
+// interface's outputs looped back to its own inputs, captures the inputs, and
 // checks every captured frame against an offline render of the same playspec.
 //
-//   AMIODemo [--server NAME] [--clips N] [--seconds S] [--jackd-pid PID]
+//   AMIODemo [--server NAME] [--clips N] [--seconds S] [--server-pid PID] [--loop-through self|CLIENT]
+//
+// The loop is the interface's own out_i -> in_i cable on jackd (one period
+// late). PipeWire's JACK carries nothing on such a cable, so there the loop
+// goes through a sink whose monitor ports give back what it played:
+// out_i -> CLIENT:playback_X, CLIENT:monitor_X -> in_i. By default the demo
+// does that when the graph has a "system" client with monitor ports (the
+// headless PipeWire of `scripts/demo.sh --pipewire`), else it loops itself.
 
 import AMIO
 import Foundation
@@ -11,7 +18,10 @@ struct Options {
     var server: String?
     var clips = 8
     var seconds = 4.0
-    var jackdPID: Int32?
+    /// The server's process, for its CPU use.
+    var serverPID: Int32?
+    /// nil: choose; "self": the interface's own cables; else a sink client's name.
+    var loopThrough: String?
 
     init(_ arguments: [String]) throws {
         var iterator = arguments.makeIterator()
@@ -24,7 +34,8 @@ struct Options {
             case "--server": server = try value()
             case "--clips": clips = try Int(value()).flatMap { $0 > 0 ? $0 : nil } ?? { throw DemoError.usage("--clips takes a positive number") }()
             case "--seconds": seconds = try Double(value()).flatMap { $0 > 0 ? $0 : nil } ?? { throw DemoError.usage("--seconds takes a positive number") }()
-            case "--jackd-pid": jackdPID = try Int32(value())
+            case "--server-pid", "--jackd-pid": serverPID = try Int32(value())
+            case "--loop-through": loopThrough = try value()
             case "-h", "--help": throw DemoError.usage("")
             default: throw DemoError.usage("unknown argument \(argument)")
             }
@@ -37,7 +48,8 @@ enum DemoError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case let .usage(message):
-            (message.isEmpty ? "" : message + "\n") + "usage: AMIODemo [--server NAME] [--clips N] [--seconds S] [--jackd-pid PID]"
+            (message.isEmpty ? "" : message + "\n")
+                + "usage: AMIODemo [--server NAME] [--clips N] [--seconds S] [--server-pid PID] [--loop-through self|CLIENT]"
         }
     }
 }
@@ -51,6 +63,11 @@ func cpuSeconds(pid: Int32?) -> Double? {
     // After the command name: state is field 3, utime field 14, stime field 15.
     guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
     return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+/// The name of a process, from /proc/PID/comm.
+func processName(pid: Int32) -> String? {
+    (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
 func makeClips(count: Int, sampleRate: Int) throws -> [AudioClip] {
@@ -71,10 +88,15 @@ func run() async throws {
     let options = try Options(Array(CommandLine.arguments.dropFirst()))
     let io = try await AudioInterface(clientName: "amio-demo", serverName: options.server, inputChannels: 2,
                                       outputChannels: 2, connectPhysicalPorts: false)
-    for (output, input) in zip(io.outputPortNames, io.inputPortNames) { try io.connect(output, to: input) }
+    let route: LoopbackRoute = switch options.loopThrough {
+    case nil: .automatic
+    case "self": .ownCables
+    case let client?: .sink(client)
+    }
+    let cables = try io.connectLoopback(route)
     let rate = io.sampleRate
     print("SwiftAMIO demo: JACK server '\(options.server ?? "default")', \(rate) Hz, period \(io.periodFrames) frames")
-    print("ports: \(zip(io.outputPortNames, io.inputPortNames).map { "\($0) -> \($1)" }.joined(separator: ", "))")
+    print("loop: \(cables.map(\.description).joined(separator: ", "))")
     print("latency: \(io.latency)")
 
     let beat = Int64(rate / 2)   // 120 bpm
@@ -106,7 +128,7 @@ func run() async throws {
 
     let start = try io.schedulePlayspecChange(playspec, insertAt: 0, startFrom: 0)
     try io.setTransportRolling(true)
-    let cpuBefore = cpuSeconds(pid: nil), jackdBefore = cpuSeconds(pid: options.jackdPID)
+    let cpuBefore = cpuSeconds(pid: nil), serverBefore = cpuSeconds(pid: options.serverPID)
     let wallBefore = Date()
     print("change \(start.id): \(await start.result) — the playspec starts")
 
@@ -124,7 +146,8 @@ func run() async throws {
     looper.cancel()
     let wall = Date().timeIntervalSince(wallBefore)
     let cpu = cpuSeconds(pid: nil).flatMap { after in cpuBefore.map { after - $0 } }
-    let jackdCPU = cpuSeconds(pid: options.jackdPID).flatMap { after in jackdBefore.map { after - $0 } }
+    let serverCPU = cpuSeconds(pid: options.serverPID).flatMap { after in serverBefore.map { after - $0 } }
+    let serverProcess = options.serverPID.flatMap(processName(pid:)) ?? "server"
     let xruns = io.xrunCount
     await io.close()
     _ = await looper.result
@@ -146,7 +169,7 @@ func run() async throws {
     print("clicks heard at timeline frames \(clicks.sorted()) (one every \(beat) frames, offset 0)")
     if let cpu {
         print(String(format: "CPU: demo process %.1f%% of one core over %.1f s with %d clips", 100 * cpu / wall, wall, options.clips)
-            + (jackdCPU.map { String(format: "; jackd %.1f%%", 100 * $0 / wall) } ?? ""))
+            + (serverCPU.map { "; \(serverProcess) " + String(format: "%.1f%%", 100 * $0 / wall) } ?? ""))
     }
     if exact != compared { throw DemoError.usage("captured audio differs from the render") }
 }

@@ -15,7 +15,7 @@ let io = try await AudioInterface(clientName: "spectrum", inputChannels: 1, outp
                                   connectPhysicalPorts: loopbackFrequency == nil)
 let rate = io.sampleRate
 if let frequency = loopbackFrequency {
-    try io.connect(io.outputPortNames[0], to: io.inputPortNames[0])
+    try io.connectLoopback()  // its own cable on jackd, through the sink's monitor on PipeWire
     let tone = try AudioClip(channels: [(0..<rate).map { Float(0.5 * sin(2 * Double.pi * frequency * Double($0) / Double(rate))) }],
                              sampleRate: rate)
     try io.setPlayspec([PlayspecEntry(clip: tone, playAt: 0, repeatInterval: Int64(rate), gains: [1])])

@@ -323,9 +323,9 @@ static bool find_segment(const camio_engine *engine, int64_t frame, uint64_t *in
  *    absolute_start + i - external - periods * nframes;
  *  - a feedback cycle (an input fed from the engine's own outputs, directly
  *    or through other clients): the input carries the *previous executed
- *    cycle's* output, however long that cycle was; so after a stall it is
- *    still the last cycle that ran, and after a period change only the
- *    first min(old, new) frames are that output (the rest is not captured).
+ *    cycle's* output; so after a stall it is still the last cycle that ran.
+ *    The first cycle with a new period carries none of it (the server
+ *    cleared the resized buffers) and is not captured.
  *
  * capture_next is the played frame the next captured frame must have, so
  * the chunk stream stays exact whatever changes between cycles: frames a
@@ -345,12 +345,21 @@ static void capture(camio_engine *engine, const float *const *inputs, uint32_t n
     if (latency->external != 0 && latency->period != 0 && latency->period != nframes) return;
     /* The graph around the engine changed after this latency was measured. */
     if (latency->epoch != atomic_load_explicit(&engine->latency_epoch, memory_order_acquire)) return;
+    /* A device monitor follows the server's cycles, and while the server is
+     * unsteady (a burst of late catch-up cycles, a skipped cycle) it carries
+     * silence or older cycles (measured on PipeWire after a stop: 18 of 39
+     * burst cycles silent, one two cycles old): not labelled, neither in the
+     * first steady cycle after, whose input the last unsteady one fed. */
+    if (latency->periods > 0 && engine->steady_cycles < 2) return;
 
     int64_t played_start;
     uint32_t valid;
     if (latency->feedback_cycles > 0) {
         played_start = (int64_t)engine->previous_cycle_start - (int64_t)latency->external;
-        valid = nframes < engine->previous_cycle_frames ? nframes : engine->previous_cycle_frames;
+        /* The first cycle after a period change carries nothing of the last
+         * one: jackd clears the port buffers when it resizes them (measured:
+         * silence at every change, 16 to 8192). Its frames are counted lost. */
+        valid = nframes == engine->previous_cycle_frames ? nframes : 0;
     } else {
         played_start = (int64_t)absolute_start - (int64_t)latency->external -
                        (int64_t)latency->periods * (int64_t)nframes;
@@ -360,10 +369,13 @@ static void capture(camio_engine *engine, const float *const *inputs, uint32_t n
         engine->capture_next = played_start;
         engine->have_capture = true;
     }
-    if (played_start > engine->capture_next) count_lost(engine, (uint64_t)(played_start - engine->capture_next));
-    int64_t cursor = played_start > engine->capture_next ? played_start : engine->capture_next;
+    if (played_start > engine->capture_next) {
+        count_lost(engine, (uint64_t)(played_start - engine->capture_next));
+        engine->capture_next = played_start; /* counted once, whatever follows */
+    }
+    int64_t cursor = engine->capture_next;
     int64_t end = played_start + (int64_t)valid;
-    if (cursor >= end) return; /* all of it labelled already */
+    if (cursor >= end) return; /* nothing, or all of it labelled already */
     engine->capture_next = end;
 
     uint64_t newest = engine->history_count - 1;
@@ -407,6 +419,39 @@ static void capture(camio_engine *engine, const float *const *inputs, uint32_t n
     }
 }
 
+/*
+ * Frames the server's clock moved on beyond the last cycle without running
+ * this one: a stall. The servers step their clock differently, and only a
+ * step that means skipped time counts:
+ *  - steady period: a step beyond the last cycle is a stall. A step short of
+ *    it (PipeWire catching up after a stop runs cycles back to back with
+ *    repeated frame times) is a debt set against the next step beyond, so
+ *    the engine's clock keeps pace with the server's over the burst.
+ *  - a period change from P to Q: jackd steps by Q - P (a quirk of its
+ *    restart, not a stall: measured +768 at 256 -> 1024, -960 at 1024 -> 64);
+ *    PipeWire skips whole cycles of the new size (P + k*Q). Only the latter
+ *    is time that passed.
+ *  - a step back is a clock restarting: no stall, no debt.
+ */
+static uint32_t clock_gap(camio_engine *engine, int32_t delta, uint32_t nframes) {
+    int64_t beyond = (int64_t)delta - (int64_t)engine->last_nframes;
+    if (nframes != engine->last_nframes) {
+        engine->clock_debt = 0;
+        return beyond > 0 && beyond % nframes == 0 ? (uint32_t)beyond : 0;
+    }
+    if (delta < 0) {
+        engine->clock_debt = 0;
+        return 0;
+    }
+    if (beyond < 0) {
+        if (engine->clock_debt < (1u << 30)) engine->clock_debt += (uint64_t)(-beyond);
+        return 0;
+    }
+    uint64_t paid = (uint64_t)beyond < engine->clock_debt ? (uint64_t)beyond : engine->clock_debt;
+    engine->clock_debt -= paid;
+    return (uint32_t)((uint64_t)beyond - paid);
+}
+
 void camio_engine_process(camio_engine *engine, const float *const *inputs,
                           float *const *outputs, uint32_t nframes, uint32_t frame_time,
                           uint64_t usecs) {
@@ -420,11 +465,11 @@ void camio_engine_process(camio_engine *engine, const float *const *inputs,
     if (engine->have_cycle) {
         int32_t delta = (int32_t)(frame_time - engine->last_frame_time);
         engine->frame_time += (uint64_t)(int64_t)delta;
-        if (delta > (int32_t)engine->last_nframes) {
-            uint32_t gap = (uint32_t)delta - engine->last_nframes;
-            engine->absolute += gap;
-            if (engine->rolling) engine->position += gap;
-        }
+        uint32_t gap = clock_gap(engine, delta, nframes);
+        engine->absolute += gap;
+        if (engine->rolling) engine->position += gap;
+        bool steady = delta == (int32_t)engine->last_nframes && nframes == engine->last_nframes && !engine->late_cycle;
+        engine->steady_cycles = steady ? engine->steady_cycles + 1 : 0;
     } else {
         engine->frame_time = frame_time;
         engine->have_cycle = true;
@@ -434,6 +479,7 @@ void camio_engine_process(camio_engine *engine, const float *const *inputs,
     }
     engine->last_frame_time = frame_time;
     engine->last_nframes = nframes;
+    engine->late_cycle = false;
 
     adopt_latency(engine);
     take_changes(engine, &wake);
@@ -492,6 +538,8 @@ camio_latency camio_engine_latency(const camio_engine *engine) {
     while (!latency_cell_try_load(cell, &latency, NULL)) sched_yield();
     return latency;
 }
+
+void camio_engine_mark_late_cycle(camio_engine *engine) { engine->late_cycle = true; }
 
 void camio_engine_invalidate_latency(camio_engine *engine) {
     atomic_fetch_add_explicit(&engine->latency_epoch, 1, memory_order_acq_rel);

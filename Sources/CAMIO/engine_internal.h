@@ -62,6 +62,11 @@ struct camio_engine {
     uint32_t last_frame_time;
     uint32_t last_nframes;
     uint64_t frame_time;    /* 64-bit extension of JACK's frame time */
+    uint64_t clock_debt;    /* frames the clock stepped less than a cycle (a repeated
+                               cycle), set against the next step beyond one */
+    uint32_t steady_cycles; /* cycles since the clock last stepped other than by a
+                               period, or a cycle ran late */
+    bool late_cycle;        /* set by the driver for the cycle about to run */
     uint64_t dropped_pending; /* input frames lost since the last chunk that reached the ring */
 
     /* --- published for every other thread --- */

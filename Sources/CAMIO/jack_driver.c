@@ -72,12 +72,25 @@ static int on_process(jack_nframes_t nframes, void *argument) {
     jack_nframes_t frame_time = 0;
     jack_time_t usecs = 0, next_usecs = 0;
     float period_usecs = 0;
-    if (jack_get_cycle_times(jack->client, &frame_time, &usecs, &next_usecs, &period_usecs) != 0)
+    if (jack_get_cycle_times(jack->client, &frame_time, &usecs, &next_usecs, &period_usecs) != 0) {
         frame_time = jack_last_frame_time(jack->client);
+    } else {
+        /* A cycle that began more than a period ago is one of a burst a
+         * server runs to catch up after a stop (jack_get_time reads the
+         * monotonic clock: no allocation, no lock, no system call). */
+        jack_time_t now = jack_get_time();
+        if (period_usecs > 0 && now > usecs && (float)(now - usecs) > period_usecs)
+            camio_engine_mark_late_cycle(jack->engine);
+    }
     camio_engine_process(jack->engine, jack->input_count ? jack->input_buffers : NULL,
                          jack->output_count ? jack->output_buffers : NULL, nframes, frame_time, usecs);
     return 0;
 }
+
+/* PipeWire's libjack (0.3.65) never calls the info-shutdown callback, only
+ * the plain one (measured); jack2 calls both. Both are installed, and the
+ * first report wins. */
+static void on_plain_shutdown(void *argument);
 
 static void on_shutdown(jack_status_t code, const char *reason, void *argument) {
     camio_jack *jack = argument;
@@ -91,6 +104,8 @@ static void on_shutdown(jack_status_t code, const char *reason, void *argument) 
     }
     camio_engine_wake(jack->engine);
 }
+
+static void on_plain_shutdown(void *argument) { on_shutdown(JackServerError, "the server went away", argument); }
 
 static int on_xrun(void *argument) {
     camio_jack *jack = argument;
@@ -234,6 +249,7 @@ int camio_jack_start(camio_jack *jack, camio_engine *engine, char *error, size_t
         return rc;
     }
     jack_on_info_shutdown(jack->client, on_shutdown, jack);
+    jack_on_shutdown(jack->client, on_plain_shutdown, jack);
     rc = jack_activate(jack->client);
     if (rc != 0) {
         snprintf(error, error_size, "jack_activate failed (%d): %s", rc, last_jack_message);

@@ -175,6 +175,12 @@ void camio_engine_process(camio_engine *engine,
                           float *const _Nonnull *_Nullable outputs,
                           uint32_t nframes, uint32_t frame_time, uint64_t usecs);
 
+/// [rt] Before camio_engine_process: the cycle about to run started more than
+/// a period ago by the real clock (a server catching up after a stop runs
+/// its missed cycles back to back). A device monitor's input is not trusted
+/// in such cycles, nor in the first one after them.
+void camio_engine_mark_late_cycle(camio_engine *engine);
+
 /// The delay from the engine's outputs back to its inputs, as the driver
 /// finds it in the graph. Captured input is labelled with the timeline frame
 /// that was sounding this long before it arrived.
@@ -189,7 +195,8 @@ typedef struct camio_latency {
     /// Whole process cycles in the loop: 1 when an input is fed from one of
     /// the engine's own outputs, directly or through other clients (the
     /// server breaks such a loop with one cycle of delay: the input carries
-    /// the previous *executed* cycle's output, however long that was).
+    /// the previous *executed* cycle's output; the first cycle with a new
+    /// period carries nothing, as jackd clears the buffers it resizes).
     uint32_t feedback_cycles;
     /// Periods of delay counted in the server's clock: 1 for an input fed
     /// through a sound device's monitor (PipeWire's sink monitor ports carry

@@ -105,7 +105,8 @@ func waitForPortGone(_ prefix: String, server: String) async throws -> Bool {
 extension JackTests {
     @Suite(.jackServer(period: 256))
     struct CLI {
-        @Test func portsListsTheGraph() async throws {
+        @Test(.enabled(if: JackServer.kind == .jackd, "the dummy driver's ports and latencies"))
+        func portsListsTheGraph() async throws {
             let server = try JackServer.suite
             let result = try amio(["ports", "--server", server.name])
             #expect(result.status == 0, "\(result.err)")
@@ -119,7 +120,7 @@ extension JackTests {
             let directory = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: directory) }
             let metro = try ChildProcess(try JackServer.locate("jack_metro"), ["-b", "120", "-n", "metro", "-D", "20"],
-                                         environment: ["JACK_DEFAULT_SERVER": server.name, "PATH": "/usr/bin:/bin"],
+                                         environment: server.environment().merging(["PATH": "/usr/bin:/bin"]) { $1 },
                                          captureOutput: false)
             // jack_metro ignores SIGTERM and SIGINT.
             defer { metro.kill9() }
@@ -137,10 +138,19 @@ extension JackTests {
             }
             #expect(onsets.count >= 5, "\(onsets)")
             let gaps = zip(onsets, onsets.dropFirst()).map { $1 - $0 }
-            #expect(gaps.allSatisfy { $0 == 24000 }, "clicks \(gaps) frames apart, a beat at 120 bpm is 24000")
+            // jack_metro counts the cycles it runs: when the server skips
+            // cycles (an xrun), its next click comes that much later on the
+            // clock, and the take holds those frames as reported losses. So a
+            // beat is 24000 frames plus whole skipped periods, never more
+            // than the take reports lost.
+            let late = gaps.map { $0 - 24000 }
+            let dropped = result.err.firstMatch(of: /, (\d+) dropped/).flatMap { Int($0.1) } ?? 0
+            #expect(late.allSatisfy { $0 >= 0 && $0 % 256 == 0 } && late.reduce(0, +) <= dropped,
+                    "clicks \(gaps) frames apart (a beat at 120 bpm is 24000), \(dropped) frames reported lost")
         }
 
-        @Test func playingIntoASecondAmioRecordsTheSameAudio() async throws {
+        @Test(.enabled(if: JackServer.kind == .jackd, "records from system:capture_1/2, which the headless PipeWire has not"))
+        func playingIntoASecondAmioRecordsTheSameAudio() async throws {
             let server = try JackServer.suite
             let directory = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: directory) }
@@ -274,7 +284,8 @@ extension JackTests {
             }
         }
 
-        @Test func startServerLeavesNoJackdBehind() throws {
+        @Test(.enabled(if: JackServer.kind == .jackd, "--start-server starts a jackd, which PipeWire's libjack cannot reach"))
+        func startServerLeavesNoJackdBehind() throws {
             let name = "amio-cli-private-\(getpid())"
             let result = try amio(["ports", "--start-server", "--server", name])
             #expect(result.status == 0, "\(result.err)")
@@ -287,9 +298,9 @@ extension JackTests {
 }
 
 /// Runs an example program built next to this test binary.
-func example(_ name: String, _ arguments: [String], server: String) throws -> (status: Int32, out: String) {
+func example(_ name: String, _ arguments: [String], server: JackServer) throws -> (status: Int32, out: String) {
     let result = try run(executable: amioTool.deletingLastPathComponent().appendingPathComponent(name), arguments,
-                         environment: ["JACK_DEFAULT_SERVER": server])
+                         environment: server.environment())
     return (result.status, result.output)
 }
 
@@ -297,7 +308,7 @@ extension JackTests {
     @Suite(.jackServer(period: 256))
     struct Examples {
         @Test func playSinePlaysForASecond() throws {
-            let result = try example("PlaySine", ["1", "440"], server: try JackServer.suite.name)
+            let result = try example("PlaySine", ["1", "440"], server: try JackServer.suite)
             #expect(result.status == 0, "\(result.out)")
             #expect(result.out.contains("playing 440.0 Hz at 48000 Hz"))
             #expect(result.out.contains("applied(atFrame: 0)"))
@@ -310,7 +321,7 @@ extension JackTests {
             let directory = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: directory) }
             let url = directory.appendingPathComponent("five.wav")
-            let result = try example("RecordSeconds", [url.path, "1"], server: try JackServer.suite.name)
+            let result = try example("RecordSeconds", [url.path, "1"], server: try JackServer.suite)
             #expect(result.status == 0, "\(result.out)")
             #expect(result.out.contains("recorded 48000 frames"))
             let info = try SoxInfo(url.path)
@@ -318,7 +329,7 @@ extension JackTests {
         }
 
         @Test func spectrumChunksFindTheTone() throws {
-            let result = try example("SpectrumChunks", ["1", "--loopback", "1000"], server: try JackServer.suite.name)
+            let result = try example("SpectrumChunks", ["1", "--loopback", "1000"], server: try JackServer.suite)
             #expect(result.status == 0, "\(result.out)")
             let peaks = result.out.split(separator: "\n").compactMap { line -> Double? in
                 guard let range = line.range(of: "peak ") else { return nil }

@@ -1,18 +1,45 @@
 import Foundation
 import Testing
 
-/// Every test that talks to jackd lives in a suite nested in this one. libjack
-/// serves one server per process, so these run one at a time, each suite (or
-/// test) with a private server that is stopped after its clients closed.
+/// Every test that talks to a JACK server lives in a suite nested in this one.
+/// libjack serves one server per process, so these run one at a time, each
+/// suite (or test) with a private server that is stopped after its clients closed.
 @Suite(.serialized, .timeLimit(.minutes(2))) enum JackTests {}
 
-/// A private `jackd -d dummy` for the tests: a unique name, started and waited
-/// for with `jack_wait`, stopped after every client of it has closed.
+/// A private JACK server for the tests: a unique name, started and waited for
+/// with `jack_wait`, stopped after every client of it has closed.
+///
+/// It is `jackd -d dummy`, or, when the environment says
+/// `AMIO_TEST_SERVER=pipewire`, a headless PipeWire (scripts/pipewire-headless.conf)
+/// reached through PipeWire's libjack: test.sh runs the JACK suites once on
+/// each, so the engine is held to both. A test that must know which one it
+/// got asks ``kind``; the rest goes through ``setPeriod(_:)``,
+/// ``environment()`` and `AudioInterface.connectLoopback()`, which do the
+/// right thing on either.
 final class JackServer: Sendable {
+    /// What implements the JACK API under the tests.
+    enum Kind: String, Sendable, CustomStringConvertible {
+        /// jack2's `jackd --no-realtime -d dummy`.
+        case jackd
+        /// A headless PipeWire with a null sink named "system", through PipeWire's libjack.
+        case pipewire
+        var description: String { rawValue }
+    }
+
+    /// The kind this run of the tests uses: `AMIO_TEST_SERVER=pipewire` picks
+    /// PipeWire, anything else jackd. The whole process has one, because the
+    /// libjack it loaded at start-up (LD_LIBRARY_PATH) decides which servers it
+    /// can reach at all.
+    static let kind: Kind = ProcessInfo.processInfo.environment["AMIO_TEST_SERVER"] == "pipewire" ? .pipewire : .jackd
+
+    let kind: Kind
     let name: String
+    /// The period the server started with; ``setPeriod(_:)`` changes the server's.
     let period: Int
     let sampleRate: Int
-    private let jackd: ChildProcess
+    private let server: ChildProcess
+    /// PipeWire only: where its socket is (``environment()`` hands it on).
+    private let runtimeDirectory: String?
 
     private static let counter = Counter()
     private final class Counter: @unchecked Sendable {
@@ -21,47 +48,171 @@ final class JackServer: Sendable {
         func next() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
     }
 
-    /// - Parameter name: The server's name; unique by default. jack2 keeps at
-    ///   most 8 servers in a shared registry, and the entry of a server killed
-    ///   with SIGKILL is reclaimed only when a server of the same name starts:
-    ///   a test that stops its server under its clients uses ``toBeLost(period:)``.
-    init(period: Int = 256, sampleRate: Int = 48000, name: String? = nil) throws {
+    /// - Parameters:
+    ///   - kind: jackd or PipeWire; by default the run's (``JackServer/kind``).
+    ///     It must match the libjack this process loaded: PipeWire's libjack
+    ///     cannot reach jackd, nor jack2's libjack PipeWire.
+    ///   - name: The server's name; unique by default. jack2 keeps at most 8
+    ///     servers in a shared registry, and the entry of a server killed with
+    ///     SIGKILL is reclaimed only when a server of the same name starts: a
+    ///     test that stops its server under its clients uses ``toBeLost(period:)``.
+    ///     (PipeWire has no registry; a killed one leaves only a stale socket,
+    ///     which the next server of that name replaces.)
+    init(kind: Kind = JackServer.kind, period: Int = 256, sampleRate: Int = 48000, name: String? = nil) throws {
+        self.kind = kind
         self.name = name ?? "amio-test-\(getpid())-\(Self.counter.next())"
         self.period = period
         self.sampleRate = sampleRate
-        jackd = try ChildProcess(try Self.locate("jackd"),
-                                 ["--no-realtime", "-n", self.name, "-d", "dummy", "-r", "\(sampleRate)", "-p", "\(period)"],
-                                 captureOutput: false)
+        try Self.checkLibjack(for: kind)
+        let configuration: URL?
+        switch kind {
+        case .jackd:
+            runtimeDirectory = nil
+            configuration = nil
+            server = try ChildProcess(try Self.locate("jackd"),
+                                      ["--no-realtime", "-n", self.name, "-d", "dummy", "-r", "\(sampleRate)", "-p", "\(period)"],
+                                      captureOutput: false)
+        case .pipewire:
+            let directory = try Self.pipewireRuntimeDirectory.get()
+            runtimeDirectory = directory
+            // The rate and the first quantum go into a config of its own, so
+            // the first cycle already has them; the forced quantum below then
+            // keeps it there whatever latency a client asks for.
+            let url = URL(fileURLWithPath: directory).appendingPathComponent("\(self.name).conf")
+            try Self.pipewireConfiguration(period: period, sampleRate: sampleRate).write(to: url, atomically: true, encoding: .utf8)
+            configuration = url
+            // PIPEWIRE_CORE names the socket (DIR/NAME), and PipeWire's libjack
+            // takes a JACK server name as the socket to connect to.
+            do {
+                server = try ChildProcess(try Self.locate("pipewire"), ["-c", url.path],
+                                          environment: ProcessInfo.processInfo.environment
+                                              .merging(["PIPEWIRE_CORE": self.name, "XDG_RUNTIME_DIR": directory]) { $1 },
+                                          captureOutput: false)
+            } catch {
+                try? FileManager.default.removeItem(at: url)
+                throw error
+            }
+        }
+        // PipeWire reads its config once, at start-up.
+        defer { if let configuration { try? FileManager.default.removeItem(at: configuration) } }
         // If this test process dies (a crash, a timeout's kill), nothing else
         // would stop the server, and jack2 allows only 8 at once: a watchdog
         // stops it as soon as this process is gone (SIGTERM, so it leaves the
         // registry; SIGKILL only if it will not go).
         _ = try ChildProcess(URL(fileURLWithPath: "/bin/sh"), ["-c",
-            "while kill -0 \(getpid()) 2>/dev/null && kill -0 \(jackd.pid) 2>/dev/null; "
-            + "do sleep 0.5; done; kill \(jackd.pid) 2>/dev/null; sleep 5; kill -9 \(jackd.pid) 2>/dev/null"],
+            "while kill -0 \(getpid()) 2>/dev/null && kill -0 \(server.pid) 2>/dev/null; "
+            + "do sleep 0.5; done; kill \(server.pid) 2>/dev/null; sleep 5; kill -9 \(server.pid) 2>/dev/null"],
             captureOutput: false)
         // jack_wait gives up after its -t seconds, but it can hang inside
-        // libjack itself, hence a deadline of our own as well.
-        let waited = try? run("jack_wait", ["-s", self.name, "-w", "-t", "20"], timeout: 30)
-        guard waited?.status == 0, jackd.isRunning else {
+        // libjack itself, hence a deadline of our own as well. Through
+        // PipeWire's libjack it works the same (this process's LD_LIBRARY_PATH
+        // reaches it, and environment() says so again).
+        let waited = try? tool("jack_wait", ["-s", self.name, "-w", "-t", "20"], timeout: 30)
+        guard waited?.status == 0, server.isRunning else {
             stop()
-            throw JackServerError.didNotStart(self.name)
+            throw JackServerError.didNotStart(self.name, kind)
+        }
+        if kind == .pipewire {
+            do {
+                // jack_wait only says the socket answers; the null sink's ports
+                // are what the loopback needs.
+                let ready = try poll(within: 10) {
+                    let ports = try tool("jack_lsp", ["-s", self.name], timeout: 10).output
+                    return Self.sinkChannels.allSatisfy { ports.contains("system:monitor_\($0)") } ? true : nil
+                }
+                guard ready != nil else { throw JackServerError.didNotStart(self.name, kind) }
+                try tool("pw-metadata", ["-n", "settings", "0", "clock.force-rate", "\(sampleRate)"], checked: true)
+                try setPeriod(period)
+            } catch {
+                stop()
+                throw error
+            }
         }
     }
 
-    /// SIGTERM, as a user stopping the server would (it then leaves JACK's
-    /// registry), then SIGKILL if it lingers past 5 s; waits for the exit.
+    /// SIGTERM, as a user stopping the server would (jackd then leaves JACK's
+    /// registry, PipeWire removes its socket), then SIGKILL if it lingers past
+    /// 5 s; waits for the exit.
     func stop() {
-        guard jackd.isRunning else { return }
-        jackd.send(SIGTERM)
-        _ = try? jackd.waitForExit(within: 5)
+        guard server.isRunning else { return }
+        server.send(SIGTERM)
+        _ = try? server.waitForExit(within: 5)
     }
 
-    /// Kills the server without warning, as a crash would. Its registry entry
-    /// stays behind until a server of the same name starts (see `init`).
-    func kill9() { jackd.kill9() }
+    /// Kills the server without warning, as a crash would. A jackd's registry
+    /// entry stays behind until a server of the same name starts (see `init`);
+    /// a PipeWire's socket file does, harmlessly.
+    func kill9() { server.kill9() }
+
+    /// Stops the server for `seconds` (SIGSTOP, then SIGCONT), as a machine
+    /// too busy to run it would: it misses its deadlines.
+    ///
+    /// The two servers come back differently (measured with a client looping
+    /// a ramp, 200 ms and 1 s stops at period 256). jackd resumes where it
+    /// stopped: the frame time does not count the stall, every client gets
+    /// one xrun callback, and its own out → in cable still delivers the
+    /// previous cycle. PipeWire's null sink runs the cycles it missed back to
+    /// back to catch up with the clock (38 cycles within 1 ms after 200 ms),
+    /// with no xrun callback; in that burst about half the cycles' monitor
+    /// input is silence and some carry the cycle before the previous one.
+    /// - Throws: ``JackServerError/notRunning(_:)`` if the server is gone.
+    func pause(seconds: Double) throws {
+        guard server.isRunning else { throw JackServerError.notRunning(name) }
+        server.send(SIGSTOP)
+        defer { server.send(SIGCONT) }
+        usleep(UInt32(max(0, seconds) * 1_000_000))
+    }
 
     deinit { stop() }
+
+    /// Changes the server's period while it runs, the way a user would, and
+    /// returns once the server reports the new one.
+    ///
+    /// jackd: `jack_bufsize` (tests may as well call
+    /// `AudioInterface.setPeriodFrames`, which is the same request). PipeWire
+    /// ignores that request; its period (the quantum) follows the
+    /// `clock.force-quantum` setting, which `pw-metadata` sets. Either way the
+    /// running clients get a buffer-size callback and then cycles of the new
+    /// size, within a cycle or two of this call returning.
+    /// - Throws: ``JackServerError`` when the tool fails or the period does not
+    ///   show up within 10 s.
+    func setPeriod(_ frames: Int) throws {
+        switch kind {
+        case .jackd: try tool("jack_bufsize", ["\(frames)"], checked: true)
+        case .pipewire: try tool("pw-metadata", ["-n", "settings", "0", "clock.force-quantum", "\(frames)"], checked: true)
+        }
+        var reported: Int?
+        // `jack_bufsize` without an argument prints the period, through the
+        // server's own libjack: what a client opening now would get.
+        let applied = try poll(within: 10) { () throws -> Bool? in
+            reported = Int(try tool("jack_bufsize", [], timeout: 10).output
+                .split(separator: "\n").last?.trimmingCharacters(in: .whitespaces) ?? "")
+            return reported == frames ? true : nil
+        }
+        guard applied != nil else { throw JackServerError.periodNotApplied(requested: frames, reported: reported) }
+    }
+
+    /// What a child process (the `amio` tool, an example, `jack_lsp`) needs in
+    /// its environment to reach this server as the default one.
+    ///
+    /// jackd: `JACK_DEFAULT_SERVER`. PipeWire's libjack ignores that variable:
+    /// it needs its own library first on the search path, the runtime
+    /// directory where the socket is, and the socket's name as
+    /// `PIPEWIRE_REMOTE` (`JACK_DEFAULT_SERVER` is set as well, for the
+    /// programs that read it themselves).
+    func environment() -> [String: String] {
+        var environment = ["JACK_DEFAULT_SERVER": name]
+        if kind == .pipewire, let runtimeDirectory {
+            environment["PIPEWIRE_REMOTE"] = name
+            environment["XDG_RUNTIME_DIR"] = runtimeDirectory
+            if let library = Self.loadedLibjack.map({ ($0 as NSString).deletingLastPathComponent }) {
+                let inherited = ProcessInfo.processInfo.environment["LD_LIBRARY_PATH"] ?? ""
+                environment["LD_LIBRARY_PATH"] = inherited.split(separator: ":").contains { $0 == library }
+                    ? inherited : ([library] + (inherited.isEmpty ? [] : [inherited])).joined(separator: ":")
+            }
+        }
+        return environment
+    }
 
     static func locate(_ tool: String) throws -> URL {
         for directory in ["/usr/bin", "/usr/local/bin", "/bin"] {
@@ -88,17 +239,125 @@ final class JackServer: Sendable {
         defer { server.stop() }
         return try await body(server)
     }
+
+    // MARK: - How it finds and configures what it runs
+
+    /// Runs a JACK or PipeWire tool against this server (``environment()``).
+    /// With `checked`, a non-zero exit status throws.
+    @discardableResult
+    private func tool(_ name: String, _ arguments: [String], timeout: Double = 30,
+                      checked: Bool = false) throws -> (status: Int32, output: String) {
+        let result = try run(executable: try Self.locate(name), arguments, environment: environment(), timeout: timeout)
+        if checked && result.status != 0 {
+            throw JackServerError.toolFailed(([name] + arguments).joined(separator: " "), result.output)
+        }
+        return result
+    }
+
+    /// The null sink's channels, in the order of scripts/pipewire-headless.conf's `audio.position`.
+    private static let sinkChannels = ["FL", "FR"]
+
+    /// The libjack this process loaded, from /proc/self/maps: which one it is
+    /// decides which servers the in-process clients can reach. (Read with
+    /// stdio: Foundation reads a file by its size, and /proc files have none.)
+    private static let loadedLibjack: String? = {
+        guard let maps = fopen("/proc/self/maps", "r") else { return nil }
+        defer { fclose(maps) }
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(line) }
+        while getline(&line, &capacity, maps) > 0, let line {
+            let text = String(cString: line).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let slash = text.firstIndex(of: "/") else { continue }
+            let path = String(text[slash...])
+            if (path as NSString).lastPathComponent.hasPrefix("libjack.so") { return path }
+        }
+        return nil
+    }()
+
+    private static func checkLibjack(for kind: Kind) throws {
+        let pipewire = loadedLibjack?.contains("/pipewire-0.3/jack/") ?? false
+        if pipewire != (kind == .pipewire) { throw JackServerError.wrongLibjack(kind, loaded: loadedLibjack) }
+    }
+
+    /// Where PipeWire servers put their sockets and PipeWire's libjack in this
+    /// process looks for them: `PIPEWIRE_RUNTIME_DIR`, else `XDG_RUNTIME_DIR`
+    /// (test.sh sets a private one), as PipeWire itself decides. With neither,
+    /// a private directory is made and exported, once, before the first server
+    /// starts and so before any client of one opens.
+    private static let pipewireRuntimeDirectory: Result<String, JackServerError> = {
+        let environment = ProcessInfo.processInfo.environment
+        if let directory = environment["PIPEWIRE_RUNTIME_DIR"] ?? environment["XDG_RUNTIME_DIR"], !directory.isEmpty {
+            return .success(directory)
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("amio-pipewire-\(getpid())").path
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            return .failure(.toolFailed("mkdir \(directory)", "\(error)"))
+        }
+        setenv("XDG_RUNTIME_DIR", directory, 1)
+        return .success(directory)
+    }()
+
+    /// scripts/pipewire-headless.conf with this server's rate and first quantum.
+    private static func pipewireConfiguration(period: Int, sampleRate: Int) throws -> String {
+        let template = repositoryRoot.appendingPathComponent("scripts/pipewire-headless.conf")
+        let text = try String(contentsOf: template, encoding: .utf8)
+        var replaced: Set<String> = []
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            let key = line.trimmingCharacters(in: .whitespaces).split(separator: " ").first.map(String.init) ?? ""
+            switch key {
+            case "default.clock.rate": replaced.insert(key); return "    default.clock.rate     = \(sampleRate)"
+            case "default.clock.quantum": replaced.insert(key); return "    default.clock.quantum  = \(period)"
+            default: return String(line)
+            }
+        }
+        guard replaced.count == 2 else {
+            throw JackServerError.toolFailed("reading \(template.path)", "it sets no default.clock.rate or default.clock.quantum")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Calls `attempt` every 20 ms until it returns a value or `seconds` pass.
+    private func poll<T>(within seconds: Double, _ attempt: () throws -> T?) throws -> T? {
+        let deadline = Date().addingTimeInterval(seconds)
+        repeat {
+            if let value = try attempt() { return value }
+            usleep(20_000)
+        } while Date() < deadline
+        return try attempt()
+    }
 }
 
 enum JackServerError: Error, CustomStringConvertible {
-    case didNotStart(String)
+    case didNotStart(String, JackServer.Kind)
     case missingTool(String)
+    case wrongLibjack(JackServer.Kind, loaded: String?)
+    case toolFailed(String, String)
+    case periodNotApplied(requested: Int, reported: Int?)
+    case notRunning(String)
     var description: String {
         switch self {
-        case let .didNotStart(name):
+        case let .didNotStart(name, .jackd):
             "jackd -n \(name) did not start. If no jackd runs and this keeps happening, jack2's registry of "
                 + "8 servers is full of dead entries (servers killed earlier): `rm /dev/shm/jack-shm-registry` clears it"
+        case let .didNotStart(name, .pipewire):
+            "PipeWire \(name) did not start, or did not show its null sink \"system\" to jack_wait and jack_lsp "
+                + "through PipeWire's libjack (socket in XDG_RUNTIME_DIR=\(ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"] ?? "unset"))"
         case let .missingTool(tool): "\(tool) is not installed; run scripts/install-dependencies.sh"
+        case let .wrongLibjack(.pipewire, loaded):
+            "AMIO_TEST_SERVER=pipewire needs the test process to run with PipeWire's libjack, "
+                + "LD_LIBRARY_PATH=/usr/lib/<multiarch>/pipewire-0.3/jack (what pw-jack sets; scripts/test.sh does it); "
+                + "this process loaded \(loaded ?? "no libjack")"
+        case let .wrongLibjack(.jackd, loaded):
+            "a jackd server cannot be reached from this process: it loaded \(loaded ?? "no libjack"), "
+                + "not jack2's (unset LD_LIBRARY_PATH, or set AMIO_TEST_SERVER=pipewire)"
+        case let .toolFailed(command, output): "`\(command)` failed: \(output)"
+        case let .periodNotApplied(requested, reported):
+            "the server's period is still \(reported.map(String.init) ?? "unknown") 10 s after asking for \(requested)"
+        case let .notRunning(name): "the server \(name) is not running"
         }
     }
 }
@@ -114,7 +373,7 @@ func eventually(within seconds: Double = 10, _ condition: () -> Bool) async -> B
     return condition()
 }
 
-/// Starts a private jackd for a whole suite and stops it after the suite's
+/// Starts a private server for a whole suite and stops it after the suite's
 /// tests (and so every client they opened) are done.
 struct JackServerTrait: SuiteTrait, TestScoping {
     let period: Int
@@ -129,7 +388,8 @@ struct JackServerTrait: SuiteTrait, TestScoping {
 }
 
 extension Trait where Self == JackServerTrait {
-    /// A private `jackd -d dummy -r 48000 -p period` for the suite.
+    /// A private server for the suite at 48000 Hz and `period`: `jackd -d dummy -p period`,
+    /// or PipeWire with that quantum when the run uses PipeWire.
     static func jackServer(period: Int = 256) -> Self { JackServerTrait(period: period) }
 }
 

@@ -1,0 +1,180 @@
+@testable import AMIO
+import Foundation
+import Testing
+
+/// What a take recorded through the loopback shows: the ramp on channel 0
+/// says, for every file frame, which timeline frame was played; the clicks
+/// on channel 1 every 4800 frames give the offsets a user would measure.
+struct LoopbackTake {
+    var clickOffsets: [Int64] = []
+    var mislabelled: [(fileFrame: Int, heard: Int64)] = []
+    var silent = 0
+    var frames = 0
+
+    static let clickInterval: Int64 = 4800
+
+    init(_ url: URL, from first: Int64) throws {
+        let samples = try readAll(url).samples
+        frames = samples[0].count
+        for (i, value) in samples[0].enumerated() {
+            if value == 0 { silent += 1; continue }
+            if Int64(value) - 1 != first + Int64(i) && mislabelled.count < 5 { mislabelled.append((i, Int64(value) - 1)) }
+        }
+        for (i, value) in samples[1].enumerated() where value != 0 {
+            let frame = first + Int64(i)
+            // Offset from the nearest click a listener would pair it with.
+            let nearest = (frame + Self.clickInterval / 2) / Self.clickInterval * Self.clickInterval
+            clickOffsets.append(frame - nearest)
+        }
+    }
+}
+
+/// The ramp (value = timeline frame + 1) on output 0 and a click every
+/// 4800 frames on output 1.
+func rampAndClicks(frames: Int) throws -> Playspec {
+    let click = try AudioClip(channels: [[1]], sampleRate: 48000)
+    return [PlayspecEntry(clip: try rampClip(frames: frames), playAt: 0, gains: [1, 0]),
+            PlayspecEntry(clip: click, playAt: 0, repeatInterval: LoopbackTake.clickInterval, gains: [0, 1])]
+}
+
+extension JackTests {
+    /// Takes recorded through a real server's loop while the server changes
+    /// under them: every frame labelled true, every lost frame counted.
+    @Suite struct Timing {
+        @Test func aTakeStaysAlignedWhileThePeriodGoes256To64To1024To2048To256() async throws {
+            try await JackServer.with(period: 256) { server in
+                let directory = try temporaryDirectory()
+                defer { try? FileManager.default.removeItem(at: directory) }
+                let io = try await openLoopback(server, channels: 2, name: "periods")
+                let seconds = 7
+                try io.setPlayspec(try rampAndClicks(frames: seconds * 48000 + 100_000))
+                let url = directory.appendingPathComponent("periods.wav")
+                let span = Int64(seconds * 48000)
+                let recording = try await io.record(to: url, encoding: .float, from: 0, until: span)
+                let chunks = Task {
+                    var chunks: [InputAudioChunk] = []
+                    for try await chunk in io.inputChunks where chunk.wasTransportRolling {
+                        chunks.append(chunk)
+                        if chunk.endFrame >= span { break }
+                    }
+                    return chunks
+                }
+                try io.setTransportRolling(true)
+                var periods: [Int] = []
+                for (second, period) in [64, 1024, 2048, 256].enumerated() {
+                    try await io.waitUntilPosition(reaches: Int64(second + 1) * 48000 + 12_345)
+                    try server.setPeriod(period)
+                    periods.append(io.periodFrames)
+                }
+                let summary = await recording.summary
+                let stream = try await chunks.value
+                await io.close()
+
+                #expect(summary.ending == .reachedEnd)
+                let take = try LoopbackTake(url, from: 0)
+                #expect(take.frames == Int(span), "the file holds the timeline span, not \(take.frames) frames")
+                #expect(take.mislabelled.isEmpty, "file frames holding other timeline frames: \(take.mislabelled)")
+                #expect(take.silent == summary.droppedFrames, "every silent frame is a reported loss")
+                #expect(take.clickOffsets.allSatisfy { $0 == 0 }, "click offsets \(Set(take.clickOffsets))")
+                #expect(take.clickOffsets.count >= Int(span / LoopbackTake.clickInterval) - 4)
+                expectContiguous(stream)
+                print("\(JackServer.kind) periods 256→\(periods): \(take.clickOffsets.count) clicks at offsets "
+                      + "\(Set(take.clickOffsets).sorted()), \(summary.droppedFrames) frames lost, xruns \(io.xrunCount)")
+            }
+        }
+
+        @Test func xrunsFromAStoppedServerKeepTheTakeAligned() async throws {
+            try await JackServer.with(period: 256) { server in
+                let directory = try temporaryDirectory()
+                defer { try? FileManager.default.removeItem(at: directory) }
+                let io = try await openLoopback(server, channels: 2, name: "xruns")
+                let seconds = 5
+                try io.setPlayspec(try rampAndClicks(frames: seconds * 48000 + 200_000))
+                let url = directory.appendingPathComponent("xruns.wav")
+                let span = Int64(seconds * 48000)
+                let recording = try await io.record(to: url, encoding: .float, from: 0, until: span)
+                let chunks = Task {
+                    var chunks: [InputAudioChunk] = []
+                    for try await chunk in io.inputChunks where chunk.wasTransportRolling {
+                        chunks.append(chunk)
+                        if chunk.endFrame >= span { break }
+                    }
+                    return chunks
+                }
+                try io.setTransportRolling(true)
+                for second in 1...3 {
+                    try await io.waitUntilPosition(reaches: Int64(second) * 48000)
+                    try server.pause(seconds: 0.2)   // SIGSTOP, then SIGCONT: the server misses its deadlines
+                }
+                let summary = await recording.summary
+                let stream = try await chunks.value
+                await io.close()
+
+                let take = try LoopbackTake(url, from: 0)
+                #expect(take.frames == Int(span))
+                #expect(take.mislabelled.isEmpty, "file frames holding other timeline frames: \(take.mislabelled)")
+                #expect(take.silent == summary.droppedFrames, "every silent frame is a reported loss")
+                #expect(take.clickOffsets.allSatisfy { $0 == 0 }, "click offsets \(Set(take.clickOffsets))")
+                expectContiguous(stream)
+                print("\(JackServer.kind) three 200 ms server stops: \(take.clickOffsets.count) clicks at offsets "
+                      + "\(Set(take.clickOffsets).sorted()), \(summary.droppedFrames) frames lost, xruns \(io.xrunCount)")
+            }
+        }
+
+        @Test(.enabled(if: JackServer.kind == .jackd,
+                       "jack_latent_client needs physical capture ports, which the headless PipeWire has none of"))
+        func aLatentClientInsertedIntoTheLoopMidTakeKeepsTheOffsetAtZero() async throws {
+            try await JackServer.with(period: 256) { server in
+                let added = 1000
+                let latent = try ChildProcess(try JackServer.locate("jack_latent_client"), ["\(added)"],
+                                              environment: ProcessInfo.processInfo.environment.merging(server.environment()) { $1 },
+                                              captureOutput: false)
+                defer { latent.kill9() }
+                #expect(try await waitForPort("latent:output", server: server.name))
+                let io = try await AudioInterface(clientName: "latent-take", serverName: server.name, inputChannels: 1,
+                                                  outputChannels: 1, connectPhysicalPorts: false)
+                let loop = try io.connectLoopback()
+                // jack_latent_client connects itself to the physical ports: only our loop may feed it.
+                for port in try io.ports() where port.name == "latent:input" || port.name == "latent:output" {
+                    for other in port.connections {
+                        if port.isInput { try io.disconnect(other, from: port.name) } else { try io.disconnect(port.name, from: other) }
+                    }
+                }
+                try io.setPlayspec([PlayspecEntry(clip: try rampClip(frames: 600_000), playAt: 0, gains: [1])])
+                let direct = io.latency.roundTrip
+                var chunks: [InputAudioChunk] = []
+                try io.setTransportRolling(true)
+                for try await chunk in io.inputChunks where chunk.wasTransportRolling {
+                    chunks.append(chunk)
+                    if chunk.startingFrame >= 48000 && io.latency.roundTrip == direct {
+                        // Mid-take: the loop now runs through the latent client.
+                        for cable in loop { try io.disconnect(cable.source, from: cable.destination) }
+                        try io.connect(io.outputPortNames[0], to: "latent:input")
+                        try io.connect("latent:output", to: io.inputPortNames[0])
+                    }
+                    if chunk.startingFrame >= 4 * 48000 { break }
+                }
+                let through = io.latency
+                await io.close()
+
+                #expect(through.roundTrip == direct + added, "round trip \(direct) direct, \(through) through the client")
+                expectContiguous(chunks)
+                var heard = 0, heardAfter = 0
+                for chunk in chunks {
+                    for (i, value) in chunk.samples(channel: 0).enumerated() where value != 0 {
+                        let frame = chunk.startingFrame + Int64(i)
+                        if Int64(value) - 1 != frame {
+                            Issue.record("frame \(frame) labelled, timeline frame \(Int64(value) - 1) heard")
+                            return
+                        }
+                        heard += 1
+                        if frame > 2 * 48000 { heardAfter += 1 }
+                    }
+                }
+                #expect(heardAfter > 48000, "the loop through the latent client is heard at offset 0")
+                print("\(JackServer.kind) latent client (\(added) frames) inserted: round trip \(direct) → "
+                      + "\(through.roundTrip), \(heard) frames heard at offset 0")
+            }
+        }
+    }
+}
