@@ -348,9 +348,12 @@ static void capture(camio_engine *engine, const float *const *inputs, uint32_t n
     /* A device monitor follows the server's cycles, and while the server is
      * unsteady (a burst of late catch-up cycles, a skipped cycle) it carries
      * silence or older cycles (measured on PipeWire after a stop: 18 of 39
-     * burst cycles silent, one two cycles old): not labelled, neither in the
-     * first steady cycle after, whose input the last unsteady one fed. */
-    if (latency->periods > 0 && engine->steady_cycles < 2) return;
+     * burst cycles silent, one two cycles old): not labelled until the
+     * server has run steadily for a while. The last cycles of a burst can
+     * look steady (on time, one period on) and still feed the monitor
+     * silence: with two settling cycles the server-stop test on PipeWire
+     * failed 1 run in 2 (a silent cycle labelled), with three 0 runs in 16. */
+    if (latency->periods > 0 && engine->steady_cycles < CAMIO_MONITOR_SETTLING_CYCLES) return;
 
     int64_t played_start;
     uint32_t valid;

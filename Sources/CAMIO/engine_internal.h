@@ -18,6 +18,9 @@
  * the (single) writer is between its two increments. A reader that sees the
  * same even count before and after copying has all seven figures of one
  * publication; the process thread never retries, it tries again next cycle. */
+/* Steady cycles a device monitor must see before its input is labelled again. */
+#define CAMIO_MONITOR_SETTLING_CYCLES 3
+
 #define CAMIO_LATENCY_WORDS 7
 typedef struct camio_latency_cell {
     _Atomic uint32_t sequence;

@@ -41,83 +41,71 @@ extension JackTests {
     /// Takes recorded through a real server's loop while the server changes
     /// under them: every frame labelled true, every lost frame counted.
     @Suite struct Timing {
+        /// Records `seconds` of the ramp and clicks through the loopback from
+        /// timeline frame 0 while `meanwhile` changes the server, and checks
+        /// the take and the chunk stream. Returns the take and its summary.
+        func loopbackTake(_ server: JackServer, name: String, seconds: Int,
+                          meanwhile: (AudioInterface) async throws -> Void) async throws -> (LoopbackTake, RecordingSummary) {
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let io = try await openLoopback(server, channels: 2, name: name)
+            // Stalls move the timeline on: the ramp reaches beyond the take.
+            try io.setPlayspec(try rampAndClicks(frames: seconds * 48000 + 200_000))
+            let url = directory.appendingPathComponent("\(name).wav")
+            let span = Int64(seconds * 48000)
+            let recording = try await io.record(to: url, encoding: .float, from: 0, until: span)
+            let chunks = Task {
+                var chunks: [InputAudioChunk] = []
+                for try await chunk in io.inputChunks where chunk.wasTransportRolling {
+                    chunks.append(chunk)
+                    if chunk.endFrame >= span { break }
+                }
+                return chunks
+            }
+            try io.setTransportRolling(true)
+            try await meanwhile(io)
+            let summary = await recording.summary
+            let stream = try await chunks.value
+            let xruns = io.xrunCount
+            await io.close()
+
+            #expect(summary.ending == .reachedEnd)
+            let take = try LoopbackTake(url, from: 0)
+            #expect(take.frames == Int(span), "the file holds the timeline span, not \(take.frames) frames")
+            #expect(take.mislabelled.isEmpty, "file frames holding other timeline frames: \(take.mislabelled)")
+            #expect(take.silent == summary.droppedFrames, "every silent frame is a reported loss")
+            #expect(take.clickOffsets.allSatisfy { $0 == 0 }, "click offsets \(Set(take.clickOffsets))")
+            expectContiguous(stream)
+            print("\(JackServer.kind) \(name): \(take.clickOffsets.count) clicks at offsets \(Set(take.clickOffsets).sorted()), "
+                  + "\(summary.droppedFrames) frames lost, xruns \(xruns)")
+            return (take, summary)
+        }
+
         @Test func aTakeStaysAlignedWhileThePeriodGoes256To64To1024To2048To256() async throws {
             try await JackServer.with(period: 256) { server in
-                let directory = try temporaryDirectory()
-                defer { try? FileManager.default.removeItem(at: directory) }
-                let io = try await openLoopback(server, channels: 2, name: "periods")
-                let seconds = 7
-                try io.setPlayspec(try rampAndClicks(frames: seconds * 48000 + 100_000))
-                let url = directory.appendingPathComponent("periods.wav")
-                let span = Int64(seconds * 48000)
-                let recording = try await io.record(to: url, encoding: .float, from: 0, until: span)
-                let chunks = Task {
-                    var chunks: [InputAudioChunk] = []
-                    for try await chunk in io.inputChunks where chunk.wasTransportRolling {
-                        chunks.append(chunk)
-                        if chunk.endFrame >= span { break }
-                    }
-                    return chunks
-                }
-                try io.setTransportRolling(true)
                 var periods: [Int] = []
-                for (second, period) in [64, 1024, 2048, 256].enumerated() {
-                    try await io.waitUntilPosition(reaches: Int64(second + 1) * 48000 + 12_345)
-                    try server.setPeriod(period)
-                    periods.append(io.periodFrames)
+                let (take, _) = try await loopbackTake(server, name: "periods", seconds: 7) { io in
+                    for (second, period) in [64, 1024, 2048, 256].enumerated() {
+                        try await io.waitUntilPosition(reaches: Int64(second + 1) * 48000 + 12_345)
+                        try server.setPeriod(period)
+                        _ = await eventually { io.periodFrames == period }  // the buffer-size callback
+                        periods.append(io.periodFrames)
+                    }
                 }
-                let summary = await recording.summary
-                let stream = try await chunks.value
-                await io.close()
-
-                #expect(summary.ending == .reachedEnd)
-                let take = try LoopbackTake(url, from: 0)
-                #expect(take.frames == Int(span), "the file holds the timeline span, not \(take.frames) frames")
-                #expect(take.mislabelled.isEmpty, "file frames holding other timeline frames: \(take.mislabelled)")
-                #expect(take.silent == summary.droppedFrames, "every silent frame is a reported loss")
-                #expect(take.clickOffsets.allSatisfy { $0 == 0 }, "click offsets \(Set(take.clickOffsets))")
-                #expect(take.clickOffsets.count >= Int(span / LoopbackTake.clickInterval) - 4)
-                expectContiguous(stream)
-                print("\(JackServer.kind) periods 256→\(periods): \(take.clickOffsets.count) clicks at offsets "
-                      + "\(Set(take.clickOffsets).sorted()), \(summary.droppedFrames) frames lost, xruns \(io.xrunCount)")
+                #expect(periods == [64, 1024, 2048, 256], "the server's periods, as the interface saw them")
+                #expect(take.clickOffsets.count >= 7 * 48000 / Int(LoopbackTake.clickInterval) - 4)
             }
         }
 
         @Test func xrunsFromAStoppedServerKeepTheTakeAligned() async throws {
             try await JackServer.with(period: 256) { server in
-                let directory = try temporaryDirectory()
-                defer { try? FileManager.default.removeItem(at: directory) }
-                let io = try await openLoopback(server, channels: 2, name: "xruns")
-                let seconds = 5
-                try io.setPlayspec(try rampAndClicks(frames: seconds * 48000 + 200_000))
-                let url = directory.appendingPathComponent("xruns.wav")
-                let span = Int64(seconds * 48000)
-                let recording = try await io.record(to: url, encoding: .float, from: 0, until: span)
-                let chunks = Task {
-                    var chunks: [InputAudioChunk] = []
-                    for try await chunk in io.inputChunks where chunk.wasTransportRolling {
-                        chunks.append(chunk)
-                        if chunk.endFrame >= span { break }
+                let (take, _) = try await loopbackTake(server, name: "server-stops", seconds: 5) { io in
+                    for second in 1...3 {
+                        try await io.waitUntilPosition(reaches: Int64(second) * 48000)
+                        try server.pause(seconds: 0.2)   // SIGSTOP, then SIGCONT: the server misses its deadlines
                     }
-                    return chunks
                 }
-                try io.setTransportRolling(true)
-                for second in 1...3 {
-                    try await io.waitUntilPosition(reaches: Int64(second) * 48000)
-                    try server.pause(seconds: 0.2)   // SIGSTOP, then SIGCONT: the server misses its deadlines
-                }
-                let summary = await recording.summary
-                let stream = try await chunks.value
-                await io.close()
-
-                let take = try LoopbackTake(url, from: 0)
-                #expect(take.frames == Int(span))
-                #expect(take.mislabelled.isEmpty, "file frames holding other timeline frames: \(take.mislabelled)")
-                #expect(take.silent == summary.droppedFrames, "every silent frame is a reported loss")
-                #expect(take.clickOffsets.allSatisfy { $0 == 0 }, "click offsets \(Set(take.clickOffsets))")
-                expectContiguous(stream)
-                print("\(JackServer.kind) three 200 ms server stops: \(take.clickOffsets.count) clicks at offsets "
-                      + "\(Set(take.clickOffsets).sorted()), \(summary.droppedFrames) frames lost, xruns \(io.xrunCount)")
+                #expect(take.clickOffsets.count >= 40)
             }
         }
 

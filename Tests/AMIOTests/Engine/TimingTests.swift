@@ -109,9 +109,9 @@ func rampRenderer(frames: Int = 400_000) throws -> OfflineRenderer {
         expectContiguous(chunks)
         let lost = chunks.dropFirst().map(\.droppedFramesBefore)
         // A device monitor is not labelled in the cycle after the stall (it
-        // follows the server's cycles, which were unsteady), nor in the one
-        // after that (the unsteady cycle fed it): two periods more.
-        let expected = if case .monitor = path { 1000 + 2 * 256 } else { 1000 }
+        // follows the server's cycles, which were unsteady), nor in the two
+        // settling cycles after it: three periods more.
+        let expected = if case .monitor = path { 1000 + 3 * 256 } else { 1000 }
         #expect(lost.reduce(0, +) == expected, "the stall's frames, once: \(lost.filter { $0 > 0 })")
         #expect(lost.filter { $0 > 0 }.count == 1, "reported on one chunk")
         // Through port latency the frames played during the stall were never
@@ -168,9 +168,9 @@ func rampRenderer(frames: Int = 400_000) throws -> OfflineRenderer {
         let lost = chunks.dropFirst().reduce(0) { $0 + $1.droppedFramesBefore }
         // Each change loses the last cycle before it (it was on the monitor
         // while the engine skipped the cycle that would have taken it in),
-        // the skipped cycle itself, never played, and the first cycle of the
-        // new size, heard in the one steady cycle not yet trusted.
-        let expected = zip(periods, periods.dropFirst()).reduce(0) { $0 + $1.0 + 2 * $1.1 }
+        // the skipped cycle itself, never played, and the first two cycles of
+        // the new size, heard while the monitor settles.
+        let expected = zip(periods, periods.dropFirst()).reduce(0) { $0 + $1.0 + 3 * $1.1 }
         #expect(lost == expected)
     }
 
