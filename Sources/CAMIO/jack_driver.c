@@ -508,6 +508,8 @@ bool camio_jack_own_port_latency(camio_jack *jack, bool is_input, uint32_t index
     return true;
 }
 
+bool camio_jack_is_pipewire(void) { return strstr(jack_get_version_string(), "PipeWire") != NULL; }
+
 int camio_jack_set_buffer_size(camio_jack *jack, uint32_t frames) {
     return jack_set_buffer_size(jack->client, frames);
 }

@@ -304,10 +304,20 @@ public final class AudioInterface: Sendable {
 
     /// Asks the server for a new period size; the engine follows from the next cycle.
     ///
+    /// On PipeWire's JACK a client cannot set the period (the quantum): it
+    /// follows the server's settings, e.g. `pw-metadata -n settings 0
+    /// clock.force-quantum 256`, and the engine follows such a change as any
+    /// other. This method then throws rather than do nothing.
+    ///
     /// - Parameter frames: The new period (a power of two JACK accepts).
-    /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when JACK refuses.
+    /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when JACK refuses
+    ///   or the server is PipeWire.
     public func setPeriodFrames(_ frames: Int) throws(AMIOError) {
         if let error = session.core.terminalError { throw error }
+        guard !camio_jack_is_pipewire() else {
+            throw .invalidArgument(name: "periodFrames", reason: "PipeWire's JACK takes the period (quantum) from the "
+                + "server's settings, not from a client: pw-metadata -n settings 0 clock.force-quantum \(frames)")
+        }
         guard (1...Int(UInt32.max)).contains(frames), camio_jack_set_buffer_size(session.jack, UInt32(frames)) == 0 else {
             throw .invalidArgument(name: "periodFrames", reason: "JACK refused a period of \(frames) frames")
         }

@@ -362,6 +362,10 @@ void camio_jack_free_names(const char *_Nullable *_Nullable names);
 bool camio_jack_port_info(camio_jack *jack, const char *name, camio_port_info *info,
                           char *_Nullable connections, uint32_t max_connections);
 
+/// [any] Whether the libjack in use is PipeWire's (its version string says
+/// so): PipeWire sets the period (quantum) in its own settings.
+bool camio_jack_is_pipewire(void);
+
 /// [control] Asks the server for a new period size (fires the buffer-size callback).
 int camio_jack_set_buffer_size(camio_jack *jack, uint32_t frames);
 

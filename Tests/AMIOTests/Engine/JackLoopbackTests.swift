@@ -207,8 +207,14 @@ extension JackTests {
             }
             try await Task.sleep(nanoseconds: 20_000_000)
             // On PipeWire a client cannot set the quantum (jack_set_buffer_size
-            // has no effect there): the server's settings do.
-            if server.kind == .jackd { try io.setPeriodFrames(512) } else { try server.setPeriod(512) }
+            // has no effect there), and setPeriodFrames says so; the server's
+            // settings do.
+            if server.kind == .jackd {
+                try io.setPeriodFrames(512)
+            } else {
+                #expect(throws: AMIOError.self) { try io.setPeriodFrames(512) }
+                try server.setPeriod(512)
+            }
             #expect(try await events.value)
             #expect(await eventually { io.periodFrames == 512 && io.latency.roundTrip == 512 })
             let ramp = try rampClip(frames: 200_000)
