@@ -38,6 +38,10 @@ camio_engine *camio_engine_create(const camio_engine_config *config) {
         return NULL;
     }
     engine->pending_mask = capacity - 1;
+    /* Nothing is measured yet: the latency in force (all zero, epoch 0) is
+     * stale until the driver's first publication. */
+    atomic_init(&engine->latency_epoch, 1);
+    engine->gap_end = INT64_MIN;
     engine->history[0] = (camio_segment){0};
     engine->history_count = 1;
     return engine;
@@ -113,13 +117,24 @@ static inline bool is_due(const camio_engine *engine, const camio_change *change
     return (change->flags & CAMIO_CHANGE_IMMEDIATE) || change->insert_at <= engine->position;
 }
 
+/* start + (now - at) held within the timeline's ±2^62: the control side
+ * refuses frames beyond that, but the sum of two in-range frames can leave
+ * it (a change due at -2^62 applied at +2^62). */
+static int64_t clamp_to_timeline(int64_t start, int64_t now, int64_t at) {
+    const int64_t limit = (int64_t)1 << 62;
+    int64_t late, position;
+    if (__builtin_sub_overflow(now, at, &late)) return now > at ? limit : -limit;
+    if (__builtin_add_overflow(start, late, &position)) return late > 0 ? limit : -limit;
+    return position > limit ? limit : position < -limit ? -limit : position;
+}
+
 static void apply_change(camio_engine *engine, const camio_change *change, bool *wake) {
     int64_t old_position = engine->position;
     int64_t new_position;
     if (change->flags & CAMIO_CHANGE_IMMEDIATE)
         new_position = (change->flags & CAMIO_CHANGE_KEEP_POSITION) ? old_position : change->start_from;
     else
-        new_position = change->start_from + (old_position - change->insert_at);
+        new_position = clamp_to_timeline(change->start_from, old_position, change->insert_at);
 
     camio_playspec *retired = NULL;
     if (change->flags & CAMIO_CHANGE_HAS_PLAYSPEC) {
@@ -359,6 +374,12 @@ static void capture(camio_engine *engine, const float *const *inputs, uint32_t n
     uint32_t valid;
     if (latency->feedback_cycles > 0) {
         played_start = (int64_t)engine->previous_cycle_start - (int64_t)latency->external;
+        /* Clients on the loop delay by frames of the cycles that *ran*: until
+         * the last stall lies more than that far back, the played frames of
+         * this input are not where the server's clock puts them (measured:
+         * jack_latent_client's delay line carries audio from before the stall
+         * into frames the stall skipped). Not captured; counted. */
+        if (latency->external > 0 && played_start < engine->gap_end) return;
         /* The first cycle after a period change carries nothing of the last
          * one: jackd clears the port buffers when it resizes them (measured:
          * silence at every change, 16 to 8192). Its frames are counted lost. */
@@ -459,6 +480,7 @@ void camio_engine_process(camio_engine *engine, const float *const *inputs,
                           float *const *outputs, uint32_t nframes, uint32_t frame_time,
                           uint64_t usecs) {
     bool wake = false;
+    if (nframes == 0) return; /* no time passes; and it would divide by zero below */
 
     /* A frame time further on than the last cycle's length means cycles were
      * skipped (a stall): the timeline keeps pace with the clock; capture
@@ -471,8 +493,12 @@ void camio_engine_process(camio_engine *engine, const float *const *inputs,
         uint32_t gap = clock_gap(engine, delta, nframes);
         engine->absolute += gap;
         if (engine->rolling) engine->position += gap;
+        if (gap > 0) engine->gap_end = (int64_t)engine->absolute;
         bool steady = delta == (int32_t)engine->last_nframes && nframes == engine->last_nframes && !engine->late_cycle;
-        engine->steady_cycles = steady ? engine->steady_cycles + 1 : 0;
+        engine->steady_cycles = steady ? (engine->steady_cycles < UINT32_MAX ? engine->steady_cycles + 1 : UINT32_MAX) : 0;
+        /* A debt belongs to one burst: once the clock has run steadily for a
+         * while, a short step was a clock that moved, not cycles to repay. */
+        if (engine->steady_cycles >= CAMIO_DEBT_EXPIRY_CYCLES) engine->clock_debt = 0;
     } else {
         engine->frame_time = frame_time;
         engine->have_cycle = true;

@@ -21,6 +21,9 @@
 /* Steady cycles a device monitor must see before its input is labelled again. */
 #define CAMIO_MONITOR_SETTLING_CYCLES 3
 
+/* Steady cycles after which a clock debt (see clock_gap) is forgiven. */
+#define CAMIO_DEBT_EXPIRY_CYCLES 8
+
 #define CAMIO_LATENCY_WORDS 7
 typedef struct camio_latency_cell {
     _Atomic uint32_t sequence;
@@ -70,6 +73,7 @@ struct camio_engine {
     uint32_t steady_cycles; /* cycles since the clock last stepped other than by a
                                period, or a cycle ran late */
     bool late_cycle;        /* set by the driver for the cycle about to run */
+    int64_t gap_end;        /* absolute frame where the last stall ended (INT64_MIN: none yet) */
     uint64_t dropped_pending; /* input frames lost since the last chunk that reached the ring */
 
     /* --- published for every other thread --- */

@@ -35,6 +35,7 @@ struct camio_jack {
     _Atomic uint32_t shutdown_claimed;
     _Atomic uint32_t shut_down;
     _Atomic uint64_t process_thread;
+    uint32_t latency_period; /* the period the last refresh measured at (refreshes are serialised) */
     char shutdown_reason[CAMIO_REASON_SIZE];
 };
 
@@ -314,15 +315,21 @@ static void invalidate_if_own(camio_jack *jack, const char *source, const char *
         camio_engine_invalidate_latency(jack->engine);
 }
 
+/* Before and after: a refresh already under way on the bridge may have read
+ * the epoch of the first invalidation and walked the graph before the cable
+ * changed; the second makes its publication stale. */
 int camio_jack_connect(camio_jack *jack, const char *source, const char *destination) {
     invalidate_if_own(jack, source, destination);
     int rc = jack_connect(jack->client, source, destination);
+    invalidate_if_own(jack, source, destination);
     return rc == EEXIST ? 0 : rc;
 }
 
 int camio_jack_disconnect(camio_jack *jack, const char *source, const char *destination) {
     invalidate_if_own(jack, source, destination);
-    return jack_disconnect(jack->client, source, destination);
+    int rc = jack_disconnect(jack->client, source, destination);
+    invalidate_if_own(jack, source, destination);
+    return rc;
 }
 
 int camio_jack_connect_physical(camio_jack *jack) {
@@ -458,6 +465,15 @@ void camio_jack_refresh_latency(camio_jack *jack, camio_latency *published) {
     /* Read before the graph: an invalidation during the walk leaves this
      * measurement stale, and the engine waits for the next one. */
     uint32_t epoch = camio_engine_latency_epoch(jack->engine);
+    uint32_t period = atomic_load(&jack->buffer_size);
+    /* jackd recomputes port latencies on a graph change, not on a period
+     * change: our ports would still show the old period's figures, which
+     * would then be tagged with the new one. Ask for the recomputation (a
+     * server call: fine here, never in a notification callback). */
+    if (period != jack->latency_period) {
+        jack_recompute_total_latencies(jack->client);
+        jack->latency_period = period;
+    }
     jack_latency_range_t capture, playback;
     max_range(jack->inputs, jack->input_count, JackCaptureLatency, &capture);
     max_range(jack->outputs, jack->output_count, JackPlaybackLatency, &playback);
@@ -492,8 +508,10 @@ void camio_jack_refresh_latency(camio_jack *jack, camio_latency *published) {
     } else {
         latency.external = capture.max + playback.max;
     }
-    /* Port latencies are figures of one period: tag them with it. */
-    latency.period = latency.external ? atomic_load(&jack->buffer_size) : 0;
+    /* Port latencies are figures of one period: tag them with the one read
+     * before them (should it have changed meanwhile, the tag no longer
+     * matches the cycles, and the next refresh measures again). */
+    latency.period = latency.external ? period : 0;
     camio_engine_set_latency(jack->engine, &latency);
     if (published) *published = latency;
 }

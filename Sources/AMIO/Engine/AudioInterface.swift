@@ -287,9 +287,15 @@ public final class AudioInterface: Sendable {
     ///   ``AMIOError/closed`` or ``AMIOError/serverShutdown(reason:)``.
     public func connect(_ source: String, to destination: String) throws(AMIOError) {
         if let error = session.core.terminalError { throw error }
-        let code = camio_jack_connect(session.jack, source, destination)
-        guard code == 0 else { throw .connectionFailed(source: source, destination: destination, code: code) }
-        session.refreshLatency()
+        let session = self.session
+        try session.withOpenClient { jack throws(AMIOError) in
+            // Whether JACK made the cable or not, the engine (which stopped
+            // labelling input when a cable of ours began to change) gets a
+            // latency measured now: a refused call changes nothing.
+            defer { session.refreshLatencyWithOpenClient() }
+            let code = camio_jack_connect(jack, source, destination)
+            guard code == 0 else { throw .connectionFailed(source: source, destination: destination, code: code) }
+        }
     }
 
     /// Disconnects two JACK ports.
@@ -297,9 +303,12 @@ public final class AudioInterface: Sendable {
     /// - Throws: As ``connect(_:to:)``.
     public func disconnect(_ source: String, from destination: String) throws(AMIOError) {
         if let error = session.core.terminalError { throw error }
-        let code = camio_jack_disconnect(session.jack, source, destination)
-        guard code == 0 else { throw .connectionFailed(source: source, destination: destination, code: code) }
-        session.refreshLatency()
+        let session = self.session
+        try session.withOpenClient { jack throws(AMIOError) in
+            defer { session.refreshLatencyWithOpenClient() }  // as in connect
+            let code = camio_jack_disconnect(jack, source, destination)
+            guard code == 0 else { throw .connectionFailed(source: source, destination: destination, code: code) }
+        }
     }
 
     /// Asks the server for a new period size; the engine follows from the next cycle.
@@ -318,7 +327,10 @@ public final class AudioInterface: Sendable {
             throw .invalidArgument(name: "periodFrames", reason: "PipeWire's JACK takes the period (quantum) from the "
                 + "server's settings, not from a client: pw-metadata -n settings 0 clock.force-quantum \(frames)")
         }
-        guard (1...Int(UInt32.max)).contains(frames), camio_jack_set_buffer_size(session.jack, UInt32(frames)) == 0 else {
+        let accepted = try session.withOpenClient { jack throws(AMIOError) in
+            (1...Int(UInt32.max)).contains(frames) && camio_jack_set_buffer_size(jack, UInt32(frames)) == 0
+        }
+        guard accepted else {
             throw .invalidArgument(name: "periodFrames", reason: "JACK refused a period of \(frames) frames")
         }
     }
@@ -344,7 +356,7 @@ public final class AudioInterface: Sendable {
         session.core.end(with: .closed)
         camio_jack_deactivate(session.jack)
         bridge.stop()
-        camio_jack_close(session.jack)
+        session.closeClient()
         ServerRegistry.shared.release(session.serverKey)
         session.finish()
         callback.withLock { $0.task?.cancel() }

@@ -67,6 +67,8 @@ final class EngineCore: @unchecked Sendable {
     func schedule(_ playspec: Playspec, insertAt: Int64, startFrom: Int64, immediate: Bool,
                   keepPosition: Bool, superseding: Bool, sampleRate: Int) throws(AMIOError) -> PlayspecChange {
         if let terminal = control.withLock({ $0.terminal }) { throw terminal }
+        try Self.checkFrame(insertAt, name: "insertAt")
+        try Self.checkFrame(startFrom, name: "startFrom")
         let playspecID = control.withLock { control in
             defer { control.nextPlayspecID += 1 }
             return control.nextPlayspecID
@@ -90,6 +92,7 @@ final class EngineCore: @unchecked Sendable {
     /// Seeks and starts or stops the transport at the next cycle, ahead of any
     /// playspec change that waits for a later frame.
     func setTransport(position: Int64?, rolling: Bool?) throws(AMIOError) {
+        if let position { try Self.checkFrame(position, name: "position") }
         var flags = UInt32(CAMIO_CHANGE_IMMEDIATE)
         if position == nil { flags |= UInt32(CAMIO_CHANGE_KEEP_POSITION) }
         if let rolling {
@@ -97,6 +100,18 @@ final class EngineCore: @unchecked Sendable {
             if rolling { flags |= UInt32(CAMIO_CHANGE_ROLLING) }
         }
         _ = try submit(flags: flags, insertAt: 0, startFrom: position ?? 0, compiled: nil)
+    }
+
+    /// The timeline and every frame value lie within ±2^62, so the realtime
+    /// thread's arithmetic on them (`startFrom + (now − insertAt)`, a position
+    /// moving on) cannot overflow.
+    static let timelineLimit: Int64 = 1 << 62
+
+    /// Refuses a timeline frame outside ±2^62, before anything is compiled or queued.
+    static func checkFrame(_ frame: Int64, name: String) throws(AMIOError) {
+        guard (-timelineLimit...timelineLimit).contains(frame) else {
+            throw .invalidArgument(name: name, reason: "\(frame) is outside the timeline's ±2^62 frames")
+        }
     }
 
     private func submit(flags: UInt32, insertAt: Int64, startFrom: Int64,

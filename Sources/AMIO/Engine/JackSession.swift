@@ -61,8 +61,36 @@ final class JackSession: @unchecked Sendable {
     /// the engine's latency has a single writer.
     private let published = Mutex(Published())
 
+    /// Whether the JACK client is open. Control calls that talk to the server
+    /// hold this lock and ``closeClient()`` takes it, so none of them can use
+    /// a client that `close()`, on another thread, has just closed.
+    private let clientOpen = Mutex(true)
+
+    /// Runs `body` with the open client; throws the interface's terminal
+    /// error (or ``AMIOError/closed``) once it is closed.
+    func withOpenClient<T: Sendable>(_ body: (OpaquePointer) throws(AMIOError) -> T) throws(AMIOError) -> T {
+        try clientOpen.withLock { (open: inout Bool) throws(AMIOError) -> T in
+            guard open else { throw core.terminalError ?? .closed }
+            return try body(jack)
+        }
+    }
+
+    /// Closes the client, after any control call using it has returned.
+    func closeClient() {
+        clientOpen.withLock { open in
+            guard open else { return }
+            open = false
+            camio_jack_close(jack)
+        }
+    }
+
     /// Reads the ports' latency and feedback paths from JACK into the engine.
     func refreshLatency() {
+        _ = try? withOpenClient { _ throws(AMIOError) in refreshLatencyWithOpenClient() }
+    }
+
+    /// ``refreshLatency()`` for a caller that holds the open client.
+    func refreshLatencyWithOpenClient() {
         guard !camio_jack_is_shut_down(jack) else { return }
         let latency = published.withLock { published in
             camio_jack_refresh_latency(jack, &published.engine)

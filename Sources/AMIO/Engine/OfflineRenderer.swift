@@ -48,7 +48,8 @@ public final class OfflineRenderer: Sendable {
                               changeCapacity: changeCapacity, inputRingFrames: 1 << 16,
                               maximumEntries: maximumPlayspecEntries)
         var latency = camio_latency(capture: 0, playback: UInt32(roundTripLatency), external: UInt32(roundTripLatency),
-                                    feedback_cycles: 0, periods: 0, period: 0, epoch: 0)
+                                    feedback_cycles: 0, periods: 0, period: 0,
+                                    epoch: camio_engine_latency_epoch(core.engine))
         camio_engine_set_latency(core.engine, &latency)
         self.sampleRate = sampleRate
         self.inputChannels = inputChannels
@@ -138,7 +139,7 @@ public final class OfflineRenderer: Sendable {
     func publishLatencyForTesting(external: Int, feedbackCycles: Int, periods: Int = 0, period: Int = 0) {
         var latency = camio_latency(capture: 0, playback: UInt32(external), external: UInt32(external),
                                     feedback_cycles: UInt32(feedbackCycles), periods: UInt32(periods),
-                                    period: UInt32(period), epoch: 0)
+                                    period: UInt32(period), epoch: camio_engine_latency_epoch(core.engine))
         camio_engine_set_latency(core.engine, &latency)
     }
 

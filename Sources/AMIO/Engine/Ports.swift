@@ -25,8 +25,13 @@ extension AudioInterface {
     /// - Throws: ``AMIOError/closed`` or ``AMIOError/serverShutdown(reason:)``.
     public func ports() throws(AMIOError) -> [JACKPort] {
         if let error = session.core.terminalError { throw error }
+        return try session.withOpenClient { jack throws(AMIOError) in Self.ports(of: jack) }
+    }
+
+    /// Every port of the graph, through the open client `jack`.
+    private static func ports(of jack: OpaquePointer) -> [JACKPort] {
         var names: UnsafeMutablePointer<UnsafePointer<CChar>?>? = nil
-        let count = Int(camio_jack_list_ports(session.jack, &names))
+        let count = Int(camio_jack_list_ports(jack, &names))
         defer { camio_jack_free_names(names) }
         var ports: [JACKPort] = []
         let maxConnections = 64
@@ -35,7 +40,7 @@ extension AudioInterface {
         for index in 0..<count {
             guard let name = names?[index] else { continue }
             var info = camio_port_info()
-            guard camio_jack_port_info(session.jack, name, &info, &connections, UInt32(maxConnections)) else { continue }
+            guard camio_jack_port_info(jack, name, &info, &connections, UInt32(maxConnections)) else { continue }
             let linked = (0..<min(Int(info.connection_count), maxConnections)).map { i in
                 String(cBuffer: Array(connections[(i * nameSize)..<((i + 1) * nameSize)]))
             }

@@ -103,6 +103,9 @@ extension JackTests {
             var options = AudioInterfaceOptions()
             options.inputRingFrames = 2048
             let io = try await openLoopback(server, channels: 1, name: "overflow", options: options)
+            // Losses before this test's chunks (on PipeWire, while the sink's
+            // monitor settled as openLoopback waited for the loop) are not its.
+            let before = io.droppedInputFrames
             try io.setTransportRolling(true)
             var chunks: [InputAudioChunk] = []
             var stalled = false
@@ -119,8 +122,8 @@ extension JackTests {
             await io.close()
             expectContiguous(chunks)
             let lost = chunks.dropFirst().reduce(0) { $0 + $1.droppedFramesBefore }
-            #expect(io.droppedInputFrames > 0)
-            #expect(lost == io.droppedInputFrames, "each lost frame is reported exactly once")
+            #expect(io.droppedInputFrames > before)
+            #expect(lost == io.droppedInputFrames - before, "each lost frame is reported exactly once")
         }
 
         @Test func severalConsumersEachGetEveryChunk() async throws {

@@ -109,6 +109,28 @@ extension JackTests {
             }
         }
 
+        /// A connect JACK refuses changes nothing: capture, paused while the
+        /// cable of ours was changing, resumes at once (it once stayed
+        /// paused, every frame counted lost, until some other graph change).
+        @Test func aRefusedConnectLeavesCaptureRunning() async throws {
+            try await JackServer.with(period: 256) { server in
+                let io = try await openLoopback(server, channels: 1, name: "refused")
+                try io.setPlayspec([PlayspecEntry(clip: try rampClip(frames: 200_000), playAt: 0, gains: [1])])
+                try io.setTransportRolling(true)
+                try await io.waitUntilPosition(reaches: 4800)
+                #expect(throws: AMIOError.self) { try io.connect(io.outputPortNames[0], to: "nosuch:in") }
+                #expect(throws: AMIOError.self) { try io.disconnect(io.outputPortNames[0], from: "nosuch:in") }
+                let from = io.position
+                var heard = 0
+                for try await chunk in io.inputChunks where chunk.wasTransportRolling && chunk.startingFrame >= from {
+                    heard += chunk.samples(channel: 0).filter { $0 != 0 }.count
+                    if chunk.endFrame >= from + 24_000 { break }
+                }
+                await io.close()
+                #expect(heard >= 24_000 - 4 * 256, "\(heard) of 24000 frames after the refused calls were captured")
+            }
+        }
+
         @Test(.enabled(if: JackServer.kind == .jackd,
                        "jack_latent_client needs physical capture ports, which the headless PipeWire has none of"))
         func aLatentClientInsertedIntoTheLoopMidTakeKeepsTheOffsetAtZero() async throws {

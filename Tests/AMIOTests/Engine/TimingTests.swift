@@ -15,6 +15,11 @@ struct LoopEmulator {
         /// The input at absolute frame A is what was played at A − frames
         /// (port latency); a frame that was never played (a stall) is silence.
         case delay(Int)
+        /// A loop through another client that delays by this many frames of
+        /// the cycles that ran (jack_latent_client's delay line), broken by
+        /// the server with one cycle: the input of a cycle is the client's
+        /// output of the previous cycle.
+        case throughClient(Int)
         /// A device monitor, as PipeWire's sink: the input of a cycle is what
         /// the device received one server cycle (of this cycle's length)
         /// earlier; silence if the engine did not run then.
@@ -43,8 +48,13 @@ struct LoopEmulator {
         case .feedback: renderer.publishLatencyForTesting(external: 0, feedbackCycles: 1)
         case let .delay(frames): renderer.publishLatencyForTesting(external: frames, feedbackCycles: 0)
         case .monitor: renderer.publishLatencyForTesting(external: 0, feedbackCycles: 0, periods: 1)
+        case let .throughClient(frames): renderer.publishLatencyForTesting(external: frames, feedbackCycles: 1)
         }
     }
+
+    /// Everything the engine played, in the order the cycles ran (what a
+    /// client on the loop sees: it knows nothing of stalls).
+    private var executed: [Float] = []
 
     /// One cycle of `frames`, after the server skipped `stall` frames.
     mutating func cycle(_ frames: Int, stall: Int = 0) throws {
@@ -58,9 +68,15 @@ struct LoopEmulator {
             for i in 0..<frames { input[i] = played[clock + Int64(i) - Int64(delay)] ?? 0 }
         case .monitor:
             for i in 0..<frames { input[i] = played[clock + Int64(i) - Int64(frames)] ?? 0 }
+        case let .throughClient(delay):
+            // The client ran the previous cycle (as long as this one) on
+            // what was played `delay` executed frames before it.
+            let start = executed.count - frames - delay
+            for i in 0..<frames where start + i >= 0 && start + i < executed.count { input[i] = executed[start + i] }
         }
         let output = try renderer.render(frames: frames, input: [input], clockStep: Int32(stall))[0]
         for (i, value) in output.enumerated() { played[clock + Int64(i)] = value }
+        executed += output
         previousOutput = output
         clock += Int64(frames)
         chunks += renderer.takeInputChunks()
@@ -100,7 +116,7 @@ func rampRenderer(frames: Int = 400_000) throws -> OfflineRenderer {
 /// the latency changes: no frame labelled twice, every frame never labelled
 /// counted, the chunk invariant without exceptions.
 @Suite struct CaptureTimingTests {
-    @Test(arguments: [LoopEmulator.Path.feedback, .delay(700), .monitor])
+    @Test(arguments: [LoopEmulator.Path.feedback, .delay(700), .monitor, .throughClient(1000)])
     func aStallIsCountedOnTheChunkAfterTheGapAndNowhereElse(path: LoopEmulator.Path) throws {
         let renderer = try rampRenderer()
         var loop = LoopEmulator(renderer, path: path)
@@ -111,9 +127,15 @@ func rampRenderer(frames: Int = 400_000) throws -> OfflineRenderer {
         // A device monitor is not labelled in the cycle after the stall (it
         // follows the server's cycles, which were unsteady), nor in the two
         // settling cycles after it: three periods more.
-        let expected = if case .monitor = path { 1000 + 3 * 256 } else { 1000 }
-        #expect(lost.reduce(0, +) == expected, "the stall's frames, once: \(lost.filter { $0 > 0 })")
-        #expect(lost.filter { $0 > 0 }.count == 1, "reported on one chunk")
+        // Through a latency-adding client, the frames its delay line carried
+        // across the stall are not where the clock puts them: counted too.
+        switch path {
+        case .monitor: #expect(lost.reduce(0, +) == 1000 + 3 * 256)
+        case .throughClient: #expect(lost.reduce(0, +) >= 1000 && lost.reduce(0, +) <= 1000 + 1000 + 2 * 256)
+        default:
+            #expect(lost.reduce(0, +) == 1000, "the stall's frames, once: \(lost.filter { $0 > 0 })")
+            #expect(lost.filter { $0 > 0 }.count == 1, "reported on one chunk")
+        }
         // Through port latency the frames played during the stall were never
         // played: they are silence, at the frames the stall skipped.
         expectTrueLabels(chunks, silenceAllowed: { (20 * 256)..<(20 * 256 + 1000) ~= $0 })
@@ -204,6 +226,22 @@ func rampRenderer(frames: Int = 400_000) throws -> OfflineRenderer {
         expectTrueLabels(chunks)
         let lost = chunks.dropFirst().reduce(0) { $0 + $1.droppedFramesBefore }
         #expect(lost > 0 && lost <= 3 * 1024 + 2048, "the unlabelled cycles are counted: \(lost)")
+    }
+
+    /// A short step of the clock (it moved less than a cycle) must not be
+    /// set against a real stall long after it.
+    @Test func aShortClockStepIsForgivenOnceTheClockRunsSteadily() throws {
+        let renderer = try rampRenderer()
+        var loop = LoopEmulator(renderer, path: .feedback)
+        for cycle in 0..<400 {
+            let stall = cycle == 10 ? -156 : cycle == 300 ? 1000 : 0
+            try loop.cycle(256, stall: stall)
+        }
+        #expect(renderer.position == 400 * 256 + 1000, "the stall at cycle 300 moved the timeline on by all of it")
+        let chunks = loop.rolling
+        expectContiguous(chunks)
+        expectTrueLabels(chunks)
+        #expect(chunks.dropFirst().reduce(0) { $0 + $1.droppedFramesBefore } == 1000)
     }
 
     @Test func aFrameTimeThatStepsBackIsNoStall() throws {
@@ -492,5 +530,32 @@ struct ClockedLoop {
         previous = (output[0], (0..<frames).map { Float(clock + Int64($0) + 1) })
         clock += Int64(frames)
         chunks += renderer.takeInputChunks()
+    }
+}
+
+/// The timeline and every frame value lie within ±2^62: larger ones are a
+/// typed error before anything is queued, and no change moves the timeline
+/// beyond them (the realtime thread's arithmetic cannot overflow).
+@Suite struct TimelineRangeTests {
+    @Test func framesBeyondTwoToThe62AreRefusedBeforeAnythingIsQueued() throws {
+        let renderer = try OfflineRenderer(outputChannels: 1)
+        let outside: [Int64] = [.max, .min, (1 << 62) + 1, -(1 << 62) - 1]
+        for frame in outside {
+            #expect(throws: AMIOError.self) { try renderer.setPosition(frame) }
+            #expect(throws: AMIOError.self) { try renderer.schedulePlayspecChange([], insertAt: frame, startFrom: 0) }
+            #expect(throws: AMIOError.self) { try renderer.schedulePlayspecChange([], insertAt: 0, startFrom: frame) }
+        }
+        _ = try renderer.render(frames: 16)
+        #expect(renderer.position == 0, "nothing was queued")
+    }
+
+    @Test func aChangeAppliedFarFromItsFrameStaysOnTheTimeline() throws {
+        let renderer = try OfflineRenderer(outputChannels: 1)
+        try renderer.setPosition(1 << 62)
+        let change = try renderer.schedulePlayspecChange([], insertAt: -(1 << 62), startFrom: 1 << 62)
+        try renderer.setTransportRolling(true)
+        _ = try renderer.render(frames: 16)
+        #expect(change.currentResult == .applied(atFrame: 1 << 62))
+        #expect(renderer.position == (1 << 62) + 16, "held at the timeline's end, not wrapped round")
     }
 }
