@@ -6,8 +6,8 @@
 # must be free of warnings too. AMIO_TEST_PIPEWIRE=0 skips the PipeWire pass.
 #
 # Each test run has a deadline (AMIO_TEST_TIME_LIMIT seconds, 900 by default;
-# the first takes about 80 s on 2 cores, the PipeWire one about as long as
-# the JACK suites). Should one hang, this script prints the tests still
+# the first takes about 130 s on 2 cores, the PipeWire one, the JACK suites
+# alone, about 65 s). Should one hang, this script prints the tests still
 # running, the processes and every thread's stack, then fails, instead of
 # leaving CI waiting. A summary of failures ends the output.
 set -euo pipefail
