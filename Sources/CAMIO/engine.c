@@ -6,7 +6,6 @@
 #include "engine_internal.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -273,7 +272,7 @@ static camio_latency latency_from_words(const uint32_t words[CAMIO_LATENCY_WORDS
                            .periods = words[6]};
 }
 
-/* Single writer per cell. */
+/* One writer (the driver's serialised refreshes), one reader (the process thread). */
 static void latency_cell_store(camio_latency_cell *cell, const camio_latency *latency) {
     uint32_t words[CAMIO_LATENCY_WORDS];
     latency_to_words(latency, words);
@@ -294,7 +293,7 @@ static bool latency_cell_try_load(const camio_latency_cell *cell, camio_latency 
     atomic_thread_fence(memory_order_acquire);
     if (atomic_load_explicit(&c->sequence, memory_order_relaxed) != before) return false;
     *latency = latency_from_words(words);
-    if (sequence) *sequence = before;
+    *sequence = before;
     return true;
 }
 
@@ -307,7 +306,6 @@ static void adopt_latency(camio_engine *engine) {
     if (!latency_cell_try_load(&engine->published_latency, &latency, &sequence)) return; /* next cycle */
     engine->latency = latency;
     engine->adopted_sequence = sequence;
-    latency_cell_store(&engine->latency_in_force, &latency);
 }
 
 /* --- capture ------------------------------------------------------------ */
@@ -486,7 +484,8 @@ void camio_engine_process(camio_engine *engine, const float *const *inputs,
      * skipped (a stall): the timeline keeps pace with the clock; capture
      * finds the input of those frames missing and counts it. A frame time
      * that steps back or moves less than a cycle (a server restarting its
-     * clock) is no stall: read as signed, never as ~4 billion frames. */
+     * clock) is no stall: read as signed, never as ~4 billion frames
+     * (clock_gap says which steps count). */
     if (engine->have_cycle) {
         int32_t delta = (int32_t)(frame_time - engine->last_frame_time);
         engine->frame_time += (uint64_t)(int64_t)delta;
@@ -555,17 +554,6 @@ void camio_engine_process(camio_engine *engine, const float *const *inputs,
 
 void camio_engine_set_latency(camio_engine *engine, const camio_latency *latency) {
     latency_cell_store(&engine->published_latency, latency);
-}
-
-camio_latency camio_engine_latency(const camio_engine *engine) {
-    camio_latency latency = {0};
-    /* Not the process thread: a torn read is simply taken again. Before the
-     * first cycle nothing is in force yet; the publication is what will be. */
-    camio_engine *e = (camio_engine *)engine;
-    bool adopted = atomic_load_explicit(&e->latency_in_force.sequence, memory_order_acquire) != 0;
-    const camio_latency_cell *cell = adopted ? &e->latency_in_force : &e->published_latency;
-    while (!latency_cell_try_load(cell, &latency, NULL)) sched_yield();
-    return latency;
 }
 
 void camio_engine_mark_late_cycle(camio_engine *engine) { engine->late_cycle = true; }

@@ -14,16 +14,16 @@
  * could only be mislabelled), never labelled with a wrong segment. */
 #define CAMIO_HISTORY 4096
 
-/* The latency, published as one unit: a sequence counter that is odd while
- * the (single) writer is between its two increments. A reader that sees the
- * same even count before and after copying has all seven figures of one
- * publication; the process thread never retries, it tries again next cycle. */
 /* Steady cycles a device monitor must see before its input is labelled again. */
 #define CAMIO_MONITOR_SETTLING_CYCLES 3
 
 /* Steady cycles after which a clock debt (see clock_gap) is forgiven. */
 #define CAMIO_DEBT_EXPIRY_CYCLES 8
 
+/* The latency, published as one unit: a sequence counter that is odd while
+ * the (single) writer is between its two increments. A reader that sees the
+ * same even count before and after copying has all seven figures of one
+ * publication; the process thread never retries, it tries again next cycle. */
 #define CAMIO_LATENCY_WORDS 7
 typedef struct camio_latency_cell {
     _Atomic uint32_t sequence;
@@ -87,7 +87,6 @@ struct camio_engine {
     _Atomic uint64_t unlabelled_total;
     _Atomic uint32_t latency_epoch; /* invalidations so far */
     camio_latency_cell published_latency; /* control -> rt */
-    camio_latency_cell latency_in_force;  /* rt -> any */
 
     sem_t wake;
 };

@@ -43,27 +43,28 @@ final class JackSession: @unchecked Sendable {
     /// The latency last published to the engine; the process thread labels
     /// input with it from the start of its next cycle.
     var latency: Latency {
-        published.withLock { published in
-            Latency(published.engine, period: camio_jack_buffer_size(jack), inputs: published.inputs,
-                    outputs: published.outputs)
-        }
+        published.withLock { $0 }.latency(period: camio_jack_buffer_size(jack))
     }
 
     /// What the last refresh published, with each own port's latency range.
-    private struct Published {
+    private struct Published: Sendable {
         var engine = camio_latency()
         var inputs: [ClosedRange<Int>] = []
         var outputs: [ClosedRange<Int>] = []
+
+        func latency(period: UInt32) -> Latency {
+            Latency(engine, period: period, inputs: inputs, outputs: outputs)
+        }
     }
 
-    /// The last publication. Its lock also serialises the refreshes, which
-    /// come from the bridge thread and from `connect`/`disconnect` callers:
-    /// the engine's latency has a single writer.
+    /// The last publication.
     private let published = Mutex(Published())
 
     /// Whether the JACK client is open. Control calls that talk to the server
     /// hold this lock and ``closeClient()`` takes it, so none of them can use
-    /// a client that `close()`, on another thread, has just closed.
+    /// a client that `close()`, on another thread, has just closed. It also
+    /// serialises the latency refreshes (from the bridge thread and from
+    /// `connect`/`disconnect` callers): the engine's latency has one writer.
     private let clientOpen = Mutex(true)
 
     /// Runs `body` with the open client; throws the interface's terminal
@@ -89,16 +90,16 @@ final class JackSession: @unchecked Sendable {
         _ = try? withOpenClient { _ throws(AMIOError) in refreshLatencyWithOpenClient() }
     }
 
-    /// ``refreshLatency()`` for a caller that holds the open client.
+    /// ``refreshLatency()`` for a caller that holds the open client (which
+    /// makes it the only refresh under way).
     func refreshLatencyWithOpenClient() {
         guard !camio_jack_is_shut_down(jack) else { return }
-        let latency = published.withLock { published in
-            camio_jack_refresh_latency(jack, &published.engine)
-            published.inputs = (0..<core.inputChannels).map { portLatency(input: true, index: $0) }
-            published.outputs = (0..<core.outputChannels).map { portLatency(input: false, index: $0) }
-            return Latency(published.engine, period: camio_jack_buffer_size(jack), inputs: published.inputs,
-                           outputs: published.outputs)
-        }
+        var measured = Published()
+        camio_jack_refresh_latency(jack, &measured.engine)
+        measured.inputs = (0..<core.inputChannels).map { portLatency(input: true, index: $0) }
+        measured.outputs = (0..<core.outputChannels).map { portLatency(input: false, index: $0) }
+        published.withLock { $0 = measured }
+        let latency = measured.latency(period: camio_jack_buffer_size(jack))
         let changed = seen.withLock { seen in
             defer { seen.latency = latency }
             return seen.latency != nil && seen.latency != latency

@@ -168,7 +168,8 @@ void camio_engine_consume_chunk(camio_engine *engine, float *samples);
 /// [rt] One process cycle. `frame_time` is JACK's 32-bit frame time of the
 /// cycle's first frame (a jump beyond the previous cycle's length is a stall:
 /// the timeline follows it and the lost input is counted; a step back, or
-/// less than a cycle on, is no stall); `usecs` its microsecond time. Input
+/// less than a cycle on, is no stall, and a server's quirks at a period
+/// change are told apart from skipped time); `usecs` its microsecond time. Input
 /// and output arrays hold the configured channel counts.
 void camio_engine_process(camio_engine *engine,
                           const float *const _Nonnull *_Nullable inputs,
@@ -178,7 +179,7 @@ void camio_engine_process(camio_engine *engine,
 /// [rt] Before camio_engine_process: the cycle about to run started more than
 /// a period ago by the real clock (a server catching up after a stop runs
 /// its missed cycles back to back). A device monitor's input is not trusted
-/// in such cycles, nor in the first one after them.
+/// in such cycles, nor until three steady ones have followed.
 void camio_engine_mark_late_cycle(camio_engine *engine);
 
 /// The delay from the engine's outputs back to its inputs, as the driver
@@ -226,12 +227,8 @@ uint32_t camio_engine_latency_epoch(const camio_engine *engine);
 
 /// [control] Publishes the latency for the process thread, which adopts it
 /// at the start of its next cycle (never in the middle of one, and never
-/// half of it: the five figures travel together). Callers serialise calls.
+/// half of it: the seven figures travel together). Callers serialise calls.
 void camio_engine_set_latency(camio_engine *engine, const camio_latency *latency);
-
-/// [any] The latency the process thread labels input with (the one it
-/// adopted last; until its first cycle, the last one published).
-camio_latency camio_engine_latency(const camio_engine *engine);
 
 /// [any] Round trip in frames of `latency` at the given period.
 uint64_t camio_latency_round_trip(const camio_latency *latency, uint32_t period);
@@ -316,8 +313,9 @@ uint64_t camio_jack_process_thread(const camio_jack *jack);
 const char *_Nullable camio_jack_port_name(const camio_jack *jack, bool is_input, uint32_t index);
 
 /// [control] jack_connect(source, destination); 0 on success or when already
-/// connected, else JACK's error code. Invalidates the engine's latency first
-/// when one of the ports is the client's (camio_engine_invalidate_latency).
+/// connected, else JACK's error code. Invalidates the engine's latency before
+/// and after the call when one of the ports is the client's
+/// (camio_engine_invalidate_latency); the caller then refreshes it.
 int camio_jack_connect(camio_jack *jack, const char *source, const char *destination);
 int camio_jack_disconnect(camio_jack *jack, const char *source, const char *destination);
 
