@@ -9,6 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void free_per_channel(camio_engine *engine) {
+    free(engine->pending);
+    free(engine->delays);
+    free(engine->delays_incoming);
+    free((void *)engine->published_latency.channel_words);
+    free(engine->held_end);
+    free(engine->alignment);
+    free(engine->held_frame);
+}
+
 camio_engine *camio_engine_create(const camio_engine_config *config) {
     if (config->input_channels > 4096 || config->output_channels > 4096) return NULL;
     camio_engine *engine = calloc(1, sizeof(camio_engine));
@@ -22,8 +32,19 @@ camio_engine *camio_engine_create(const camio_engine_config *config) {
     /* Room for the samples plus one header per 16 frames, the smallest chunk that is likely. */
     uint64_t ring_bytes = ring_frames * channels * sizeof(float) +
                           (ring_frames / 16 + 1) * sizeof(camio_chunk_info);
+    uint64_t inputs = config->input_channels;
+    engine->alignment_size = camio_next_power_of_two(config->alignment_frames ? config->alignment_frames : 1);
     engine->pending = calloc(capacity, sizeof(camio_change));
-    bool ok = engine->pending != NULL &&
+    engine->delays = calloc(channels, sizeof(camio_input_delay));
+    engine->delays_incoming = calloc(channels, sizeof(camio_input_delay));
+    engine->published_latency.channel_words = calloc(channels * CAMIO_DELAY_WORDS, sizeof(_Atomic uint32_t));
+    engine->held_end = calloc(channels, sizeof(int64_t));
+    uint64_t slots = inputs ? inputs * engine->alignment_size : 1;
+    engine->alignment = calloc(slots, sizeof(float));
+    engine->held_frame = calloc(slots, sizeof(int64_t));
+    bool ok = engine->pending != NULL && engine->delays != NULL && engine->delays_incoming != NULL &&
+              engine->published_latency.channel_words != NULL && engine->held_end != NULL &&
+              engine->alignment != NULL && engine->held_frame != NULL &&
               camio_spsc_init(&engine->changes, (uint32_t)capacity, sizeof(camio_change)) &&
               camio_spsc_init(&engine->notices, (uint32_t)capacity, sizeof(camio_notice)) &&
               camio_byte_ring_init(&engine->input, ring_bytes) &&
@@ -32,10 +53,12 @@ camio_engine *camio_engine_create(const camio_engine_config *config) {
         camio_spsc_free(&engine->changes);
         camio_spsc_free(&engine->notices);
         camio_byte_ring_free(&engine->input);
-        free(engine->pending);
+        free_per_channel(engine);
         free(engine);
         return NULL;
     }
+    for (uint64_t c = 0; c < channels; c++) engine->held_end[c] = INT64_MIN;
+    for (uint64_t i = 0; i < slots; i++) engine->held_frame[i] = INT64_MIN;
     engine->pending_mask = capacity - 1;
     /* Nothing is measured yet: the latency in force (all zero, epoch 0) is
      * stale until the driver's first publication. */
@@ -53,7 +76,7 @@ void camio_engine_destroy(camio_engine *engine) {
     camio_spsc_free(&engine->notices);
     camio_byte_ring_free(&engine->input);
     sem_destroy(&engine->wake);
-    free(engine->pending);
+    free_per_channel(engine);
     free(engine);
 }
 
@@ -232,7 +255,33 @@ static void count_lost(camio_engine *engine, uint64_t frames) {
     atomic_fetch_add_explicit(&engine->dropped_total, frames, memory_order_relaxed);
 }
 
-static void write_chunk(camio_engine *engine, const float *const *inputs, uint32_t offset,
+/* Where the samples of the frames being captured are: this cycle's input
+ * buffers (frame p of channel c at inputs[c][p - first]) or, while the
+ * channels are being aligned, the alignment rings. `first` is the played
+ * frame of the cycle's first input frame (of the most delayed channel),
+ * which gives the chunk's frame time. */
+typedef struct capture_source {
+    const float *const *inputs;
+    const float *ring;
+    int64_t first;
+} capture_source;
+
+static void copy_samples(const camio_engine *engine, const capture_source *source, uint32_t channel,
+                         int64_t from, uint32_t count, uint64_t at) {
+    camio_byte_ring *ring = (camio_byte_ring *)&engine->input;
+    if (source->ring == NULL) {
+        camio_byte_ring_copy_in(ring, at, source->inputs[channel] + (from - source->first), count * sizeof(float));
+        return;
+    }
+    const float *held = source->ring + (size_t)channel * engine->alignment_size;
+    uint64_t index = (uint64_t)from & (engine->alignment_size - 1);
+    uint64_t first_part = engine->alignment_size - index < count ? engine->alignment_size - index : count;
+    camio_byte_ring_copy_in(ring, at, held + index, first_part * sizeof(float));
+    if (first_part < count)
+        camio_byte_ring_copy_in(ring, at + first_part * sizeof(float), held, (count - first_part) * sizeof(float));
+}
+
+static void write_chunk(camio_engine *engine, const capture_source *source, int64_t from,
                         uint32_t count, camio_chunk_info info, bool *wake) {
     uint64_t sample_bytes = (uint64_t)engine->input_channels * count * sizeof(float);
     uint64_t size = sizeof(camio_chunk_info) + sample_bytes;
@@ -247,7 +296,7 @@ static void write_chunk(camio_engine *engine, const float *const *inputs, uint32
     camio_byte_ring_copy_in(&engine->input, head, &info, sizeof info);
     uint64_t at = head + sizeof info;
     for (uint32_t c = 0; c < engine->input_channels; c++) {
-        camio_byte_ring_copy_in(&engine->input, at, inputs[c] + offset, count * sizeof(float));
+        copy_samples(engine, source, c, from, count, at);
         at += count * sizeof(float);
     }
     atomic_store_explicit(&engine->input.head, head + size, memory_order_release);
@@ -272,24 +321,45 @@ static camio_latency latency_from_words(const uint32_t words[CAMIO_LATENCY_WORDS
                            .periods = words[6]};
 }
 
+static bool same_delay(const camio_input_delay *a, const camio_input_delay *b) {
+    return a->external == b->external && a->feedback_cycles == b->feedback_cycles && a->periods == b->periods;
+}
+
 /* One writer (the driver's serialised refreshes), one reader (the process thread). */
-static void latency_cell_store(camio_latency_cell *cell, const camio_latency *latency) {
+static void latency_cell_store(camio_latency_cell *cell, const camio_latency *latency,
+                               const camio_input_delay *delays, uint32_t channels) {
     uint32_t words[CAMIO_LATENCY_WORDS];
     latency_to_words(latency, words);
+    camio_input_delay common = {latency->external, latency->feedback_cycles, latency->periods};
     uint32_t sequence = atomic_load_explicit(&cell->sequence, memory_order_relaxed);
     atomic_store_explicit(&cell->sequence, sequence + 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
     for (int i = 0; i < CAMIO_LATENCY_WORDS; i++) atomic_store_explicit(&cell->words[i], words[i], memory_order_relaxed);
+    for (uint32_t c = 0; c < channels; c++) {
+        const camio_input_delay *delay = delays ? &delays[c] : &common;
+        _Atomic uint32_t *slot = &cell->channel_words[(size_t)c * CAMIO_DELAY_WORDS];
+        atomic_store_explicit(&slot[0], delay->external, memory_order_relaxed);
+        atomic_store_explicit(&slot[1], delay->feedback_cycles, memory_order_relaxed);
+        atomic_store_explicit(&slot[2], delay->periods, memory_order_relaxed);
+    }
     atomic_store_explicit(&cell->sequence, sequence + 2, memory_order_release);
 }
 
-/* False when the copy may be torn (a store was under way). */
-static bool latency_cell_try_load(const camio_latency_cell *cell, camio_latency *latency, uint32_t *sequence) {
+/* False when the copy may be torn (a store was under way): then `delays`
+ * holds a mixture, and the caller does not use it. */
+static bool latency_cell_try_load(const camio_latency_cell *cell, camio_latency *latency, uint32_t *sequence,
+                                  camio_input_delay *delays, uint32_t channels) {
     camio_latency_cell *c = (camio_latency_cell *)cell;
     uint32_t before = atomic_load_explicit(&c->sequence, memory_order_acquire);
     if (before & 1u) return false;
     uint32_t words[CAMIO_LATENCY_WORDS];
     for (int i = 0; i < CAMIO_LATENCY_WORDS; i++) words[i] = atomic_load_explicit(&c->words[i], memory_order_relaxed);
+    for (uint32_t ch = 0; ch < channels; ch++) {
+        _Atomic uint32_t *slot = &c->channel_words[(size_t)ch * CAMIO_DELAY_WORDS];
+        delays[ch] = (camio_input_delay){atomic_load_explicit(&slot[0], memory_order_relaxed),
+                                         atomic_load_explicit(&slot[1], memory_order_relaxed),
+                                         atomic_load_explicit(&slot[2], memory_order_relaxed)};
+    }
     atomic_thread_fence(memory_order_acquire);
     if (atomic_load_explicit(&c->sequence, memory_order_relaxed) != before) return false;
     *latency = latency_from_words(words);
@@ -303,7 +373,27 @@ static void adopt_latency(camio_engine *engine) {
     uint32_t sequence = atomic_load_explicit(&engine->published_latency.sequence, memory_order_acquire);
     if (sequence == engine->adopted_sequence) return;
     camio_latency latency;
-    if (!latency_cell_try_load(&engine->published_latency, &latency, &sequence)) return; /* next cycle */
+    if (!latency_cell_try_load(&engine->published_latency, &latency, &sequence, engine->delays_incoming,
+                               engine->input_channels))
+        return; /* next cycle */
+    camio_input_delay *adopted = engine->delays_incoming;
+    engine->delays_incoming = engine->delays;
+    engine->delays = adopted;
+    bool aligning = false;
+    for (uint32_t c = 1; c < engine->input_channels && !aligning; c++)
+        aligning = !same_delay(&adopted[c], &adopted[0]);
+    if (aligning && !engine->aligning) {
+        for (uint32_t c = 0; c < engine->input_channels; c++) engine->held_end[c] = INT64_MIN;
+        engine->first_held_by_all = INT64_MIN;
+    }
+    engine->aligning = aligning;
+    atomic_store_explicit(&engine->published_aligning, aligning, memory_order_relaxed);
+    /* With one delay for all, capture reads it from the latency itself. */
+    if (!aligning && engine->input_channels > 0) {
+        latency.external = adopted[0].external;
+        latency.feedback_cycles = adopted[0].feedback_cycles;
+        latency.periods = adopted[0].periods;
+    }
     engine->latency = latency;
     engine->adopted_sequence = sequence;
 }
@@ -339,25 +429,16 @@ static bool find_segment(const camio_engine *engine, int64_t frame, uint64_t *in
  *    cycle's* output; so after a stall it is still the last cycle that ran.
  *    The first cycle with a new period carries none of it (the server
  *    cleared the resized buffers) and is not captured.
- *
- * capture_next is the played frame the next captured frame must have, so
- * the chunk stream stays exact whatever changes between cycles: frames a
- * cycle would label a second time (the delay grew) are not captured, frames
- * no cycle can label (the delay shrank, a stall, a period change) are
- * counted in dropped_frames_before. Within one timeline segment,
- * next.starting_frame == prev.starting_frame + prev.frame_count +
- * next.dropped_frames_before, always.
+ * False when the input cannot be labelled in this cycle at all.
  */
-static void capture(camio_engine *engine, const float *const *inputs, uint32_t nframes,
-                    uint64_t absolute_start, uint64_t usecs, bool *wake) {
-    if (engine->input_channels == 0 || inputs == NULL) return;
-    const camio_latency *latency = &engine->latency;
-    /* Just after a period change the port latency of the new period is not
-     * known yet: nothing can be labelled truly, so nothing is captured; the
-     * gap is counted when capture resumes. */
-    if (latency->external != 0 && latency->period != 0 && latency->period != nframes) return;
-    /* The graph around the engine changed after this latency was measured. */
-    if (latency->epoch != atomic_load_explicit(&engine->latency_epoch, memory_order_acquire)) return;
+static int64_t played_start_of(const camio_engine *engine, const camio_input_delay *delay, uint32_t nframes,
+                               uint64_t absolute_start) {
+    if (delay->feedback_cycles > 0) return (int64_t)engine->previous_cycle_start - (int64_t)delay->external;
+    return (int64_t)absolute_start - (int64_t)delay->external - (int64_t)delay->periods * (int64_t)nframes;
+}
+
+static bool played_range(const camio_engine *engine, const camio_input_delay *delay, uint32_t nframes,
+                         uint64_t absolute_start, int64_t *played_start, uint32_t *valid) {
     /* A device monitor follows the server's cycles, and while the server is
      * unsteady (a burst of late catch-up cycles, a skipped cycle) it carries
      * silence or older cycles (measured on PipeWire after a stop: 18 of 39
@@ -366,40 +447,28 @@ static void capture(camio_engine *engine, const float *const *inputs, uint32_t n
      * look steady (on time, one period on) and still feed the monitor
      * silence: with two settling cycles the server-stop test on PipeWire
      * failed 1 run in 2 (a silent cycle labelled), with three 0 runs in 16. */
-    if (latency->periods > 0 && engine->steady_cycles < CAMIO_MONITOR_SETTLING_CYCLES) return;
-
-    int64_t played_start;
-    uint32_t valid;
-    if (latency->feedback_cycles > 0) {
-        played_start = (int64_t)engine->previous_cycle_start - (int64_t)latency->external;
+    if (delay->periods > 0 && engine->steady_cycles < CAMIO_MONITOR_SETTLING_CYCLES) return false;
+    *played_start = played_start_of(engine, delay, nframes, absolute_start);
+    *valid = nframes;
+    if (delay->feedback_cycles > 0) {
         /* Clients on the loop delay by frames of the cycles that *ran*: until
          * the last stall lies more than that far back, the played frames of
          * this input are not where the server's clock puts them (measured:
          * jack_latent_client's delay line carries audio from before the stall
          * into frames the stall skipped). Not captured; counted. */
-        if (latency->external > 0 && played_start < engine->gap_end) return;
+        if (delay->external > 0 && *played_start < engine->gap_end) return false;
         /* The first cycle after a period change carries nothing of the last
          * one: jackd clears the port buffers when it resizes them (measured:
          * silence at every change, 16 to 8192). Its frames are counted lost. */
-        valid = nframes == engine->previous_cycle_frames ? nframes : 0;
-    } else {
-        played_start = (int64_t)absolute_start - (int64_t)latency->external -
-                       (int64_t)latency->periods * (int64_t)nframes;
-        valid = nframes;
+        if (nframes != engine->previous_cycle_frames) *valid = 0;
     }
-    if (!engine->have_capture) {
-        engine->capture_next = played_start;
-        engine->have_capture = true;
-    }
-    if (played_start > engine->capture_next) {
-        count_lost(engine, (uint64_t)(played_start - engine->capture_next));
-        engine->capture_next = played_start; /* counted once, whatever follows */
-    }
-    int64_t cursor = engine->capture_next;
-    int64_t end = played_start + (int64_t)valid;
-    if (cursor >= end) return; /* nothing, or all of it labelled already */
-    engine->capture_next = end;
+    return true;
+}
 
+/* Writes played frames [cursor, end) as chunks, one per timeline segment
+ * they were played in. */
+static void write_played(camio_engine *engine, const capture_source *source, int64_t cursor, int64_t end,
+                         uint64_t usecs, bool *wake) {
     uint64_t newest = engine->history_count - 1;
     uint64_t s;
     if (!find_segment(engine, cursor, &s)) {
@@ -423,22 +492,147 @@ static void capture(camio_engine *engine, const float *const *inputs, uint32_t n
             if (segment_end <= cursor) { s++; continue; }
             if (segment_end - cursor < (int64_t)count) count = (uint32_t)(segment_end - cursor);
         }
-        uint32_t offset = (uint32_t)(cursor - played_start);
         camio_chunk_info info = {
             .starting_frame = segment->rolling
                 ? segment->timeline_start + (cursor - (int64_t)segment->absolute_start)
                 : segment->timeline_start,
             .playspec_id = segment->playspec_id,
-            .frame_time = engine->frame_time + offset,
+            .frame_time = engine->frame_time + (uint64_t)(cursor - source->first),
             .cycle_usecs = usecs,
             .channel_count = engine->input_channels,
             .frame_count = count,
             .rolling = segment->rolling,
         };
-        write_chunk(engine, inputs, offset, count, info, wake);
+        write_chunk(engine, source, cursor, count, info, wake);
         cursor += count;
         s++;
     }
+}
+
+/* Played frames [played_start, end) are the next to capture: frames before
+ * capture_next are labelled already, frames between it and played_start
+ * are lost. Returns where capture starts. */
+static int64_t capture_from(camio_engine *engine, int64_t played_start) {
+    if (!engine->have_capture) {
+        engine->capture_next = played_start;
+        engine->have_capture = true;
+    }
+    if (played_start > engine->capture_next) {
+        count_lost(engine, (uint64_t)(played_start - engine->capture_next));
+        engine->capture_next = played_start; /* counted once, whatever follows */
+    }
+    return engine->capture_next;
+}
+
+/*
+ * Channels of different delays (one input through a latent client, another
+ * on a direct loop) hold the same played frame in different cycles. Each
+ * channel's input goes into its ring, in the slot of the played frame it
+ * carries; a played frame is captured once every channel has given it,
+ * so each chunk lines up across channels. Frames come from each channel in
+ * played order (a grown delay repeats none: those are not stored again), so
+ * once every channel has given frames up to some point, a frame before it
+ * that some channel lacks (inside that channel's stall or period-change
+ * gap, a cycle it could not be labelled in, or overwritten in its ring) is
+ * lost, and counted, for all channels together.
+ */
+static bool held_by_all(const camio_engine *engine, int64_t frame) {
+    uint64_t slot = (uint64_t)frame & (engine->alignment_size - 1);
+    for (uint32_t c = 0; c < engine->input_channels; c++)
+        if (engine->held_frame[(size_t)c * engine->alignment_size + slot] != frame) return false;
+    return true;
+}
+
+static void capture_aligned(camio_engine *engine, const float *const *inputs, uint32_t nframes,
+                            uint64_t absolute_start, uint64_t usecs, bool *wake) {
+    const uint64_t size = engine->alignment_size, mask = size - 1;
+    for (uint32_t c = 0; c < engine->input_channels; c++) {
+        int64_t played_start;
+        uint32_t valid;
+        if (!played_range(engine, &engine->delays[c], nframes, absolute_start, &played_start, &valid)) continue;
+        int64_t to = played_start + (int64_t)valid;
+        int64_t from = played_start;
+        int64_t *held_end = &engine->held_end[c];
+        if (*held_end != INT64_MIN && *held_end > from) from = *held_end; /* given already */
+        if (engine->have_capture && engine->capture_next > from) from = engine->capture_next;
+        if (to - from > (int64_t)size) from = to - (int64_t)size; /* the ring keeps only the last `size` */
+        if (from >= to) continue;
+        if (*held_end == INT64_MIN && from > engine->first_held_by_all) engine->first_held_by_all = from;
+        float *samples = engine->alignment + (size_t)c * size;
+        int64_t *frames = engine->held_frame + (size_t)c * size;
+        const float *input = inputs[c] + (from - played_start);
+        for (int64_t p = from; p < to; p++) {
+            samples[(uint64_t)p & mask] = *input++;
+            frames[(uint64_t)p & mask] = p;
+        }
+        *held_end = to;
+    }
+    /* Every channel has given what it ever will of the frames before `end`;
+     * none holds a frame before `oldest` any more. */
+    int64_t end = INT64_MAX, oldest = INT64_MIN;
+    uint32_t most_delayed = 0;
+    for (uint32_t c = 0; c < engine->input_channels; c++) {
+        int64_t held_end = engine->held_end[c];
+        if (held_end == INT64_MIN) return; /* a channel has given nothing yet */
+        if (held_end - (int64_t)size > oldest) oldest = held_end - (int64_t)size;
+        if (held_end < end) {
+            end = held_end;
+            most_delayed = c;
+        }
+    }
+    /* Capture begins where the last channel to give anything began. */
+    if (!engine->have_capture) capture_from(engine, engine->first_held_by_all);
+    if (engine->capture_next < oldest) capture_from(engine, oldest); /* counts what lies before */
+    capture_source source = {
+        .ring = engine->alignment,
+        .first = played_start_of(engine, &engine->delays[most_delayed], nframes, absolute_start),
+    };
+    int64_t cursor = engine->capture_next;
+    while (cursor < end) {
+        int64_t run = cursor;
+        bool held = held_by_all(engine, cursor);
+        while (run < end && held_by_all(engine, run) == held) run++;
+        if (held) write_played(engine, &source, cursor, run, usecs, wake);
+        else count_lost(engine, (uint64_t)(run - cursor));
+        cursor = run;
+    }
+    if (end > engine->capture_next) engine->capture_next = end;
+}
+
+/*
+ * capture_next is the played frame the next captured frame must have, so
+ * the chunk stream stays exact whatever changes between cycles: frames a
+ * cycle would label a second time (the delay grew) are not captured, frames
+ * no cycle can label (the delay shrank, a stall, a period change) are
+ * counted in dropped_frames_before. Within one timeline segment,
+ * next.starting_frame == prev.starting_frame + prev.frame_count +
+ * next.dropped_frames_before, always.
+ */
+static void capture(camio_engine *engine, const float *const *inputs, uint32_t nframes,
+                    uint64_t absolute_start, uint64_t usecs, bool *wake) {
+    if (engine->input_channels == 0 || inputs == NULL) return;
+    const camio_latency *latency = &engine->latency;
+    /* Just after a period change the port latency of the new period is not
+     * known yet: nothing can be labelled truly, so nothing is captured; the
+     * gap is counted when capture resumes. */
+    if (latency->period != 0 && latency->period != nframes) return;
+    /* The graph around the engine changed after this latency was measured. */
+    if (latency->epoch != atomic_load_explicit(&engine->latency_epoch, memory_order_acquire)) return;
+    if (engine->aligning) {
+        capture_aligned(engine, inputs, nframes, absolute_start, usecs, wake);
+        return;
+    }
+    /* One delay for all channels: straight from this cycle's buffers. */
+    camio_input_delay delay = {latency->external, latency->feedback_cycles, latency->periods};
+    int64_t played_start;
+    uint32_t valid;
+    if (!played_range(engine, &delay, nframes, absolute_start, &played_start, &valid)) return;
+    int64_t cursor = capture_from(engine, played_start);
+    int64_t end = played_start + (int64_t)valid;
+    if (cursor >= end) return; /* nothing, or all of it labelled already */
+    engine->capture_next = end;
+    capture_source source = {.inputs = inputs, .first = played_start};
+    write_played(engine, &source, cursor, end, usecs, wake);
 }
 
 /*
@@ -552,8 +746,8 @@ void camio_engine_process(camio_engine *engine, const float *const *inputs,
 /* Shared state                                                           */
 /* ---------------------------------------------------------------------- */
 
-void camio_engine_set_latency(camio_engine *engine, const camio_latency *latency) {
-    latency_cell_store(&engine->published_latency, latency);
+void camio_engine_set_latency(camio_engine *engine, const camio_latency *latency, const camio_input_delay *delays) {
+    latency_cell_store(&engine->published_latency, latency, delays, engine->input_channels);
 }
 
 void camio_engine_mark_late_cycle(camio_engine *engine) { engine->late_cycle = true; }
@@ -566,8 +760,13 @@ uint32_t camio_engine_latency_epoch(const camio_engine *engine) {
     return atomic_load_explicit(&((camio_engine *)engine)->latency_epoch, memory_order_acquire);
 }
 
+uint64_t camio_input_delay_round_trip(const camio_input_delay *delay, uint32_t period) {
+    return (uint64_t)delay->external + ((uint64_t)delay->feedback_cycles + delay->periods) * period;
+}
+
 uint64_t camio_latency_round_trip(const camio_latency *latency, uint32_t period) {
-    return (uint64_t)latency->external + ((uint64_t)latency->feedback_cycles + latency->periods) * period;
+    camio_input_delay delay = {latency->external, latency->feedback_cycles, latency->periods};
+    return camio_input_delay_round_trip(&delay, period);
 }
 
 #define CAMIO_LOAD(field) atomic_load_explicit(&((camio_engine *)engine)->field, memory_order_relaxed)
@@ -581,6 +780,7 @@ uint64_t camio_engine_cycles(const camio_engine *engine) {
 }
 uint32_t camio_engine_last_period(const camio_engine *engine) { return CAMIO_LOAD(last_period); }
 uint64_t camio_engine_unlabelled_input_frames(const camio_engine *engine) { return CAMIO_LOAD(unlabelled_total); }
+bool camio_engine_is_aligning_inputs(const camio_engine *engine) { return CAMIO_LOAD(published_aligning) != 0; }
 uint64_t camio_engine_lost_notices(const camio_engine *engine) { return CAMIO_LOAD(lost_notices); }
 uint32_t camio_engine_input_channels(const camio_engine *engine) { return engine->input_channels; }
 uint32_t camio_engine_output_channels(const camio_engine *engine) { return engine->output_channels; }

@@ -22,12 +22,15 @@
 
 /* The latency, published as one unit: a sequence counter that is odd while
  * the (single) writer is between its two increments. A reader that sees the
- * same even count before and after copying has all seven figures of one
- * publication; the process thread never retries, it tries again next cycle. */
+ * same even count before and after copying has all seven figures and every
+ * channel's delay of one publication; the process thread never retries, it
+ * tries again next cycle. */
 #define CAMIO_LATENCY_WORDS 7
+#define CAMIO_DELAY_WORDS 3
 typedef struct camio_latency_cell {
     _Atomic uint32_t sequence;
     _Atomic uint32_t words[CAMIO_LATENCY_WORDS];
+    _Atomic uint32_t *channel_words; /* CAMIO_DELAY_WORDS per input channel */
 } camio_latency_cell;
 
 typedef struct camio_segment {
@@ -60,8 +63,20 @@ struct camio_engine {
     uint32_t previous_cycle_frames; /* and its length */
     camio_latency latency;          /* in force: adopted at a cycle's start */
     uint32_t adopted_sequence;      /* of the publication it came from */
+    camio_input_delay *delays;      /* in force, one per input channel */
+    camio_input_delay *delays_incoming; /* where an adoption is copied before it takes over */
+    bool aligning;                  /* the delays differ: input goes through the alignment rings */
     bool have_capture;
     int64_t capture_next; /* absolute frame at which the next frame to capture was played */
+    /* Alignment (only while `aligning`): channel c's samples at alignment +
+     * c * alignment_size, each in the slot of the absolute frame at which it
+     * was played (frame & (alignment_size - 1)); held_frame says which
+     * played frame a slot holds, so gaps and overwritten slots show. */
+    float *alignment;
+    int64_t *held_frame;     /* INT64_MIN: an empty slot */
+    uint64_t alignment_size; /* a power of two */
+    int64_t *held_end;       /* per channel: after the latest played frame it gave; INT64_MIN: none */
+    int64_t first_held_by_all; /* the latest of the channels' first frames: where capture can begin */
     camio_segment history[CAMIO_HISTORY];
     uint64_t history_count;
     bool have_cycle;
@@ -85,6 +100,7 @@ struct camio_engine {
     _Atomic uint64_t lost_notices;
     _Atomic uint32_t last_period;
     _Atomic uint64_t unlabelled_total;
+    _Atomic uint32_t published_aligning;
     _Atomic uint32_t latency_epoch; /* invalidations so far */
     camio_latency_cell published_latency; /* control -> rt */
 

@@ -375,10 +375,22 @@ typedef struct camio_walk {
     const char **ports;     /* every port in the graph, sorted: a client's are adjacent */
     uint32_t port_count;
     uint8_t *visited;       /* per entry of `ports` */
-    bool found;             /* a loop through clients only (or a direct cable) */
-    bool found_monitor;     /* a loop through a device's monitor */
-    uint32_t added;         /* largest latency the clients on a loop add */
+    uint32_t input_count;
+    /* Per input of ours: */
+    uint8_t *found;         /* a loop through clients only (or a direct cable) reaches it */
+    uint8_t *found_monitor; /* a loop through a device's monitor reaches it */
+    uint32_t *added;        /* largest latency the clients on its loops add */
 } camio_walk;
+
+/* Which of our inputs `name` ("client:in_3" -> 2) is; -1 when none. */
+static int32_t own_input_index(const camio_walk *walk, const char *name) {
+    const char *port = name + walk->own_prefix_length;
+    if (strncmp(port, "in_", 3) != 0) return -1;
+    char *end;
+    unsigned long number = strtoul(port + 3, &end, 10);
+    if (*end != '\0' || number < 1 || number > walk->input_count) return -1;
+    return (int32_t)(number - 1);
+}
 
 static int compare_names(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -430,9 +442,11 @@ static void walk_from_output(camio_walk *walk, jack_port_t *out, uint32_t added,
  * through a device monitor if `monitor`. */
 static void walk_into_input(camio_walk *walk, const char *name, uint32_t added, bool monitor, uint32_t depth) {
     if (strncmp(name, walk->own_prefix, walk->own_prefix_length) == 0) {
-        if (monitor) walk->found_monitor = true;
-        else walk->found = true;
-        if (added > walk->added) walk->added = added;
+        int32_t input = own_input_index(walk, name);
+        if (input < 0) return;
+        if (monitor) walk->found_monitor[input] = 1;
+        else walk->found[input] = 1;
+        if (added > walk->added[input]) walk->added[input] = added;
         return;
     }
     int32_t index = port_index(walk, name);
@@ -461,7 +475,20 @@ static void walk_from_output(camio_walk *walk, jack_port_t *out, uint32_t added,
     jack_free(linked);
 }
 
-void camio_jack_refresh_latency(camio_jack *jack, camio_latency *published) {
+/* Input `c`'s delay as the walk found it; false when no loop reaches it. */
+static bool loop_delay(const camio_walk *walk, uint32_t c, camio_input_delay *delay) {
+    if (!walk->found[c] && !walk->found_monitor[c]) return false;
+    /* Our own ports' figures run round the loop: what counts is the one
+     * cycle the server breaks it with (or the device monitor's period), plus
+     * what the clients on it add. Should an input hear both kinds of loop at
+     * once, it hears a sum no one delay can label; the cable through
+     * clients wins. */
+    *delay = (camio_input_delay){.external = walk->added[c], .feedback_cycles = walk->found[c] ? 1 : 0,
+                                 .periods = walk->found[c] ? 0 : 1};
+    return true;
+}
+
+void camio_jack_refresh_latency(camio_jack *jack, camio_latency *published, camio_input_delay *delays_out) {
     /* Read before the graph: an invalidation during the walk leaves this
      * measurement stale, and the engine waits for the next one. */
     uint32_t epoch = camio_engine_latency_epoch(jack->engine);
@@ -480,40 +507,79 @@ void camio_jack_refresh_latency(camio_jack *jack, camio_latency *published) {
 
     char prefix[sizeof jack->client_name + 2];
     snprintf(prefix, sizeof prefix, "%s:", jack->client_name);
-    camio_walk walk = {.client = jack->client, .own_prefix = prefix, .own_prefix_length = strlen(prefix)};
+    uint32_t inputs = jack->input_count;
+    camio_walk walk = {.client = jack->client, .own_prefix = prefix, .own_prefix_length = strlen(prefix),
+                       .input_count = inputs};
     const char **graph = jack_get_ports(jack->client, NULL, NULL, 0);
     while (graph && graph[walk.port_count]) walk.port_count++;
     walk.ports = calloc(walk.port_count ? walk.port_count : 1, sizeof(char *));
     walk.visited = calloc(walk.port_count ? walk.port_count : 1, 1);
-    if (walk.ports != NULL && walk.visited != NULL) {
+    walk.found = calloc(inputs ? inputs : 1, 1);
+    walk.found_monitor = calloc(inputs ? inputs : 1, 1);
+    walk.added = calloc(inputs ? inputs : 1, sizeof(uint32_t));
+    camio_input_delay *delays = calloc(inputs ? inputs : 1, sizeof(camio_input_delay));
+    uint8_t *follows = calloc(inputs ? inputs : 1, 1);
+    bool walked = walk.ports != NULL && walk.visited != NULL && walk.found != NULL && walk.found_monitor != NULL &&
+                  walk.added != NULL && delays != NULL && follows != NULL;
+    if (walked) {
         if (walk.port_count) memcpy(walk.ports, graph, walk.port_count * sizeof(char *));
         qsort(walk.ports, walk.port_count, sizeof(char *), compare_names);
         for (uint32_t o = 0; o < jack->output_count; o++)
             walk_from_output(&walk, jack->outputs[o], 0, false, 0);
     }
-    free(walk.visited);
-    free(walk.ports);
     jack_free(graph);
 
     camio_latency latency = {.capture = capture.max, .playback = playback.max, .epoch = epoch};
-    if (walk.found || walk.found_monitor) {
-        /* Our own ports' figures run round the loop: what counts is the one
-         * cycle the server breaks it with (or the device monitor's period),
-         * plus what the clients on it add. Should an input hear both kinds
-         * of loop at once, it hears a sum no one delay can label; the cable
-         * through clients wins. */
-        latency.external = walk.added;
-        if (walk.found) latency.feedback_cycles = 1;
-        else latency.periods = 1;
-    } else {
-        latency.external = capture.max + playback.max;
+    /* The physical round trip, for an input no loop reaches (and for every
+     * input when the walk could not run). */
+    camio_input_delay physical = {.external = capture.max + playback.max};
+    camio_input_delay longest = physical;
+    bool any = false;
+    uint64_t longest_trip = 0;
+    for (uint32_t c = 0; walked && c < inputs; c++) {
+        if (!loop_delay(&walk, c, &delays[c])) {
+            /* Connected to something no output of ours reaches (a capture
+             * port, another client): its own capture latency plus the way
+             * out. Unconnected: no delay of its own. */
+            jack_latency_range_t range;
+            jack_port_get_latency_range(jack->inputs[c], JackCaptureLatency, &range);
+            delays[c] = (camio_input_delay){.external = range.max + playback.max};
+            if (!jack_port_connected(jack->inputs[c])) {
+                follows[c] = 1;
+                continue;
+            }
+        }
+        uint64_t trip = camio_input_delay_round_trip(&delays[c], period);
+        if (!any || trip > longest_trip) {
+            longest = delays[c];
+            longest_trip = trip;
+            any = true;
+        }
     }
+    /* An unconnected input hears silence whatever its delay: it takes the
+     * longest, so it holds no other input back. */
+    for (uint32_t c = 0; walked && c < inputs; c++)
+        if (follows[c]) delays[c] = longest;
+    latency.external = longest.external;
+    latency.feedback_cycles = longest.feedback_cycles;
+    latency.periods = longest.periods;
     /* Port latencies are figures of one period: tag them with the one read
      * before them (should it have changed meanwhile, the tag no longer
      * matches the cycles, and the next refresh measures again). */
-    latency.period = latency.external ? period : 0;
-    camio_engine_set_latency(jack->engine, &latency);
+    bool any_external = latency.external != 0;
+    for (uint32_t c = 0; walked && c < inputs; c++) any_external = any_external || delays[c].external != 0;
+    latency.period = any_external ? period : 0;
+    camio_engine_set_latency(jack->engine, &latency, walked ? delays : NULL);
     if (published) *published = latency;
+    if (delays_out)
+        for (uint32_t c = 0; c < inputs; c++) delays_out[c] = walked ? delays[c] : longest;
+    free(follows);
+    free(delays);
+    free(walk.added);
+    free(walk.found_monitor);
+    free(walk.found);
+    free(walk.visited);
+    free(walk.ports);
 }
 
 bool camio_jack_own_port_latency(camio_jack *jack, bool is_input, uint32_t index, uint32_t *min, uint32_t *max) {

@@ -106,6 +106,7 @@ public final class AudioInterface: Sendable {
                 inputChannels: inputChannels, outputChannels: outputChannels,
                 changeCapacity: options.changeCapacity,
                 inputRingFrames: options.inputRingFrames ?? sampleRate * 4,
+                alignmentFrames: options.inputAlignmentFrames,
                 maximumEntries: options.maximumPlayspecEntries)
         } catch {
             camio_jack_destroy(jack)

@@ -6,6 +6,14 @@ public struct AudioInterfaceOptions: Sendable {
     /// The capture ring between the realtime thread and the bridge thread, in
     /// frames; `nil` means four seconds at the server's rate.
     public var inputRingFrames: Int? = nil
+    /// Frames of each input channel kept to line up channels whose round
+    /// trips differ (one through a latent client, one on a direct loop):
+    /// round trips that differ by up to this less one period are
+    /// compensated; beyond that the input is counted as lost
+    /// (``InputAudioChunk/droppedFramesBefore``), never delivered out of
+    /// line. Rounded up to a power of two, at most 2^24; `nil` means 16384,
+    /// or fewer for many channels so that the buffers take at most 16 MiB.
+    public var inputAlignmentFrames: Int? = nil
     /// The most entries one playspec may have.
     public var maximumPlayspecEntries: Int = 65536
     /// How many input chunks and events each consumer may fall behind by default.

@@ -27,7 +27,7 @@ final class EngineCore: @unchecked Sendable {
     private let control = Mutex<Control>(Control())
 
     init(inputChannels: Int, outputChannels: Int, changeCapacity: Int, inputRingFrames: Int,
-         maximumEntries: Int) throws(AMIOError) {
+         alignmentFrames: Int? = nil, maximumEntries: Int) throws(AMIOError) {
         guard (0...4096).contains(inputChannels) else {
             throw .invalidArgument(name: "inputChannels", reason: "\(inputChannels) is outside 0...4096")
         }
@@ -43,15 +43,26 @@ final class EngineCore: @unchecked Sendable {
         guard (1...(1 << 26)).contains(inputRingFrames) else {
             throw .invalidArgument(name: "inputRingFrames", reason: "\(inputRingFrames) is outside 1...2^26")
         }
+        let alignmentFrames = alignmentFrames ?? Self.defaultAlignmentFrames(inputChannels: inputChannels)
+        guard (1...(1 << 24)).contains(alignmentFrames) else {
+            throw .invalidArgument(name: "inputAlignmentFrames", reason: "\(alignmentFrames) is outside 1...2^24")
+        }
         var config = camio_engine_config(
             input_channels: UInt32(inputChannels), output_channels: UInt32(outputChannels),
-            change_capacity: UInt32(changeCapacity), input_ring_frames: UInt32(inputRingFrames))
+            change_capacity: UInt32(changeCapacity), input_ring_frames: UInt32(inputRingFrames),
+            alignment_frames: UInt32(alignmentFrames))
         guard let engine = camio_engine_create(&config) else { throw .outOfMemory }
         self.engine = engine
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
         self.changeCapacity = changeCapacity
         self.maximumEntries = maximumEntries
+    }
+
+    /// 16384 frames per input channel, fewer for many channels so that the
+    /// alignment rings take at most 16 MiB (but at least 1024 frames each).
+    static func defaultAlignmentFrames(inputChannels: Int) -> Int {
+        max(1024, min(16384, (1 << 22) / max(1, inputChannels)))
     }
 
     deinit {

@@ -49,11 +49,12 @@ final class JackSession: @unchecked Sendable {
     /// What the last refresh published, with each own port's latency range.
     private struct Published: Sendable {
         var engine = camio_latency()
+        var delays: [camio_input_delay] = []
         var inputs: [ClosedRange<Int>] = []
         var outputs: [ClosedRange<Int>] = []
 
         func latency(period: UInt32) -> Latency {
-            Latency(engine, period: period, inputs: inputs, outputs: outputs)
+            Latency(engine, delays: delays, period: period, inputs: inputs, outputs: outputs)
         }
     }
 
@@ -95,7 +96,13 @@ final class JackSession: @unchecked Sendable {
     func refreshLatencyWithOpenClient() {
         guard !camio_jack_is_shut_down(jack) else { return }
         var measured = Published()
-        camio_jack_refresh_latency(jack, &measured.engine)
+        var engine = camio_latency()
+        var delays = [camio_input_delay](repeating: camio_input_delay(), count: core.inputChannels)
+        delays.withUnsafeMutableBufferPointer { delays in
+            camio_jack_refresh_latency(jack, &engine, delays.baseAddress)
+        }
+        measured.engine = engine
+        measured.delays = delays
         measured.inputs = (0..<core.inputChannels).map { portLatency(input: true, index: $0) }
         measured.outputs = (0..<core.outputChannels).map { portLatency(input: false, index: $0) }
         published.withLock { $0 = measured }

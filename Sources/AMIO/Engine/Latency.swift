@@ -13,13 +13,21 @@ public struct Latency: Sendable, Hashable, CustomStringConvertible {
     /// ports (PipeWire). The server breaks such a loop with one cycle of
     /// delay, so the round trip includes one period.
     public var isFedBack: Bool
-    /// What input chunks are compensated by: capture + playback for a path
+    /// The longest of ``inputRoundTrips``: capture + playback for a path
     /// through the physical ports; for a fed-back input, one period plus the
     /// latency the clients on the loop report adding.
     public var roundTrip: Int
+    /// What each input channel (`in_1` first) is compensated by, found from
+    /// the paths that lead to its port: a loop from the interface's outputs
+    /// (a cable, other clients, a sink's monitor), else the physical round
+    /// trip of its own capture latency; an unconnected input has the longest
+    /// of the others. Where these differ, the earlier channels are held back
+    /// so that frame i of every channel of a chunk lines up with the same
+    /// timeline frame (up to ``AudioInterfaceOptions/inputAlignmentFrames``
+    /// apart). Empty when not known per channel.
+    public var inputRoundTrips: [Int]
     /// The capture latency range of each input port (`in_1` first), as JACK
-    /// reports it. Input chunks are compensated by one figure for all
-    /// channels, from the largest of these.
+    /// reports it.
     public var inputs: [ClosedRange<Int>]
     /// The playback latency range of each output port (`out_1` first).
     public var outputs: [ClosedRange<Int>]
@@ -30,28 +38,40 @@ public struct Latency: Sendable, Hashable, CustomStringConvertible {
     ///   - capture: Capture latency of the inputs.
     ///   - playback: Playback latency of the outputs.
     ///   - isFedBack: Whether the inputs are fed from the outputs.
-    ///   - roundTrip: The round trip in frames.
+    ///   - roundTrip: The (longest) round trip in frames.
+    ///   - inputRoundTrips: Each input channel's round trip in frames.
     ///   - inputs: Each input port's capture latency range.
     ///   - outputs: Each output port's playback latency range.
     public init(capture: Int, playback: Int, isFedBack: Bool = false, roundTrip: Int,
-                inputs: [ClosedRange<Int>] = [], outputs: [ClosedRange<Int>] = []) {
+                inputRoundTrips: [Int] = [], inputs: [ClosedRange<Int>] = [], outputs: [ClosedRange<Int>] = []) {
         self.capture = capture
         self.playback = playback
         self.isFedBack = isFedBack
         self.roundTrip = roundTrip
+        self.inputRoundTrips = inputRoundTrips
         self.inputs = inputs
         self.outputs = outputs
     }
 
-    init(_ latency: camio_latency, period: UInt32, inputs: [ClosedRange<Int>], outputs: [ClosedRange<Int>]) {
-        var roundTrip = latency
+    init(_ latency: camio_latency, delays: [camio_input_delay], period: UInt32, inputs: [ClosedRange<Int>],
+         outputs: [ClosedRange<Int>]) {
+        var longest = latency
+        let trips = delays.map { delay in
+            var delay = delay
+            return Int(camio_input_delay_round_trip(&delay, period))
+        }
+        let fedBack = delays.contains { $0.feedback_cycles > 0 || $0.periods > 0 }
         self.init(capture: Int(latency.capture), playback: Int(latency.playback),
-                  isFedBack: latency.feedback_cycles > 0 || latency.periods > 0,
-                  roundTrip: Int(camio_latency_round_trip(&roundTrip, period)), inputs: inputs, outputs: outputs)
+                  isFedBack: fedBack || latency.feedback_cycles > 0 || latency.periods > 0,
+                  roundTrip: Int(camio_latency_round_trip(&longest, period)), inputRoundTrips: trips,
+                  inputs: inputs, outputs: outputs)
     }
 
     /// The figures in words.
     public var description: String {
-        "capture \(capture), playback \(playback), round trip \(roundTrip) frames" + (isFedBack ? " (fed back)" : "")
+        let perChannel = Set(inputRoundTrips).count > 1
+            ? " (inputs \(inputRoundTrips.map(String.init).joined(separator: ", ")))" : ""
+        return "capture \(capture), playback \(playback), round trip \(roundTrip) frames" + perChannel
+            + (isFedBack ? " (fed back)" : "")
     }
 }

@@ -37,20 +37,32 @@ public final class OfflineRenderer: Sendable {
     ///   - changeCapacity: Changes that may be outstanding at once.
     ///   - maximumPlayspecEntries: The most entries one playspec may have.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` for impossible settings.
-    public init(sampleRate: Int = 48000, inputChannels: Int = 0, outputChannels: Int = 2,
-                roundTripLatency: Int = 0, changeCapacity: Int = 256,
-                maximumPlayspecEntries: Int = 65536) throws(AMIOError) {
+    public convenience init(sampleRate: Int = 48000, inputChannels: Int = 0, outputChannels: Int = 2,
+                            roundTripLatency: Int = 0, changeCapacity: Int = 256,
+                            maximumPlayspecEntries: Int = 65536) throws(AMIOError) {
+        try self.init(sampleRate: sampleRate, inputChannels: inputChannels, outputChannels: outputChannels,
+                      roundTripLatency: roundTripLatency, changeCapacity: changeCapacity,
+                      maximumPlayspecEntries: maximumPlayspecEntries, inputAlignmentFrames: nil)
+    }
+
+    /// The public initialiser, with the frames kept to align input channels
+    /// of different delays (``AudioInterfaceOptions/inputAlignmentFrames``),
+    /// for tests that publish such delays.
+    init(sampleRate: Int = 48000, inputChannels: Int = 0, outputChannels: Int = 2,
+         roundTripLatency: Int = 0, changeCapacity: Int = 256,
+         maximumPlayspecEntries: Int = 65536, inputAlignmentFrames: Int?) throws(AMIOError) {
         guard sampleRate >= 1 else { throw .invalidArgument(name: "sampleRate", reason: "\(sampleRate) is below 1") }
         guard (0...Int(Int32.max)).contains(roundTripLatency) else {
             throw .invalidArgument(name: "roundTripLatency", reason: "\(roundTripLatency) is negative or too large")
         }
         core = try EngineCore(inputChannels: inputChannels, outputChannels: outputChannels,
                               changeCapacity: changeCapacity, inputRingFrames: 1 << 16,
+                              alignmentFrames: inputAlignmentFrames,
                               maximumEntries: maximumPlayspecEntries)
         var latency = camio_latency(capture: 0, playback: UInt32(roundTripLatency), external: UInt32(roundTripLatency),
                                     feedback_cycles: 0, periods: 0, period: 0,
                                     epoch: camio_engine_latency_epoch(core.engine))
-        camio_engine_set_latency(core.engine, &latency)
+        camio_engine_set_latency(core.engine, &latency, nil)
         self.sampleRate = sampleRate
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
@@ -140,7 +152,32 @@ public final class OfflineRenderer: Sendable {
         var latency = camio_latency(capture: 0, playback: UInt32(external), external: UInt32(external),
                                     feedback_cycles: UInt32(feedbackCycles), periods: UInt32(periods),
                                     period: UInt32(period), epoch: camio_engine_latency_epoch(core.engine))
-        camio_engine_set_latency(core.engine, &latency)
+        camio_engine_set_latency(core.engine, &latency, nil)
+    }
+
+    /// One input channel's delay, for ``publishLatencyForTesting(channels:period:)``.
+    struct InputDelayForTesting: Sendable, Hashable {
+        var external: Int
+        var feedbackCycles: Int = 0
+        var periods: Int = 0
+    }
+
+    /// Test hook: publishes a delay per input channel, as the JACK driver
+    /// does when the channels are fed by different paths.
+    func publishLatencyForTesting(channels: [InputDelayForTesting], period: Int = 0) {
+        precondition(channels.count == inputChannels)
+        var delays = channels.map {
+            camio_input_delay(external: UInt32($0.external), feedback_cycles: UInt32($0.feedbackCycles),
+                              periods: UInt32($0.periods))
+        }
+        let longest = delays.max { a, b in
+            var a = a, b = b
+            return camio_input_delay_round_trip(&a, 1024) < camio_input_delay_round_trip(&b, 1024)
+        } ?? camio_input_delay()
+        var latency = camio_latency(capture: 0, playback: 0, external: longest.external,
+                                    feedback_cycles: longest.feedback_cycles, periods: longest.periods,
+                                    period: UInt32(period), epoch: camio_engine_latency_epoch(core.engine))
+        camio_engine_set_latency(core.engine, &latency, &delays)
     }
 
     /// Input frames lost because their segments had left the engine's history.

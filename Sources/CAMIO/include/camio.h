@@ -74,6 +74,11 @@ typedef struct camio_engine_config {
     uint32_t change_capacity;
     /// Capacity of the capture ring in frames of all input channels.
     uint32_t input_ring_frames;
+    /// Frames of each input channel kept to bring channels of different
+    /// delays into line (rounded up to a power of 2): delays that differ by
+    /// up to this less one period are compensated; beyond that, the input is
+    /// counted as lost, never labelled out of line. Allocated at creation.
+    uint32_t alignment_frames;
 } camio_engine_config;
 
 /// [control] Returns NULL when the configuration is impossible or memory is short.
@@ -147,7 +152,8 @@ bool camio_engine_next_notice(camio_engine *engine, camio_notice *notice);
 typedef struct camio_chunk_info {
     int64_t starting_frame;
     uint64_t playspec_id;
-    /// JACK frame time (extended to 64 bits) of the chunk's first frame.
+    /// JACK frame time (extended to 64 bits) of the chunk's first frame (where
+    /// the inputs' delays differ: as the most delayed input captured it).
     uint64_t frame_time;
     /// JACK's microsecond time of the start of the cycle that captured it.
     uint64_t cycle_usecs;
@@ -182,18 +188,15 @@ void camio_engine_process(camio_engine *engine,
 /// in such cycles, nor until three steady ones have followed.
 void camio_engine_mark_late_cycle(camio_engine *engine);
 
-/// The delay from the engine's outputs back to its inputs, as the driver
-/// finds it in the graph. Captured input is labelled with the timeline frame
-/// that was sounding this long before it arrived.
-typedef struct camio_latency {
-    /// Largest capture latency of the inputs, as JACK reports it (frames).
-    uint32_t capture;
-    /// Largest playback latency of the outputs, as JACK reports it (frames).
-    uint32_t playback;
+/// How one input's delay from the engine's outputs is made up. Input
+/// captured at absolute frame A was played `external + periods * nframes`
+/// frames earlier, or, with a feedback cycle, `external` frames before the
+/// previous executed cycle's start.
+typedef struct camio_input_delay {
     /// Frames of delay besides whole cycles: capture + playback for a path
     /// through the physical ports, or what the clients on a feedback loop add.
     uint32_t external;
-    /// Whole process cycles in the loop: 1 when an input is fed from one of
+    /// Whole process cycles in the loop: 1 when the input is fed from one of
     /// the engine's own outputs, directly or through other clients (the
     /// server breaks such a loop with one cycle of delay: the input carries
     /// the previous *executed* cycle's output; the first cycle with a new
@@ -202,12 +205,27 @@ typedef struct camio_latency {
     /// Periods of delay counted in the server's clock: 1 for an input fed
     /// through a sound device's monitor (PipeWire's sink monitor ports carry
     /// what the sink received one server cycle earlier: after a skipped
-    /// cycle that is silence, not our last output). The delay of a cycle is
-    /// `external + periods * nframes` of that cycle.
+    /// cycle that is silence, not our last output).
     uint32_t periods;
-    /// The period `external` was measured at; 0 when it holds at any period.
-    /// While the period differs (just after a period change) the engine
-    /// cannot label input and captures none; the frames are counted as lost.
+} camio_input_delay;
+
+/// The delay from the engine's outputs back to its inputs, as the driver
+/// finds it in the graph. Captured input is labelled with the timeline frame
+/// that was sounding this long before it arrived.
+typedef struct camio_latency {
+    /// Largest capture latency of the inputs, as JACK reports it (frames).
+    uint32_t capture;
+    /// Largest playback latency of the outputs, as JACK reports it (frames).
+    uint32_t playback;
+    /// The delay of the input with the longest round trip (see
+    /// camio_input_delay); every input's, unless each has its own.
+    uint32_t external;
+    uint32_t feedback_cycles;
+    uint32_t periods;
+    /// The period the `external` figures were measured at; 0 when they hold
+    /// at any period (all are 0). While the period differs (just after a
+    /// period change) the engine cannot label input and captures none; the
+    /// frames are counted as lost.
     uint32_t period;
     /// camio_engine_latency_epoch() when the driver began to measure. While a
     /// later invalidation is outstanding the figures may describe a graph
@@ -227,10 +245,18 @@ uint32_t camio_engine_latency_epoch(const camio_engine *engine);
 
 /// [control] Publishes the latency for the process thread, which adopts it
 /// at the start of its next cycle (never in the middle of one, and never
-/// half of it: the seven figures travel together). Callers serialise calls.
-void camio_engine_set_latency(camio_engine *engine, const camio_latency *latency);
+/// half of it: the figures and every channel's delay travel together).
+/// `delays` holds one entry per input channel, or is NULL when every input
+/// has the delay of `latency`. Where the inputs' delays differ, the engine
+/// holds the earlier ones back so that each chunk's frames line up across
+/// channels (alignment_frames). Callers serialise calls.
+void camio_engine_set_latency(camio_engine *engine, const camio_latency *latency,
+                              const camio_input_delay *_Nullable delays);
 
-/// [any] Round trip in frames of `latency` at the given period.
+/// [any] Round trip in frames of `delay` at the given period.
+uint64_t camio_input_delay_round_trip(const camio_input_delay *delay, uint32_t period);
+
+/// [any] Round trip in frames of `latency` (its longest) at the given period.
 uint64_t camio_latency_round_trip(const camio_latency *latency, uint32_t period);
 
 /// [any] Published state, updated by the process thread once per segment.
@@ -244,6 +270,9 @@ uint32_t camio_engine_last_period(const camio_engine *engine);
 /// history (more timeline changes within one round trip than it holds); they
 /// are also in camio_engine_dropped_input_frames.
 uint64_t camio_engine_unlabelled_input_frames(const camio_engine *engine);
+/// Whether the inputs' delays differ, so that captured input goes through
+/// the alignment rings (as of the latency last adopted).
+bool camio_engine_is_aligning_inputs(const camio_engine *engine);
 /// Notices that could not be queued (never expected; a non-zero value is a bug).
 uint64_t camio_engine_lost_notices(const camio_engine *engine);
 uint32_t camio_engine_input_channels(const camio_engine *engine);
@@ -325,10 +354,16 @@ int camio_jack_disconnect(camio_jack *jack, const char *source, const char *dest
 int camio_jack_connect_physical(camio_jack *jack);
 
 /// [control] Reads the latency of the client's ports, walks the graph for
-/// paths from its outputs back to its inputs (direct cables, other clients,
-/// a sink's monitor ports), and publishes the result to the engine; stores
-/// it in `published` too when given. Callers serialise calls.
-void camio_jack_refresh_latency(camio_jack *jack, camio_latency *_Nullable published);
+/// paths from its outputs back to each of its inputs (direct cables, other
+/// clients, a sink's monitor ports), and publishes the result to the engine;
+/// stores it in `published` and each input's delay in `delays` (one entry
+/// per input port) too when given. An input fed by no path from the
+/// outputs and connected to a port has the physical round trip (its capture
+/// latency plus the outputs' playback latency); an unconnected one the
+/// longest of the others, so it never holds the rest back. Callers
+/// serialise calls.
+void camio_jack_refresh_latency(camio_jack *jack, camio_latency *_Nullable published,
+                                camio_input_delay *_Nullable delays);
 
 /// [control] The capture latency range of input port `index` (is_input), or
 /// the playback latency range of output port `index`; false when out of range.

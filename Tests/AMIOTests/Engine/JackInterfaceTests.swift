@@ -1,4 +1,5 @@
 @testable import AMIO
+import CAMIO
 import CAllocationCounter
 import Foundation
 import Testing
@@ -190,6 +191,7 @@ extension JackTests {
         func theProcessThreadNeverAllocatesWhilePlayspecsAreSwapped() async throws {
             let server = try JackServer.suite
             let io = try await openLoopback(server, channels: 2, name: "alloc")
+            let loop = try io.ports().filter { $0.name == io.inputPortNames[1] }.flatMap(\.connections)
             let consumer = Task { for try await _ in io.inputChunks {} }
             let clips = try (0..<8).map { try rampClip(frames: 4096 + $0, channels: 1 + $0 % 2) }
             try io.setTransportRolling(true)
@@ -217,6 +219,14 @@ extension JackTests {
                                                              startFrom: insertAt + Int64(round % 500),
                                                              supersedingPending: round % 7 == 0))
                 if round % 50 == 0 { try io.setPosition(io.position + 1000) }
+                if round == 150 {
+                    // From here on in_2 takes a path of its own (jackd: a
+                    // capture port; PipeWire: a cable where in_1 has a sink's
+                    // monitor), so the process thread aligns the channels.
+                    for source in loop { try io.disconnect(source, from: io.inputPortNames[1]) }
+                    try io.connect(server.kind == .jackd ? "system:capture_1" : io.outputPortNames[1], to: io.inputPortNames[1])
+                    #expect(await eventually { camio_engine_is_aligning_inputs(io.session.core.engine) }, "\(io.latency)")
+                }
                 if round % 10 == 0 { try await Task.sleep(nanoseconds: 2_000_000) }
                 if changes.count > 200 { _ = await changes.removeFirst().result }
             }

@@ -186,5 +186,58 @@ extension JackTests {
                       + "\(through.roundTrip), \(heard) frames heard at offset 0")
             }
         }
+
+        /// One input on the direct loop, the other through a client that adds
+        /// 1000 frames: each chunk's frames line up on both channels.
+        @Test(.enabled(if: JackServer.kind == .jackd,
+                       "jack_latent_client needs physical capture ports, which the headless PipeWire has none of"))
+        func inputsOfDifferentRoundTripsLineUpInEveryChunk() async throws {
+            try await JackServer.with(period: 256) { server in
+                let added = 1000
+                let latent = try ChildProcess(try JackServer.locate("jack_latent_client"), ["\(added)"],
+                                              environment: ProcessInfo.processInfo.environment.merging(server.environment()) { $1 },
+                                              captureOutput: false)
+                defer { latent.kill9() }
+                #expect(try await waitForPort("latent:output", server: server.name))
+                let io = try await AudioInterface(clientName: "aligned", serverName: server.name, inputChannels: 2,
+                                                  outputChannels: 1, connectPhysicalPorts: false)
+                for port in try io.ports() where port.name == "latent:input" || port.name == "latent:output" {
+                    for other in port.connections {
+                        if port.isInput { try io.disconnect(other, from: port.name) } else { try io.disconnect(port.name, from: other) }
+                    }
+                }
+                try io.connect(io.outputPortNames[0], to: io.inputPortNames[0])
+                try io.connect(io.outputPortNames[0], to: "latent:input")
+                try io.connect("latent:output", to: io.inputPortNames[1])
+                let latency = io.latency
+                #expect(latency.inputRoundTrips == [256, 256 + added], "\(latency)")
+                #expect(latency.roundTrip == 256 + added)
+                try io.setPlayspec([PlayspecEntry(clip: try rampClip(frames: 600_000), playAt: 0, gains: [1])])
+                var chunks: [InputAudioChunk] = []
+                try io.setTransportRolling(true)
+                for try await chunk in io.inputChunks where chunk.wasTransportRolling {
+                    chunks.append(chunk)
+                    if chunk.startingFrame >= 3 * 48000 { break }
+                }
+                await io.close()
+
+                expectContiguous(chunks)
+                var heardOnBoth = 0
+                for chunk in chunks {
+                    let direct = chunk.samples(channel: 0), delayed = chunk.samples(channel: 1)
+                    for i in 0..<chunk.frameCount {
+                        let frame = chunk.startingFrame + Int64(i)
+                        let values = [direct[direct.startIndex + i], delayed[delayed.startIndex + i]]
+                        for value in values where value != 0 && Int64(value) - 1 != frame {
+                            Issue.record("frame \(frame) labelled, timeline frame \(Int64(value) - 1) heard: \(values)")
+                            return
+                        }
+                        if !values.contains(0) { heardOnBoth += 1 }
+                    }
+                }
+                #expect(heardOnBoth > 2 * 48000, "\(heardOnBoth) frames heard in line on both inputs")
+                print("\(JackServer.kind) inputs at round trips \(latency.inputRoundTrips): \(heardOnBoth) frames in line on both")
+            }
+        }
     }
 }

@@ -1,107 +1,6 @@
 @testable import AMIO
+import CAMIO
 import Testing
-
-/// Plays the part of a JACK server around an offline renderer: each cycle's
-/// input is made from what the engine played, the way the server routes it.
-/// With it, stalls, period changes and latency changes can be made exactly
-/// where a test wants them.
-struct LoopEmulator {
-    enum Path {
-        /// The input of a cycle is the previous executed cycle's output, as
-        /// jackd gives a client fed from its own outputs; in the first cycle
-        /// after a period change the resized buffer holds none of it (jackd
-        /// clears it; `stale` here, which must never be captured).
-        case feedback
-        /// The input at absolute frame A is what was played at A − frames
-        /// (port latency); a frame that was never played (a stall) is silence.
-        case delay(Int)
-        /// A loop through another client that delays by this many frames of
-        /// the cycles that ran (jack_latent_client's delay line), broken by
-        /// the server with one cycle: the input of a cycle is the client's
-        /// output of the previous cycle.
-        case throughClient(Int)
-        /// A device monitor, as PipeWire's sink: the input of a cycle is what
-        /// the device received one server cycle (of this cycle's length)
-        /// earlier; silence if the engine did not run then.
-        case monitor
-    }
-
-    static let stale: Float = -7
-
-    let renderer: OfflineRenderer
-    /// The route the signal takes; setting it does not tell the engine (a
-    /// test publishes the new latency when the driver would).
-    var path: Path
-    private(set) var chunks: [InputAudioChunk] = []
-    /// Absolute frames (the server's clock) of what channel 0 played.
-    private var played: [Int64: Float] = [:]
-    /// Before the first cycle the buffer holds silence.
-    private var previousOutput: [Float]? = nil
-    private var clock: Int64 = 0
-
-    /// Routes `renderer`'s output back to its input along `path` and
-    /// publishes the latency of that path, as the JACK driver would.
-    init(_ renderer: OfflineRenderer, path: Path) {
-        self.renderer = renderer
-        self.path = path
-        switch path {
-        case .feedback: renderer.publishLatencyForTesting(external: 0, feedbackCycles: 1)
-        case let .delay(frames): renderer.publishLatencyForTesting(external: frames, feedbackCycles: 0)
-        case .monitor: renderer.publishLatencyForTesting(external: 0, feedbackCycles: 0, periods: 1)
-        case let .throughClient(frames): renderer.publishLatencyForTesting(external: frames, feedbackCycles: 1)
-        }
-    }
-
-    /// Everything the engine played, in the order the cycles ran (what a
-    /// client on the loop sees: it knows nothing of stalls).
-    private var executed: [Float] = []
-
-    /// One cycle of `frames`, after the server skipped `stall` frames.
-    mutating func cycle(_ frames: Int, stall: Int = 0) throws {
-        clock += Int64(stall)
-        var input = [Float](repeating: 0, count: frames)
-        switch path {
-        case .feedback:
-            let previous = previousOutput ?? [Float](repeating: 0, count: frames)
-            for i in 0..<frames { input[i] = previous.count == frames ? previous[i] : Self.stale }
-        case let .delay(delay):
-            for i in 0..<frames { input[i] = played[clock + Int64(i) - Int64(delay)] ?? 0 }
-        case .monitor:
-            for i in 0..<frames { input[i] = played[clock + Int64(i) - Int64(frames)] ?? 0 }
-        case let .throughClient(delay):
-            // The client ran the previous cycle (as long as this one) on
-            // what was played `delay` executed frames before it.
-            let start = executed.count - frames - delay
-            for i in 0..<frames where start + i >= 0 && start + i < executed.count { input[i] = executed[start + i] }
-        }
-        let output = try renderer.render(frames: frames, input: [input], clockStep: Int32(stall))[0]
-        for (i, value) in output.enumerated() { played[clock + Int64(i)] = value }
-        executed += output
-        previousOutput = output
-        clock += Int64(frames)
-        chunks += renderer.takeInputChunks()
-    }
-
-    /// The chunks captured while the transport rolled.
-    var rolling: [InputAudioChunk] { chunks.filter(\.wasTransportRolling) }
-}
-
-/// Every captured frame of a ramp (value = timeline frame + 1) carries its
-/// own label; silence is allowed only where `silenceAllowed` says.
-func expectTrueLabels(_ chunks: [InputAudioChunk], silenceAllowed: (Int64) -> Bool = { _ in false },
-                      sourceLocation: SourceLocation = #_sourceLocation) {
-    for chunk in chunks {
-        for (i, value) in chunk.samples(channel: 0).enumerated() {
-            let frame = chunk.startingFrame + Int64(i)
-            if value == 0 && silenceAllowed(frame) { continue }
-            if value != Float(frame + 1) {
-                Issue.record("frame \(frame) is labelled but holds \(value) (timeline frame \(Int64(value) - 1))",
-                             sourceLocation: sourceLocation)
-                return
-            }
-        }
-    }
-}
 
 /// The offline renderer with a ramp rolling from frame 0, input on one channel.
 func rampRenderer(frames: Int = 400_000) throws -> OfflineRenderer {
@@ -388,10 +287,12 @@ func rampRenderer(frames: Int = 400_000) throws -> OfflineRenderer {
 }
 
 /// Random stalls, period changes, latency changes, seeks and transport
-/// commands around a loop: a second input channel carries the server clock at
-/// which each captured sample was played, so it shows that every played frame
-/// is captured once or counted lost, and the ramp on the first channel shows
-/// every label true.
+/// commands around a loop: beside each input channel that carries the
+/// ramp, a second one carries the server clock at which each captured sample
+/// was played, so it shows that every played frame is captured once or
+/// counted lost, and the ramp shows every label true. With two paths of
+/// different delays, both clock channels must name the same played frame at
+/// every sample of every chunk.
 @Suite struct CapturePropertyTests {
     /// Long enough for any position a case reaches; made once (building a
     /// clip of millions of frames in a debug build costs more than a case).
@@ -400,7 +301,26 @@ func rampRenderer(frames: Int = 400_000) throws -> OfflineRenderer {
     @Test(arguments: 0..<300)
     func everyPlayedFrameIsCapturedOnceOrCountedAndLabelledTrue(seed: Int) throws {
         var rng = SeededGenerator(seed: UInt64(seed) &* 104_729 &+ 3)
-        let renderer = try OfflineRenderer(inputChannels: 2, outputChannels: 2)
+        // A loop of port latency is never shorter than a period (the input
+        // cannot hold what the same cycle is about to play): at least 4096.
+        let path: LoopEmulator.Path = Bool.random(using: &rng) ? .feedback : .delay(5000)
+        try run(seed: seed, paths: [path], rng: &rng)
+    }
+
+    @Test(arguments: 0..<200)
+    func channelsOfDifferentDelaysStayInLine(seed: Int) throws {
+        var rng = SeededGenerator(seed: UInt64(seed) &* 7_919 &+ 11)
+        let candidates: [LoopEmulator.Path] = [.feedback, .delay(5000), .throughClient(700), .monitor, .delay(4096)]
+        let first = candidates.randomElement(using: &rng)!
+        let second = candidates.filter { $0 != first }.randomElement(using: &rng)!
+        try run(seed: seed, paths: [first, second], rng: &rng)
+    }
+
+    private func run(seed: Int, paths: [LoopEmulator.Path], rng: inout SeededGenerator) throws {
+        let routes = paths.flatMap { path in
+            [LoopEmulator.Route(path: path, signal: .output(0)), LoopEmulator.Route(path: path, signal: .playedClock)]
+        }
+        let renderer = try OfflineRenderer(inputChannels: routes.count, outputChannels: 2)
         let ramp = try Self.ramp.get()
         // Output 0 plays the ramp (timeline frame + 1); output 1 plays a
         // constant 1 so the loop shows which input frames carry output at all.
@@ -409,127 +329,71 @@ func rampRenderer(frames: Int = 400_000) throws -> OfflineRenderer {
                                              PlayspecEntry(clip: one, frames: 0..<1, playAt: 0, repeatInterval: 1, gains: [0, 1])],
                                             insertAt: 0, startFrom: 0)
         try renderer.setTransportRolling(true)
-        let feedback = Bool.random(using: &rng)
-        // A loop of port latency is never shorter than a period (the input
-        // cannot hold what the same cycle is about to play): at least 4096.
-        var loop = ClockedLoop(renderer: renderer, feedback: feedback, delay: feedback ? 0 : 5000)
+        var loop = LoopEmulator(renderer, routes: routes, origin: 100_000)
         var period = [16, 64, 256, 1024].randomElement(using: &rng)!
         for _ in 0..<Int.random(in: 20...120, using: &rng) {
             switch Int.random(in: 0..<20, using: &rng) {
             case 0: period = [1, 16, 100, 256, 1024, 4096].randomElement(using: &rng)!
             case 1: try renderer.setPosition(Int64.random(in: 0...100_000, using: &rng))
             case 2: try renderer.setTransportRolling(Bool.random(using: &rng))
-            case 3 where !feedback:
-                loop.delay = Int.random(in: 4096...9000, using: &rng)
-                renderer.publishLatencyForTesting(external: loop.delay, feedbackCycles: 0)
+            case 3:
+                let delay = Int.random(in: 4096...9000, using: &rng)
+                for index in loop.routes.indices {
+                    if case .delay = loop.routes[index].path { loop.routes[index].path = .delay(delay) }
+                }
+                loop.publish()
             case 4, 5: try loop.cycle(period, stall: Int.random(in: 1...3000, using: &rng))
             default: break
             }
             try loop.cycle(period)
         }
+        // Long enough for the longest delay to come round (and the skew between two).
+        while loop.clock < 100_000 + 20_000 { try loop.cycle(256) }
         let chunks = loop.chunks
-        #expect(!chunks.isEmpty)
-        // Channel 1: the server clock + 1 at which each captured frame was played.
+        #expect(!chunks.isEmpty, "seed \(seed) \(paths): nothing captured, \(camio_engine_dropped_input_frames(renderer.core.engine)) frames lost")
+        let rampChannels = stride(from: 0, to: routes.count, by: 2), clockChannels = stride(from: 1, to: routes.count, by: 2)
         var expectedClock: Int64? = nil
         for chunk in chunks {
-            let clocks = chunk.samples(channel: 1)
-            guard let first = clocks.first else { continue }
-            if first == 0 { continue } // the silence before the first cycle
+            // The server clock + 1 at which each captured frame was played:
+            // the same on every clock channel (0 on one that carried the
+            // silence before the first cycle).
+            var clocks = [Float](repeating: 0, count: chunk.frameCount)
+            for channel in clockChannels {
+                for (i, clock) in chunk.samples(channel: channel).enumerated() where clock != 0 {
+                    if clocks[i] != 0 && clocks[i] != clock {
+                        Issue.record("seed \(seed) \(paths): frame \(chunk.startingFrame + Int64(i)) holds played clock \(clocks[i]) on one channel, \(clock) on channel \(channel)")
+                        return
+                    }
+                    clocks[i] = clock
+                }
+            }
+            guard let first = clocks.first, first != 0 else { continue } // the silence before the first cycle
             if let expectedClock {
                 let jump = Int64(first) - expectedClock
                 if jump != Int64(chunk.droppedFramesBefore) {
-                    Issue.record("seed \(seed): played clock jumps by \(jump) before a chunk reporting \(chunk.droppedFramesBefore) lost")
+                    Issue.record("seed \(seed) \(paths): played clock jumps by \(jump) before a chunk reporting \(chunk.droppedFramesBefore) lost")
                     return
                 }
             }
-            for (i, clock) in clocks.enumerated() where i > 0 && clock != clocks[clocks.startIndex + i - 1] + 1 {
-                Issue.record("seed \(seed): played clock not contiguous inside a chunk")
+            for i in clocks.indices.dropFirst() where clocks[i] != clocks[i - 1] + 1 {
+                Issue.record("seed \(seed) \(paths): played clock not contiguous inside a chunk")
                 return
             }
             expectedClock = Int64(clocks.last!) + 1
             guard chunk.wasTransportRolling else { continue }
-            let values = chunk.samples(channel: 0), played = loop.wasPlayingOutput
-            for (i, value) in values.enumerated() where played(Int64(clocks[clocks.startIndex + i])) {
-                let frame = chunk.startingFrame + Int64(i)
-                if value != Float(frame + 1) {
-                    Issue.record("seed \(seed): frame \(frame) labelled, but \(value) was playing")
-                    return
+            for channel in rampChannels {
+                for (i, value) in chunk.samples(channel: channel).enumerated()
+                where loop.played(output: 1, atClock: Int64(clocks[i]) - 1) == 1 {
+                    let frame = chunk.startingFrame + Int64(i)
+                    if value != Float(frame + 1) {
+                        Issue.record("seed \(seed) \(paths): channel \(channel) frame \(frame) labelled, but \(value) was playing")
+                        return
+                    }
                 }
             }
         }
-        #expect(!chunks.contains { $0.samples(channel: 1).contains(LoopEmulator.stale) }, "stale buffer captured")
-    }
-}
-
-/// A loop whose input channel 1 says, for every input frame, at which server
-/// clock frame (+ 1) it was played: the oracle for "captured once or counted".
-struct ClockedLoop {
-    let renderer: OfflineRenderer
-    let feedback: Bool
-    var delay: Int
-    private(set) var chunks: [InputAudioChunk] = []
-    /// What output 0 played and whether output 1 sounded, by server clock −
-    /// `origin` (flat arrays: a dictionary made the test ten times slower).
-    private var playedRamp: [Float] = []
-    private var playedSounding: [Bool] = []
-    private var previous: (ramp: [Float], clocks: [Float])? = nil
-    /// The server clock starts far enough above 0 that no clock value read
-    /// back (down to a delay before the start) is 0 ("never played") or the
-    /// stale marker.
-    private let origin: Int64 = 100_000
-    private var clock: Int64 = 100_000
-
-    init(renderer: OfflineRenderer, feedback: Bool, delay: Int) {
-        self.renderer = renderer
-        self.feedback = feedback
-        self.delay = delay
-        renderer.publishLatencyForTesting(external: delay, feedbackCycles: feedback ? 1 : 0)
-    }
-
-    /// Whether the engine's output was sounding at server clock `clock` + 1
-    /// (output 1 of the playspec is 1 while rolling, 0 while stopped).
-    var wasPlayingOutput: (Int64) -> Bool {
-        let sounding = playedSounding, origin = origin
-        return { clock in
-            let index = clock - 1 - origin
-            return index >= 0 && index < sounding.count && sounding[Int(index)]
-        }
-    }
-
-    private mutating func record(at clock: Int64, ramp: Float, sounding: Bool) {
-        let index = Int(clock - origin)
-        if index >= playedRamp.count {
-            playedRamp += [Float](repeating: 0, count: index + 1 - playedRamp.count)
-            playedSounding += [Bool](repeating: false, count: index + 1 - playedSounding.count)
-        }
-        playedRamp[index] = ramp
-        playedSounding[index] = sounding
-    }
-
-    mutating func cycle(_ frames: Int, stall: Int = 0) throws {
-        clock += Int64(stall)
-        var ramp = [Float](repeating: 0, count: frames), clocks = [Float](repeating: 0, count: frames)
-        if feedback {
-            if let previous {
-                for i in 0..<frames {
-                    let carried = previous.ramp.count == frames // jackd clears a resized buffer
-                    ramp[i] = carried ? previous.ramp[i] : LoopEmulator.stale
-                    clocks[i] = carried ? previous.clocks[i] : LoopEmulator.stale
-                }
-            }
-        } else {
-            for i in 0..<frames {
-                let at = clock + Int64(i) - Int64(delay)
-                let index = Int(at - origin)
-                ramp[i] = index >= 0 && index < playedRamp.count ? playedRamp[index] : 0
-                clocks[i] = Float(at + 1)
-            }
-        }
-        let output = try renderer.render(frames: frames, input: [ramp, clocks], clockStep: Int32(stall))
-        for i in 0..<frames { record(at: clock + Int64(i), ramp: output[0][i], sounding: output[1][i] == 1) }
-        previous = (output[0], (0..<frames).map { Float(clock + Int64($0) + 1) })
-        clock += Int64(frames)
-        chunks += renderer.takeInputChunks()
+        #expect(!chunks.contains { chunk in (0..<chunk.channelCount).contains { chunk.samples(channel: $0).contains(LoopEmulator.stale) } },
+                "stale buffer captured")
     }
 }
 
@@ -557,5 +421,90 @@ struct ClockedLoop {
         _ = try renderer.render(frames: 16)
         #expect(change.currentResult == .applied(atFrame: 1 << 62))
         #expect(renderer.position == (1 << 62) + 16, "held at the timeline's end, not wrapped round")
+    }
+}
+
+/// Input channels fed by paths of different delays are held in line: frame
+/// i of every channel of a chunk was played at the same timeline frame.
+@Suite struct InputAlignmentTests {
+    func renderer(channels: Int, alignmentFrames: Int? = nil) throws -> OfflineRenderer {
+        let renderer = try OfflineRenderer(inputChannels: channels, outputChannels: 1, inputAlignmentFrames: alignmentFrames)
+        try renderer.schedulePlayspecChange([PlayspecEntry(clip: try rampClip(frames: 400_000), playAt: 0, gains: [1])],
+                                            insertAt: 0, startFrom: 0)
+        try renderer.setTransportRolling(true)
+        return renderer
+    }
+
+    func lost(_ chunks: [InputAudioChunk]) -> Int { chunks.dropFirst().reduce(0) { $0 + $1.droppedFramesBefore } }
+
+    @Test(arguments: [[LoopEmulator.Path.delay(5000), .monitor], [.feedback, .delay(700)],
+                      [.throughClient(1000), .feedback], [.feedback, .delay(300), .throughClient(2000), .monitor]])
+    func channelsOfDifferentDelaysLineUp(paths: [LoopEmulator.Path]) throws {
+        let renderer = try renderer(channels: paths.count)
+        var loop = LoopEmulator(renderer, routes: paths.map { .init(path: $0, signal: .output(0)) })
+        for _ in 0..<100 { try loop.cycle(256) }
+        let chunks = loop.rolling
+        expectContiguous(chunks)
+        expectTrueLabels(chunks, channels: Array(paths.indices))
+        #expect(lost(chunks) == 0)
+        // Everything up to the most delayed channel's latest frame.
+        let longest = paths.map { $0.delay.external + ($0.delay.feedbackCycles + $0.delay.periods) * 256 }.max()!
+        #expect(chunks.last!.endFrame == Int64(100 * 256 - longest))
+    }
+
+    /// Frames a stall takes from either channel are lost for both, and
+    /// counted once: the feedback loop has no input for the frames the stall
+    /// skipped (they were never played), the delayed one none for the
+    /// frames that would have arrived during it.
+    @Test func aStallLosesTheUnionOfWhatEachChannelMissed() throws {
+        let renderer = try renderer(channels: 2)
+        var loop = LoopEmulator(renderer, routes: [.init(path: .feedback, signal: .output(0)),
+                                                   .init(path: .delay(700), signal: .output(0))])
+        for cycle in 0..<60 { try loop.cycle(256, stall: cycle == 30 ? 1000 : 0) }
+        let chunks = loop.rolling
+        expectContiguous(chunks)
+        expectTrueLabels(chunks, channels: [0, 1])
+        // The stall began at 30 * 256: the delayed channel misses the 1000
+        // frames played from 700 before it, the loop the 1000 skipped.
+        #expect(lost(chunks) == 1700)
+    }
+
+    /// A latency change that gives one channel its own delay, and one that
+    /// takes it away again: no frame twice, none missing uncounted.
+    @Test func channelsMoveInAndOutOfLine() throws {
+        let renderer = try renderer(channels: 2)
+        var loop = LoopEmulator(renderer, routes: [.init(path: .delay(700), signal: .output(0)),
+                                                   .init(path: .delay(700), signal: .output(0))])
+        for _ in 0..<30 { try loop.cycle(256) }
+        loop.routes[1].path = .delay(1500) // a latent client on the second input
+        loop.publish()
+        for _ in 0..<30 { try loop.cycle(256) }
+        loop.routes[1].path = .delay(700)  // and out again
+        loop.publish()
+        for _ in 0..<30 { try loop.cycle(256) }
+        let chunks = loop.rolling
+        expectContiguous(chunks)
+        expectTrueLabels(chunks, channels: [0, 1])
+        // A longer delay costs nothing (the frames come later); a shorter one
+        // leaves the difference unheard.
+        #expect(lost(chunks) == 800)
+        #expect(chunks.last!.endFrame == Int64(90 * 256 - 700))
+    }
+
+    /// Delays further apart than the frames kept to align them: the input is
+    /// counted as lost, never delivered out of line.
+    @Test func aSkewBeyondTheAlignmentFramesIsCountedNeverMisaligned() throws {
+        let renderer = try renderer(channels: 2, alignmentFrames: 1024)
+        var loop = LoopEmulator(renderer, routes: [.init(path: .feedback, signal: .output(0)),
+                                                   .init(path: .delay(5000), signal: .output(0))])
+        for _ in 0..<100 { try loop.cycle(256) }
+        #expect(loop.chunks.isEmpty)
+        #expect(camio_engine_dropped_input_frames(renderer.core.engine) > 0, "the input that could not be aligned is counted")
+        // Within reach (5000 - 256 apart, 8192 kept): in line.
+        let wide = try self.renderer(channels: 2, alignmentFrames: 8192)
+        var inReach = LoopEmulator(wide, routes: loop.routes)
+        for _ in 0..<100 { try inReach.cycle(256) }
+        expectTrueLabels(inReach.rolling, channels: [0, 1])
+        #expect(inReach.rolling.reduce(0) { $0 + $1.frameCount } > 100 * 256 - 5000 - 256)
     }
 }
