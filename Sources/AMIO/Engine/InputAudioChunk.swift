@@ -2,7 +2,10 @@
 ///
 /// `startingFrame` is on the same timeline as the output, compensated by the
 /// round-trip latency, so the input sample at index i was captured while the
-/// output sample of timeline frame `startingFrame + i` was sounding.
+/// output sample of timeline frame `startingFrame + i` was sounding. Each
+/// channel is compensated by its own round trip
+/// (``Latency/inputRoundTrips``): index i of every channel lines up with the
+/// same timeline frame.
 public struct InputAudioChunk: Sendable {
     /// The timeline frame the first captured frame lines up with.
     public let startingFrame: Int64
