@@ -1,3 +1,5 @@
+import Foundation
+
 /// Planar Float32 samples, allocated once and never written again, so the
 /// realtime thread may read them through raw pointers while Swift shares them.
 final class ClipStorage: @unchecked Sendable {
@@ -12,6 +14,7 @@ final class ClipStorage: @unchecked Sendable {
         self.channelCount = channelCount
         samples = .allocate(capacity: max(1, frameCount * channelCount))
         samples.initialize(repeating: 0, count: max(1, frameCount * channelCount))
+        mallocated = false
         fill(samples)
         channelPointers = .allocate(capacity: channelCount)
         for channel in 0..<channelCount {
@@ -19,12 +22,19 @@ final class ClipStorage: @unchecked Sendable {
         }
     }
 
+    /// Whether `samples` came from `malloc` (freed with `free`) rather than
+    /// `UnsafeMutablePointer.allocate`.
+    private let mallocated: Bool
+
     /// Takes ownership of `samples`: `channelCount * frameCount` planar floats
-    /// (at least one) allocated with `UnsafeMutablePointer.allocate`.
-    init(frameCount: Int, channelCount: Int, adopting samples: UnsafeMutablePointer<Float>) {
+    /// (at least one) allocated with `UnsafeMutablePointer.allocate`, or with
+    /// `malloc` when `mallocated` (storage whose allocation may fail: a file
+    /// being read, which must give an error, not a trap, when memory is short).
+    init(frameCount: Int, channelCount: Int, adopting samples: UnsafeMutablePointer<Float>, mallocated: Bool = false) {
         self.frameCount = frameCount
         self.channelCount = channelCount
         self.samples = samples
+        self.mallocated = mallocated
         channelPointers = .allocate(capacity: channelCount)
         for channel in 0..<channelCount {
             channelPointers[channel] = UnsafePointer(samples + channel * frameCount)
@@ -32,7 +42,7 @@ final class ClipStorage: @unchecked Sendable {
     }
 
     deinit {
-        samples.deallocate()
+        if mallocated { free(samples) } else { samples.deallocate() }
         channelPointers.deallocate()
     }
 }

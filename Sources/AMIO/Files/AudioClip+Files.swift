@@ -34,7 +34,13 @@ extension AudioClip {
         if let progress { halfway = { progress($0 * 0.5) } }
         let clip = try load(url, progress: halfway)
         if Task.isCancelled { throw .cancelled }
-        let converted = try clip.resampled(to: rate, quality: quality)
+        let converted: AudioClip
+        do {
+            converted = try clip.resampled(to: rate, quality: quality)
+        } catch let .invalidArgument(_, reason) {
+            // The file's rate, not the caller's argument, is what is wrong.
+            throw .fileError(path: url.path, problem: .unsupported, message: "it cannot be converted to \(rate) Hz: \(reason)")
+        }
         progress?(1)
         return converted
     }
@@ -50,30 +56,33 @@ extension AudioClip {
         return try result.get()
     }
 
-    /// Reads the file in blocks straight into the clip's planar storage.
+    /// Reads the file in blocks into the clip's planar storage, which grows
+    /// with what is actually read: a header's frame count is never trusted
+    /// for memory (a FLAC may announce 2^36 frames and hold 24 000, or not
+    /// say at all).
     static func load(_ url: URL, progress: (@Sendable (Double) -> Void)?) throws(AMIOError) -> AudioClip {
         let file = try AudioFile(contentsOf: url)
-        let frames = file.frameCount, channels = file.channelCount
-        let samples = UnsafeMutablePointer<Float>.allocate(capacity: max(1, frames * channels))
-        var adopted = false
-        defer { if !adopted { samples.deallocate() } }
+        let channels = file.channelCount
+        // A count checked against the file's size is room enough; any other
+        // is only a first guess.
+        let firstGuess = file.frameCountIsBoundedBySize ? (file.frameCount ?? 0) : min(file.frameCount ?? 0, 1 << 20)
+        var storage = try GrowingPlanarStorage(channels: channels, capacity: max(firstGuess, 4096))
         let block = 65536
         var interleaved = [Float](repeating: 0, count: block * channels)
-        var done = 0
-        while done < frames {
+        while true {
             if Task.isCancelled { throw .cancelled }
             let read = try interleaved.withUnsafeMutableBufferPointer { buffer throws(AMIOError) in try file.read(into: buffer) }
             if read == 0 { break }
-            for channel in 0..<channels {
-                let destination = samples + channel * frames + done
-                for frame in 0..<read { destination[frame] = interleaved[frame * channels + channel] }
+            try interleaved.withUnsafeBufferPointer { buffer throws(AMIOError) in
+                try storage.append(interleaved: buffer.baseAddress!, frames: read)
             }
-            done += read
-            progress?(Double(done) / Double(frames))
+            if let total = file.frameCount { progress?(Double(storage.frames) / Double(total)) }
         }
-        adopted = true
-        var clip = AudioClip(storage: ClipStorage(frameCount: frames, channelCount: channels, adopting: samples),
-                             sampleRate: file.sampleRate)
+        guard storage.frames > 0 else {
+            throw .fileError(path: url.path, problem: .empty, message: "the file holds no audio frames")
+        }
+        progress?(1)
+        var clip = AudioClip(storage: storage.finish(), sampleRate: file.sampleRate)
         clip.name = url.lastPathComponent
         return clip
     }
@@ -104,5 +113,62 @@ extension AudioClip {
             start += count
         }
         try writer.close()
+    }
+}
+
+/// Planar Float32 samples of a clip being read, in storage that grows as
+/// frames arrive (allocated with `malloc`, so that memory running short is
+/// ``AMIOError/outOfMemory``, never a trap).
+struct GrowingPlanarStorage: ~Copyable {
+    let channels: Int
+    private(set) var frames = 0
+    private var capacity: Int
+    private var samples: UnsafeMutablePointer<Float>
+
+    init(channels: Int, capacity: Int) throws(AMIOError) {
+        self.channels = channels
+        self.capacity = capacity
+        samples = try Self.allocate(frames: capacity, channels: channels)
+    }
+
+    deinit { free(samples) }
+
+    private static func allocate(frames: Int, channels: Int) throws(AMIOError) -> UnsafeMutablePointer<Float> {
+        let (count, overflow) = frames.multipliedReportingOverflow(by: channels)
+        let (bytes, overflowBytes) = max(1, count).multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        guard !overflow, !overflowBytes, let raw = malloc(bytes) else { throw .outOfMemory }
+        return raw.bindMemory(to: Float.self, capacity: max(1, count))
+    }
+
+    /// Appends `frames` interleaved frames.
+    mutating func append(interleaved: UnsafePointer<Float>, frames added: Int) throws(AMIOError) {
+        if frames + added > capacity {
+            let grown = max(frames + added, capacity.multipliedReportingOverflow(by: 2).overflow ? frames + added : capacity * 2)
+            let larger = try Self.allocate(frames: grown, channels: channels)
+            for channel in 0..<channels {
+                (larger + channel * grown).update(from: samples + channel * capacity, count: frames)
+            }
+            free(samples)
+            samples = larger
+            capacity = grown
+        }
+        for channel in 0..<channels {
+            let destination = samples + channel * capacity + frames
+            for frame in 0..<added { destination[frame] = interleaved[frame * channels + channel] }
+        }
+        frames += added
+    }
+
+    /// The storage of a clip of exactly `frames` frames: the channels moved
+    /// together (each starts where the one before ends) and the rest given back.
+    consuming func finish() -> ClipStorage {
+        for channel in 1..<max(1, channels) {
+            memmove(samples + channel * frames, samples + channel * capacity, frames * MemoryLayout<Float>.stride)
+        }
+        let bytes = max(1, frames * channels) * MemoryLayout<Float>.stride
+        let fitted = realloc(samples, bytes).map { $0.bindMemory(to: Float.self, capacity: max(1, frames * channels)) } ?? samples
+        let storage = ClipStorage(frameCount: frames, channelCount: channels, adopting: fitted, mallocated: true)
+        discard self
+        return storage
     }
 }

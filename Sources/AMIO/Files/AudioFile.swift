@@ -115,6 +115,18 @@ public struct AudioFileEncoding: Hashable, Sendable, CustomStringConvertible {
     /// Whether samples are stored as integers, which must be clipped (and may be dithered).
     public var isInteger: Bool { integerBits != nil }
 
+    /// Bytes per sample of the uncompressed encodings.
+    var bytesPerSample: Int? {
+        switch self {
+        case .pcmS8, .pcmU8: 1
+        case .pcm16: 2
+        case .pcm24: 3
+        case .pcm32, .float: 4
+        case .double: 8
+        default: nil
+        }
+    }
+
     /// Bits per sample of the integer PCM encodings.
     var integerBits: Int? {
         switch self {
@@ -139,8 +151,15 @@ public struct AudioFileEncoding: Hashable, Sendable, CustomStringConvertible {
 public final class AudioFile {
     /// The file.
     public let url: URL
-    /// Frames per channel, as the file announces them.
-    public let frameCount: Int
+    /// Frames per channel, as the file's header announces them; `nil` when
+    /// it does not say (a FLAC or Ogg written to a pipe, or left by a killed
+    /// recorder): reading then goes on to the end of the data. For
+    /// compressed formats the figure is the header's word only: reading
+    /// finds out whether the file holds that much.
+    public let frameCount: Int?
+    /// Whether ``frameCount`` is known to fit in the file (uncompressed
+    /// samples, counted from the data's size), so it can size memory.
+    let frameCountIsBoundedBySize: Bool
     /// Number of channels.
     public let channelCount: Int
     /// Frames per second.
@@ -153,6 +172,8 @@ public final class AudioFile {
     public private(set) var position = 0
 
     private var handle: OpaquePointer?
+    /// libsndfile's message once decoding has failed (it may clear its error by the next call).
+    private var decodingFailure: String?
 
     /// Opens `url` for reading.
     ///
@@ -163,13 +184,19 @@ public final class AudioFile {
         self.url = url
         let path = url.path
         var info = SF_INFO()
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw .fileError(path: path, problem: .unreadable, message: "it is a directory")
+        }
         guard let handle = sf_open(path, Int32(SFM_READ), &info) else {
             let message = String(cString: sf_strerror(nil))
             let code = sf_error(nil)
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+            let isEmptyFile = attributes?[.type] as? FileAttributeType == .typeRegular && attributes?[.size] as? Int == 0
             let problem: FileProblem
             if !FileManager.default.fileExists(atPath: path) { problem = .missing }
             else if !FileManager.default.isReadableFile(atPath: path) { problem = .unreadable }
-            else if (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) == 0 { problem = .empty }
+            else if isEmptyFile { problem = .empty }
             else if code == Int32(SF_ERR_UNRECOGNISED_FORMAT) { problem = .unsupported }
             else if code == Int32(SF_ERR_SYSTEM) { problem = .unreadable }
             else { problem = .corrupt }
@@ -177,21 +204,35 @@ public final class AudioFile {
         }
         // A header announcing more data than the file holds: libsndfile reads
         // what is there and notes the discrepancy in its log.
-        if let shortfall = Self.truncation(in: Self.log(of: handle)) {
+        let bytesPerSample = AudioFileEncoding(code: info.format & Int32(SF_FORMAT_SUBMASK)).bytesPerSample
+        let uncompressed = Self.uncompressedContainers.contains(AudioFileFormat(code: info.format & Int32(SF_FORMAT_TYPEMASK)))
+        if let shortfall = Self.truncation(in: Self.log(of: handle), frames: info.frames,
+                                           bytesPerFrame: uncompressed ? bytesPerSample.map { $0 * Int(info.channels) } : nil) {
             sf_close(handle)
             throw .fileError(path: path, problem: .truncated, message: shortfall)
         }
-        guard info.frames > 0, info.channels > 0 else {
+        guard info.channels > 0, info.samplerate > 0 else {
+            sf_close(handle)
+            throw .fileError(path: path, problem: .corrupt,
+                             message: "the header gives \(info.channels) channels at \(info.samplerate) Hz")
+        }
+        guard info.frames > 0 else {
             sf_close(handle)
             throw .fileError(path: path, problem: .empty, message: "the file holds no audio frames")
         }
         self.handle = handle
-        frameCount = Int(info.frames)
-        channelCount = Int(info.channels)
-        sampleRate = Int(info.samplerate)
         format = AudioFileFormat(code: info.format & Int32(SF_FORMAT_TYPEMASK))
         encoding = AudioFileEncoding(code: info.format & Int32(SF_FORMAT_SUBMASK))
+        // libsndfile says SF_COUNT_MAX for a stream whose length its header leaves open.
+        frameCount = info.frames == sf_count_t.max ? nil : Int(info.frames)
+        frameCountIsBoundedBySize = frameCount != nil && encoding.bytesPerSample != nil
+            && Self.uncompressedContainers.contains(format)
+        channelCount = Int(info.channels)
+        sampleRate = Int(info.samplerate)
     }
+
+    /// Containers whose PCM data libsndfile counts from the data's size.
+    static let uncompressedContainers: Set<AudioFileFormat> = [.wav, .wavExtensible, .wav64, .rf64, .aiff, .caf]
 
     deinit { close() }
 
@@ -201,16 +242,32 @@ public final class AudioFile {
         handle = nil
     }
 
-    /// The log line of a data chunk that announces more bytes than the file
-    /// holds, such as `data : 96000 (should be 49956)`.
-    static func truncation(in log: String) -> String? {
+    /// The log line of a header that announces more than the file holds:
+    /// a data chunk larger than the data that follows it (`data : 96000
+    /// (should be 49956)`, RF64's `Data size : …`, W64's `data : …`), or a
+    /// frame count above the frames libsndfile found (AIFF's and RF64's
+    /// `Frames : …`). libsndfile reads what is there and only logs the
+    /// difference; `frames` is what it found, and `bytesPerFrame` the size of
+    /// one frame of uncompressed samples (nil for compressed ones, whose
+    /// sizes say nothing of their frames).
+    static func truncation(in log: String, frames: Int64, bytesPerFrame: Int?) -> String? {
         for line in log.split(separator: "\n") {
             let text = line.trimmingCharacters(in: .whitespaces)
-            guard text.hasPrefix("data") || text.hasPrefix("SSND"),
-                  let open = text.range(of: "(should be "), let colon = text.firstIndex(of: ":") else { continue }
-            let announced = Int(text[text.index(after: colon)..<open.lowerBound].trimmingCharacters(in: .whitespaces))
-            let actual = Int(text[open.upperBound...].prefix { $0.isNumber })
-            if let announced, let actual, actual < announced { return text }
+            guard let colon = text.firstIndex(of: ":") else { continue }
+            let key = text[..<colon].trimmingCharacters(in: .whitespaces)
+            let value = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            let announced = Int64(value.prefix { $0.isNumber })
+            if let open = text.range(of: "(should be "), key == "data" || key == "SSND",
+               let announced, let actual = Int64(text[open.upperBound...].prefix { $0.isNumber }), actual < announced {
+                return text
+            }
+            guard let announced, frames != sf_count_t.max else { continue }
+            if key == "Frames" && announced > frames { return "\(text) (the file holds \(frames))" }
+            // A chunk's size may include its own header and a pad byte.
+            if let bytesPerFrame, key == "data" || key == "Data size",
+               announced > frames * Int64(bytesPerFrame) + 64 {
+                return "\(text) (the file holds \(frames * Int64(bytesPerFrame)) bytes of samples)"
+            }
         }
         return nil
     }
@@ -231,19 +288,37 @@ public final class AudioFile {
     ///
     /// - Returns: The frames read; 0 at the end of the file.
     /// - Throws: ``AMIOError/fileError(path:problem:message:)`` when the file
-    ///   turns out corrupt, or ends before the frames its header announced.
+    ///   turns out corrupt, or ends before the frames its header announced
+    ///   (``FileProblem/truncated``, from the call after the last frames
+    ///   there were returned, so a caller may keep them).
     public func read(into buffer: UnsafeMutableBufferPointer<Float>) throws(AMIOError) -> Int {
         guard let handle, let base = buffer.baseAddress else { return 0 }
-        let wanted = min(buffer.count / channelCount, frameCount - position)
+        let room = buffer.count / channelCount
+        let wanted = frameCount.map { min(room, $0 - position) } ?? room
         guard wanted > 0 else { return 0 }
         let read = Int(sf_readf_float(handle, base, sf_count_t(wanted)))
         position += read
-        if read < wanted {
-            if sf_error(handle) != Int32(SF_ERR_NO_ERROR) { throw failure(.corrupt, "decoding failed at frame \(position)") }
-            throw .fileError(path: url.path, problem: .truncated,
-                             message: "the file ends at frame \(position) of the \(frameCount) it announces")
+        if sf_error(handle) != Int32(SF_ERR_NO_ERROR) && decodingFailure == nil {
+            decodingFailure = String(cString: sf_strerror(handle))
         }
-        return read
+        // Frames read are returned; a file that ends too soon says so on the
+        // next call, which reads none.
+        guard read == 0 else { return read }
+        let reason = decodingFailure
+        if position == 0, let reason {
+            throw .fileError(path: url.path, problem: .corrupt, message: "decoding failed at frame 0: \(reason)")
+        }
+        if let frameCount {
+            throw .fileError(path: url.path, problem: .truncated,
+                             message: "the file ends at frame \(position) of the \(frameCount) it announces"
+                                 + (reason.map { " (\($0))" } ?? ""))
+        }
+        // A stream of unannounced length ends where its data ends; one that
+        // cannot be decoded further (a recorder killed mid-frame) was cut short.
+        if let reason {
+            throw .fileError(path: url.path, problem: .truncated, message: "decoding stopped at frame \(position): \(reason)")
+        }
+        return 0
     }
 
     /// Reads up to `maxFrames` frames at the read position, one array per channel.
@@ -252,7 +327,7 @@ public final class AudioFile {
     /// - Returns: The channels' samples; empty arrays at the end of the file.
     /// - Throws: As ``read(into:)``.
     public func read(maxFrames: Int) throws(AMIOError) -> [[Float]] {
-        let frames = max(0, min(maxFrames, frameCount - position))
+        let frames = max(0, min(maxFrames, frameCount.map { $0 - position } ?? maxFrames))
         var interleaved = [Float](repeating: 0, count: frames * channelCount)
         let read = try interleaved.withUnsafeMutableBufferPointer { buffer throws(AMIOError) in try self.read(into: buffer) }
         return deinterleave(interleaved, channels: channelCount, frames: read)
@@ -260,12 +335,13 @@ public final class AudioFile {
 
     /// Moves the read position.
     ///
-    /// - Parameter frame: The frame to read next, `0...frameCount`.
+    /// - Parameter frame: The frame to read next, `0...frameCount` (or any
+    ///   frame from 0 on when the length is not announced).
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` for a frame outside
     ///   the file; ``AMIOError/fileError(path:problem:message:)`` when the file cannot seek.
     public func seek(to frame: Int) throws(AMIOError) {
-        guard (0...frameCount).contains(frame) else {
-            throw .invalidArgument(name: "frame", reason: "\(frame) is outside 0...\(frameCount)")
+        guard frame >= 0, frame <= frameCount ?? Int.max else {
+            throw .invalidArgument(name: "frame", reason: "\(frame) is outside 0...\(frameCount.map(String.init) ?? "the end")")
         }
         guard let handle else { throw .fileError(path: url.path, problem: .unreadable, message: "the file is closed") }
         guard sf_seek(handle, sf_count_t(frame), Int32(SEEK_SET)) == sf_count_t(frame) else {

@@ -1,0 +1,202 @@
+@testable import AMIO
+import Foundation
+import Testing
+
+/// A corpus of hostile and odd files, made by the test: each one decodes to
+/// exactly what it holds or gives its typed error; none crashes, and none
+/// makes the reader allocate what its header claims.
+@Suite struct BadFileTests {
+    /// 24 000 frames of two known channels, written by libsndfile.
+    static let frames = 24_000
+
+    static func good(_ format: AudioFileFormat, _ encoding: AudioFileEncoding = .pcm16, channels: Int = 2,
+                     rate: Int = 48000, in directory: URL) throws -> URL {
+        let url = directory.appendingPathComponent("good.\(format.name)")
+        let signal = (0..<channels).map(expectedSamples)
+        let clip = try AudioClip(channels: signal, sampleRate: rate)
+        try clip.write(to: url, format: format, encoding: encoding)
+        return url
+    }
+
+    /// The samples written to channel `channel` (exact in 16 bits).
+    static func expectedSamples(channel: Int) -> [Float] {
+        (0..<frames).map { (frame: Int) -> Float in Float((frame + channel * 7) % 200 - 100) / 128 }
+    }
+
+    /// `bytes` with `patch` written at `offset`.
+    static func patched(_ bytes: Data, at offset: Int, _ patch: [UInt8]) -> Data {
+        var bytes = bytes
+        bytes.replaceSubrange(offset..<(offset + patch.count), with: patch)
+        return bytes
+    }
+
+    static func littleEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] { withUnsafeBytes(of: value.littleEndian) { Array($0) } }
+    static func bigEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
+
+    static func offset(of tag: String, in bytes: Data) -> Int {
+        let pattern = Data(tag.utf8)
+        return bytes.range(of: pattern)!.lowerBound
+    }
+
+    enum Expected: Sendable {
+        case decodes(frames: Int, channels: Int, rate: Int)
+        case fails(FileProblem)
+    }
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        var name: String
+        var expected: Expected
+        /// Makes the file in the directory given, from a good file of the kind it needs.
+        var make: @Sendable (URL) throws -> URL
+        var testDescription: String { name }
+    }
+
+    /// Writes `bytes` as `name` in `directory`.
+    static func file(_ name: String, _ bytes: Data, in directory: URL) throws -> URL {
+        let url = directory.appendingPathComponent(name)
+        try bytes.write(to: url)
+        return url
+    }
+
+    /// A good file of `format`, changed by `change`.
+    static func mutated(_ format: AudioFileFormat, _ name: String, _ change: @escaping @Sendable (Data) -> Data) -> @Sendable (URL) throws -> URL {
+        { directory in
+            let bytes = try Data(contentsOf: try good(format, in: directory))
+            return try file(name, change(bytes), in: directory)
+        }
+    }
+
+    /// FLAC's STREAMINFO total-samples field (36 bits from byte 21 on) set to `total`.
+    static func flacTotal(_ total: UInt64) -> @Sendable (Data) -> Data {
+        { bytes in
+            var bytes = bytes
+            bytes[21] = (bytes[21] & 0xF0) | UInt8((total >> 32) & 0x0F)
+            for (i, byte) in bigEndian(UInt32(truncatingIfNeeded: total)).enumerated() { bytes[22 + i] = byte }
+            return bytes
+        }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "good WAV", expected: .decodes(frames: frames, channels: 2, rate: 48000)) { try good(.wav, in: $0) },
+        Case(name: "zero-length file", expected: .fails(.empty)) { try file("empty.wav", Data(), in: $0) },
+        Case(name: "WAV cut in the middle of its data", expected: .fails(.truncated),
+             make: mutated(.wav, "cut.wav") { $0.prefix($0.count / 2) }),
+        Case(name: "WAV data chunk 1000 times too large", expected: .fails(.truncated),
+             make: mutated(.wav, "big.wav") { bytes in
+                 let data = offset(of: "data", in: bytes)
+                 return patched(bytes, at: data + 4, littleEndian(UInt32(frames * 4 * 1000)))
+             }),
+        Case(name: "WAV of 0 Hz", expected: .fails(.corrupt),
+             make: mutated(.wav, "0hz.wav") { patched($0, at: offset(of: "fmt ", in: $0) + 12, littleEndian(UInt32(0))) }),
+        Case(name: "WAV of 0 channels", expected: .fails(.corrupt),
+             make: mutated(.wav, "0ch.wav") { patched($0, at: offset(of: "fmt ", in: $0) + 10, littleEndian(UInt16(0))) }),
+        Case(name: "WAV of 1 Hz", expected: .decodes(frames: frames, channels: 2, rate: 1)) { try good(.wav, rate: 1, in: $0) },
+        Case(name: "WAV of 384 kHz", expected: .decodes(frames: frames, channels: 2, rate: 384_000)) {
+            try good(.wav, rate: 384_000, in: $0)
+        },
+        Case(name: "WAV of 64 channels", expected: .decodes(frames: frames, channels: 64, rate: 48000)) {
+            try good(.wav, channels: 64, in: $0)
+        },
+        Case(name: "RF64 data size 1000 times too large", expected: .fails(.truncated),
+             make: mutated(.rf64, "big.rf64") { bytes in
+                 let ds64 = offset(of: "ds64", in: bytes)
+                 let patched1 = patched(bytes, at: ds64 + 16, littleEndian(UInt64(frames * 4 * 1000)))
+                 return patched(patched1, at: ds64 + 24, littleEndian(UInt64(frames * 1000)))
+             }),
+        Case(name: "W64 data chunk 1000 times too large", expected: .fails(.truncated),
+             make: mutated(.wav64, "big.w64") { bytes in
+                 let data = offset(of: "data", in: bytes)
+                 return patched(bytes, at: data + 16, littleEndian(UInt64(frames * 4 * 1000 + 24)))
+             }),
+        Case(name: "AIFF announcing 1000 times its frames", expected: .fails(.truncated),
+             make: mutated(.aiff, "big.aiff") { bytes in
+                 patched(bytes, at: offset(of: "COMM", in: bytes) + 10, bigEndian(UInt32(frames * 1000)))
+             }),
+        Case(name: "CAF data chunk 1000 times too large", expected: .fails(.corrupt),
+             make: mutated(.caf, "big.caf") { bytes in
+                 patched(bytes, at: offset(of: "data", in: bytes) + 4, bigEndian(Int64(frames * 4 * 1000 + 4)))
+             }),
+        Case(name: "FLAC of unannounced length", expected: .decodes(frames: frames, channels: 2, rate: 48000),
+             make: mutated(.flac, "unknown.flac", flacTotal(0))),
+        Case(name: "FLAC announcing 2^36 frames", expected: .fails(.truncated),
+             make: mutated(.flac, "huge.flac", flacTotal((1 << 36) - 1))),
+        Case(name: "FLAC of unannounced length cut short", expected: .fails(.truncated),
+             make: mutated(.flac, "unknown-cut.flac") { flacTotal(0)($0).prefix($0.count / 2) }),
+        Case(name: "FLAC cut short", expected: .fails(.truncated), make: mutated(.flac, "cut.flac") { $0.prefix($0.count / 2) }),
+        Case(name: "noise that is no audio file", expected: .fails(.unsupported)) { directory in
+            var rng = SplitMix(seed: 7)
+            return try file("noise.wav", Data((0..<10_000).map { _ in UInt8.random(in: 0...255, using: &rng) }), in: directory)
+        },
+        Case(name: "a directory", expected: .fails(.unreadable)) { directory in
+            let url = directory.appendingPathComponent("folder.wav")
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            return url
+        },
+        Case(name: "/dev/zero", expected: .fails(.unsupported)) { _ in URL(fileURLWithPath: "/dev/zero") },
+        Case(name: "a missing file", expected: .fails(.missing)) { $0.appendingPathComponent("nothing.wav") },
+    ]
+
+    @Test(arguments: cases)
+    func aHostileFileDecodesToWhatItHoldsOrGivesItsTypedError(_ testCase: Case) async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = try testCase.make(directory)
+        let outcome: Result<AudioClip, AMIOError>
+        do { outcome = .success(try await AudioClip(contentsOf: url)) } catch { outcome = .failure(error) }
+        switch (testCase.expected, outcome) {
+        case let (.decodes(frames, channels, rate), .success(clip)):
+            #expect(clip.frameCount == frames && clip.channelCount == channels && clip.sampleRate == rate)
+            // The samples are the ones written (16-bit exact), channel by channel.
+            for channel in [0, channels - 1] {
+                #expect(clip.samples(channel: channel) == Self.expectedSamples(channel: channel), "channel \(channel)")
+            }
+        case let (.fails(problem), .failure(.fileError(path, found, message))):
+            #expect(found == problem, "\(message)")
+            #expect(path == url.path)
+        default:
+            Issue.record("expected \(testCase.expected), got \(outcome)")
+        }
+    }
+
+    /// A header claiming 2^36 frames costs the memory of the frames there.
+    @Test func aLyingHeaderCostsOnlyTheMemoryOfWhatIsRead() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = try Self.mutated(.flac, "huge.flac", Self.flacTotal((1 << 36) - 1))(directory)
+        let file = try AudioFile(contentsOf: url)
+        #expect(file.frameCount == (1 << 36) - 1 && !file.frameCountIsBoundedBySize)
+        // Read to the end by hand: the frames there, then the truncation.
+        var read = 0
+        var buffer = [Float](repeating: 0, count: 8192)
+        do throws(AMIOError) {
+            while true {
+                let count = try buffer.withUnsafeMutableBufferPointer { buffer throws(AMIOError) in try file.read(into: buffer) }
+                if count == 0 { break }
+                read += count
+            }
+            Issue.record("no truncation reported")
+        } catch {
+            guard case let .fileError(_, problem, _) = error else { throw error }
+            #expect(problem == .truncated)
+        }
+        #expect(read == Self.frames)
+        // The process never held anything like 2^36 × 2 floats (512 GiB).
+        let peak = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+            .split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+            .flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+        #expect(peak < 8 << 20, "peak resident memory \(peak) kB")
+    }
+
+    /// A rate libsamplerate cannot convert from is the file's problem, not a bad argument.
+    @Test func aFileWhoseRateCannotBeConvertedIsUnsupported() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = try Self.good(.wav, rate: 100, in: directory)
+        do {
+            let clip = try await AudioClip(contentsOf: url, resamplingTo: 48000)
+            Issue.record("converted to \(clip.frameCount) frames")
+        } catch let .fileError(path, problem, message) {
+            #expect(path == url.path && problem == .unsupported, "\(message)")
+        }
+    }
+}
