@@ -212,10 +212,21 @@ struct PlayRecord: AsyncParsableCommand {
                                                        connectPhysical: to.isEmpty && from.isEmpty, logger: logger) { io in
                 for (output, port) in zip(io.outputPortNames, to) { try io.connect(output, to: port) }
                 for (port, input) in zip(from, io.inputPortNames) { try io.connect(port, to: input) }
-                let recorded = try await io.playAndRecord(file: URL(fileURLWithPath: input), to: outputURL,
-                                                          format: try fileFormat(nil, for: outputURL), encoding: encoding)
+                let format = try fileFormat(nil, for: outputURL)
+                // Ctrl-C cancels the take, which keeps what it recorded.
+                let take = Task { () throws -> RecordingSummary in
+                    try await io.playAndRecord(file: URL(fileURLWithPath: input), to: outputURL, format: format, encoding: encoding)
+                }
+                let interrupted = Task {
+                    await Interrupt.wait()
+                    take.cancel()
+                }
+                let summary = try await take.value
+                interrupted.cancel()
                 if !options.quiet {
-                    printError("played \(input) and recorded \(recorded.frameCount) frames to \(output) (round trip \(io.latency.roundTrip) frames compensated)")
+                    let cut = summary.ending == .stopped ? " (interrupted)" : ""
+                    printError("played \(input) and recorded \(summary.framesWritten) frames to \(output)\(cut), "
+                        + "\(summary.droppedFrames) dropped (round trip \(io.latency.roundTrip) frames compensated)")
                 }
             }
         }

@@ -220,6 +220,8 @@ final class EngineCore: @unchecked Sendable {
 
     var position: Int64 { camio_engine_position(engine) }
     var isRolling: Bool { camio_engine_is_rolling(engine) }
+    /// The length of the last cycle run (0 before the first).
+    var lastPeriod: UInt32 { camio_engine_last_period(engine) }
     var droppedInputFrames: Int { Int(camio_engine_dropped_input_frames(engine)) }
     var cycles: UInt64 { camio_engine_cycles(engine) }
     var lostNotices: UInt64 { camio_engine_lost_notices(engine) }

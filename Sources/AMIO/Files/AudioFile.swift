@@ -384,6 +384,12 @@ public final class AudioFileWriter {
     public let dither: Bool
     /// Frames written so far.
     public private(set) var framesWritten = 0
+    /// When set, the file's header is brought up to date each time this many
+    /// more frames have been written, so that a writer killed before
+    /// ``close()`` leaves a file whose header covers what is on disk (WAV,
+    /// W64, RF64, AIFF, CAF; FLAC, Ogg and MP3 write their length only on close).
+    public var headerUpdateInterval: Int?
+    private var framesAtHeaderUpdate = 0
 
     private var handle: OpaquePointer?
     private var interleaved: [Float] = []
@@ -488,6 +494,10 @@ public final class AudioFileWriter {
             written = Int(interleaved.withUnsafeBufferPointer { sf_writef_float(handle, $0.baseAddress, sf_count_t(frames)) })
         }
         framesWritten += max(0, written)
+        if let headerUpdateInterval, framesWritten - framesAtHeaderUpdate >= headerUpdateInterval {
+            sf_command(handle, Int32(SFC_UPDATE_HEADER_NOW), nil, 0)
+            framesAtHeaderUpdate = framesWritten
+        }
         if written != frames {
             let message = String(cString: sf_strerror(handle))
             try? close()

@@ -26,6 +26,10 @@ public struct RecordingSummary: Sendable, Hashable {
     /// Frames lost on the way (capture ring full, server stalls, a writer that
     /// fell behind), written as silence of exactly that length.
     public var droppedFrames: Int
+    /// Frames before the stop frame that had not reached the writer when
+    /// ``Recording/stop()`` gave up waiting for them (the interface stopped
+    /// delivering input): not in the file, and counted here.
+    public var unwrittenFrames: Int = 0
     /// Why it ended.
     public var ending: RecordingEnding
 }
@@ -42,10 +46,20 @@ public final class Recording: Sendable {
     /// The file being written, or nil for a recording into memory.
     public let url: URL?
     let writer: RecordingWriter
+    /// Where a stop takes effect: the timeline frame playing now and how long
+    /// the input of the frames before it may take to arrive; nil while the
+    /// transport is stopped (then what is queued is written, and no more).
+    private let stopPoint: @Sendable () -> StopPoint?
 
-    init(url: URL?, writer: RecordingWriter) {
+    struct StopPoint: Sendable {
+        var frame: Int64
+        var patience: Duration
+    }
+
+    init(url: URL?, writer: RecordingWriter, stopPoint: @escaping @Sendable () -> StopPoint?) {
         self.url = url
         self.writer = writer
+        self.stopPoint = stopPoint
     }
 
     /// Frames written so far, silence for lost frames included.
@@ -56,11 +70,24 @@ public final class Recording: Sendable {
     /// Whether the recording has ended and its file is finalised (see ``summary``).
     public var isFinished: Bool { writer.done.current != nil }
 
-    /// Stops recording, finalises the file and returns the summary. Calling it
-    /// after the recording ended returns the same summary.
+    /// Stops recording at the timeline frame playing now, finalises the file
+    /// and returns the summary. Calling it after the recording ended returns
+    /// the same summary.
+    ///
+    /// Nothing captured before the stop frame is discarded: the chunks still
+    /// queued for the writer (a slow disk) are written, and the input of the
+    /// last round trip, which arrives after the frame has played, is waited
+    /// for (a few periods; at most the round trip twice over and half a
+    /// second). What has not arrived by then is counted in
+    /// ``RecordingSummary/unwrittenFrames``.
     public func stop() async -> RecordingSummary {
-        writer.queue.requestStop()
+        requestStop()
         return await writer.done.value
+    }
+
+    /// Asks the writer to stop as ``stop()`` does, without waiting for it.
+    func requestStop() {
+        writer.queue.requestStop(at: stopPoint())
     }
 
     /// The summary, once the recording has ended (stopped, reached its end,
@@ -103,8 +130,10 @@ final class MemorySink: RecordingSink, @unchecked Sendable {
 /// writer thread (which may).
 final class RecordingQueue: @unchecked Sendable {
     enum Item {
-        case chunk(InputAudioChunk)
+        /// A chunk, and the frame at which a stop requested meanwhile takes effect.
+        case chunk(InputAudioChunk, stopFrame: Int64?)
         case ended((any Error)?)
+        /// Stop now: nothing more will come before the stop frame (or none was given).
         case stop
     }
 
@@ -112,8 +141,18 @@ final class RecordingQueue: @unchecked Sendable {
     private var items: [InputAudioChunk] = []
     private var head = 0
     private var ending: (any Error)?? = nil
-    private var stopRequested = false
+    private var stop: Stop?
     let capacity: Int
+
+    private struct Stop {
+        /// The timeline frame the take ends at; nil: at the chunks queued when asked.
+        var frame: Int64?
+        var deadline: ContinuousClock.Instant
+        /// Without a frame: how many chunks (counted from the first ever pushed) to write.
+        var lastChunk: Int
+    }
+    /// Chunks removed from `items` so far (so a stop can name a chunk).
+    private var removed = 0
 
     init(capacity: Int) { self.capacity = capacity }
 
@@ -134,30 +173,44 @@ final class RecordingQueue: @unchecked Sendable {
         condition.unlock()
     }
 
-    func requestStop() {
+    func requestStop(at point: Recording.StopPoint?) {
         condition.lock()
-        stopRequested = true
+        if stop == nil {
+            stop = Stop(frame: point?.frame, deadline: .now + (point?.patience ?? .zero),
+                        lastChunk: removed + items.count)
+        }
         condition.signal()
         condition.unlock()
     }
 
-    /// Blocks until there is something to do; a stop wins over queued chunks.
+    /// Blocks until there is something to do. After a stop, every queued
+    /// chunk is still handed out (the writer ends at the stop frame), and
+    /// the queue waits for more until the deadline.
     func next() -> Item {
         condition.lock()
         defer { condition.unlock() }
         while true {
-            if stopRequested { return .stop }
+            // Without a stop frame, the chunks queued when the stop came are the last.
+            if let stop, stop.frame == nil, removed + head >= stop.lastChunk { return .stop }
             if head < items.count {
                 let chunk = items[head]
                 head += 1
                 if head > 256 && head * 2 > items.count {
                     items.removeFirst(head)
+                    removed += head
                     head = 0
                 }
-                return .chunk(chunk)
+                return .chunk(chunk, stopFrame: stop?.frame)
             }
             if let ending { return .ended(ending) }
-            condition.wait()
+            if let stop {
+                // The input up to the stop frame may still be on its way; not forever.
+                if ContinuousClock.now >= stop.deadline { return .stop }
+                let seconds = Double((stop.deadline - ContinuousClock.now) / .milliseconds(1)) / 1000
+                _ = condition.wait(until: Date(timeIntervalSinceNow: max(0, seconds)))
+            } else {
+                condition.wait()
+            }
         }
     }
 }
@@ -184,6 +237,16 @@ final class RecordingWriter: @unchecked Sendable {
     private var firstFrame: Int64?
     private var nextFrame: Int64 = 0
     private var dropped = 0
+    private var unwritten = 0
+    /// Where a requested stop ends the take (exclusive), as `until` does.
+    private var stopFrame: Int64?
+    /// The end of the take: `until`, or the stop frame when that comes first.
+    private var end: Int64? {
+        switch (until, stopFrame) {
+        case let (until?, stop?): min(until, stop)
+        case let (until, stop): until ?? stop
+        }
+    }
 
     init(sink: RecordingSink, url: URL?, channels: [Int], from: Int64?, until: Int64?, queueCapacity: Int) {
         self.sink = sink
@@ -206,17 +269,20 @@ final class RecordingWriter: @unchecked Sendable {
             switch queue.next() {
             case .stop:
                 ending = .stopped
+                if let stopFrame, firstFrame != nil { unwritten = Int(max(0, min(stopFrame, until ?? .max) - nextFrame)) }
                 break loop
             case let .ended(error):
                 if case let .serverShutdown(reason)? = error as? AMIOError { ending = .serverShutdown(reason: reason) }
                 else { ending = .interfaceClosed }
                 break loop
-            case let .chunk(chunk):
+            case let .chunk(chunk, stop):
+                stopFrame = stop
                 let stall = progress.stallMicroseconds.load(ordering: .relaxed)
                 if stall > 0 { usleep(UInt32(clamping: stall)) }
                 do throws(AMIOError) {
                     if try take(chunk) {
-                        ending = .reachedEnd
+                        let reachedUntil = until.map { until in stop.map { until <= $0 } ?? true } ?? false
+                        ending = reachedUntil ? .reachedEnd : .stopped
                         break loop
                     }
                 } catch {
@@ -231,7 +297,7 @@ final class RecordingWriter: @unchecked Sendable {
             if case .writeFailed = ending {} else { ending = .writeFailed(error) }
         }
         done.resolve(RecordingSummary(url: url, firstFrame: firstFrame, framesWritten: sink.framesWritten,
-                                      droppedFrames: dropped, ending: ending))
+                                      droppedFrames: dropped, unwrittenFrames: unwritten, ending: ending))
     }
 
     /// Writes one chunk; returns true when the take has reached `until`.
@@ -276,15 +342,15 @@ final class RecordingWriter: @unchecked Sendable {
         progress.droppedFrames.store(dropped, ordering: .relaxed)
     }
 
-    /// How many of `frames` frames starting at timeline frame `start` come before `until`.
+    /// How many of `frames` frames starting at timeline frame `start` come before the end.
     private func limited(_ frames: Int, from start: Int64, rolling: Bool = true) -> Int {
-        guard let until, rolling else { return frames }
-        return max(0, min(frames, Int(until - start)))
+        guard let end, rolling else { return frames }
+        return max(0, min(frames, Int(end - start)))
     }
 
     private func reachedEnd(at frame: Int64) -> Bool {
-        guard let until else { return false }
-        return frame >= until
+        guard let end else { return false }
+        return frame >= end
     }
 }
 
@@ -297,6 +363,14 @@ extension AudioInterface {
     /// lost on the way are written as silence of exactly their length and
     /// counted. The file is finalised when the recording stops, reaches
     /// `until`, the interface closes, the server goes away, or a write fails.
+    ///
+    /// A take survives a recorder that is killed (`kill -9`, a power cut):
+    /// the file's header is brought up to date every half second of audio,
+    /// so WAV, W64, RF64, AIFF and CAF files read back (by any tool) all but
+    /// at most the last half second. FLAC, Ogg and MP3 write their length
+    /// only when finished: such a file left by a killed recorder announces
+    /// no length, and ``AudioFile`` reads it to its last whole frame (sox
+    /// reads FLAC so too).
     ///
     /// - Parameters:
     ///   - url: The file to create or replace.
@@ -317,6 +391,8 @@ extension AudioInterface {
         let selected = try validatedChannels(channels, from: from, until: until)
         let file = try AudioFileWriter(url: url, format: format ?? AudioFileFormat(fileExtensionOf: url) ?? .wav,
                                        encoding: encoding, channelCount: selected.count, sampleRate: sampleRate)
+        // A take survives its recorder: the header says how much is on disk.
+        file.headerUpdateInterval = max(1, sampleRate / 2)
         return try startRecording(into: file, url: url, channels: selected, from: from, until: until,
                                   bufferingChunks: bufferingChunks)
     }
@@ -341,7 +417,16 @@ extension AudioInterface {
         let queue = writer.queue
         let token = session.chunks.subscribe(deliver: { queue.push($0) }, end: { queue.end($0) })
         writer.start()
-        let recording = Recording(url: url, writer: writer)
+        let core = session.core, rate = sampleRate, session = session
+        let recording = Recording(url: url, writer: writer) {
+            guard core.isRolling else { return nil }
+            // The input of the last round trip arrives after its frames have
+            // played; the bridge hands it on within a period or two more.
+            let period = Int(core.lastPeriod)
+            let frames = 2 * (session.latency.roundTrip + 2 * period)
+            return Recording.StopPoint(frame: core.position,
+                                       patience: .milliseconds(500) + .seconds(Double(frames) / Double(rate)))
+        }
         if let token {
             let chunks = session.chunks
             Task.detached {
@@ -389,10 +474,7 @@ extension AudioInterface {
     public func playAndRecordTake(_ clip: AudioClip, gains: [Float]? = nil, channels: [Int]? = nil)
         async throws(AMIOError) -> (recorded: AudioClip, summary: RecordingSummary) {
         let selected = try validatedChannels(channels, from: 0, until: Int64(clip.frameCount))
-        try setTransportRolling(false)
-        try setPosition(0)
-        try setPlayspec([PlayspecEntry(clip: clip, playAt: 0, gains: gains ?? Array(repeating: 1, count: outputPortNames.count))],
-                        supersedingPending: true)
+        try startPlaying(clip, gains: gains)
         let sink = MemorySink(channelCount: selected.count)
         let recording = try startRecording(into: sink, url: nil, channels: selected, from: 0, until: Int64(clip.frameCount))
         try setTransportRolling(true)
@@ -407,22 +489,46 @@ extension AudioInterface {
         }
     }
 
-    /// Plays an audio file from timeline frame 0 and records the inputs to
-    /// another file for the same span.
+    /// Plays an audio file from timeline frame 0 and records the inputs
+    /// straight into another file for the same span.
+    ///
+    /// Cancelling the calling task stops the take where it is and keeps it:
+    /// the file holds everything recorded up to then (as ``Recording/stop()``),
+    /// and the summary says so (``RecordingEnding/stopped``). A take cut
+    /// short by the server going away is kept too, and the error thrown.
     ///
     /// - Parameters:
     ///   - input: The file to play; resampled to the interface's rate if needed.
     ///   - output: The file to record into.
     ///   - format: The output's container; by default the one its extension names.
     ///   - encoding: The output's sample encoding.
-    /// - Returns: The recording's summary.
+    /// - Returns: The take's summary.
     /// - Throws: As ``AudioClip/init(contentsOf:resamplingTo:quality:progress:)``,
-    ///   ``playAndRecord(_:gains:channels:)`` and ``AudioClip/write(to:format:encoding:dither:)``.
+    ///   ``record(to:format:encoding:channels:from:until:bufferingChunks:)`` and
+    ///   ``playAndRecord(_:gains:channels:)``.
     public func playAndRecord(file input: URL, to output: URL, format: AudioFileFormat? = nil,
-                              encoding: AudioFileEncoding = .float) async throws(AMIOError) -> AudioClip {
+                              encoding: AudioFileEncoding = .float) async throws(AMIOError) -> RecordingSummary {
         let clip = try await AudioClip(contentsOf: input, resamplingTo: sampleRate)
-        let recorded = try await playAndRecord(clip)
-        try recorded.write(to: output, format: format, encoding: encoding)
-        return recorded
+        let end = Int64(clip.frameCount)
+        try startPlaying(clip, gains: nil)
+        let recording = try await record(to: output, format: format, encoding: encoding, from: 0, until: end)
+        try setTransportRolling(true)
+        let summary = await withTaskCancellationHandler { await recording.summary } onCancel: { recording.requestStop() }
+        try? setTransportRolling(false)
+        _ = try? setPlayspec([])
+        switch summary.ending {
+        case .reachedEnd, .stopped: return summary
+        case let .serverShutdown(reason): throw .serverShutdown(reason: reason)
+        case let .writeFailed(error): throw error
+        case .interfaceClosed: throw .closed
+        }
+    }
+
+    /// The transport stopped at frame 0 with `clip` as the playspec, pending changes superseded.
+    private func startPlaying(_ clip: AudioClip, gains: [Float]?) throws(AMIOError) {
+        try setTransportRolling(false)
+        try setPosition(0)
+        try setPlayspec([PlayspecEntry(clip: clip, playAt: 0, gains: gains ?? Array(repeating: 1, count: outputPortNames.count))],
+                        supersedingPending: true)
     }
 }

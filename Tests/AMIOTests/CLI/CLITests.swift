@@ -206,9 +206,10 @@ extension JackTests {
             #expect(result.out.contains("peak") && result.out.contains("rms"))
         }
 
-        /// Ctrl-C stops a looping play, a looping mix and an open-ended record
-        /// cleanly: exit 0, the client gone, the recording finalised.
-        @Test(arguments: ["play", "mix", "record"])
+        /// Ctrl-C stops a looping play, a looping mix, an open-ended record and
+        /// a playrec mid-take cleanly: exit 0, the client gone, the take
+        /// finalised and kept.
+        @Test(arguments: ["play", "mix", "record", "playrec"])
         func ctrlCStopsCleanly(command: String) async throws {
             let server = try JackServer.suite
             let directory = try temporaryDirectory()
@@ -218,10 +219,13 @@ extension JackTests {
             let clip = directory.appendingPathComponent("clip.wav")
             try rampClip(frames: 4800).write(to: clip, encoding: .float)
             let take = directory.appendingPathComponent("take.wav")
+            let long = directory.appendingPathComponent("ten-seconds.wav")
+            if command == "playrec" { try rampClip(frames: 480_000).write(to: long, encoding: .float) }
             let client = "ctrl-c-\(command)"
             let arguments: [String] = switch command {
             case "play": ["play", clip.path, "--loop"]
             case "mix": ["mix", session.path, "--loop", "0", "0.5"]
+            case "playrec": ["playrec", long.path, take.path]
             default: ["record", take.path, "--encoding", "float"]
             }
             let process = try startAmio(arguments + ["--server", server.name, "--client-name", client, "-q"])
@@ -232,8 +236,37 @@ extension JackTests {
             let result = try process.waitForExit(within: 20)
             #expect(result.status == 0, "\(command) did not stop cleanly on Ctrl-C")
             #expect(try await waitForPortGone("\(client):", server: server.name))
-            if command == "record" {
-                #expect(try SoxInfo(take.path).samples > 0, "the take was finalised")
+            if command == "record" || command == "playrec" {
+                let kept = try SoxInfo(take.path).samples
+                #expect(kept > 0 && kept < 480_000, "the take was finalised and kept: \(kept) frames")
+            }
+        }
+
+        /// `kill -9` of `amio record` three seconds into a take: the file
+        /// reads back (by sox, and by SwiftAMIO) all but the last half second.
+        @Test func aKilledRecorderLeavesATakeOtherToolsRead() async throws {
+            let server = try JackServer.suite
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let formats = ["wav", "w64", "rf64", "aiff", "caf", "flac"]
+            let recorders = try formats.map { format in
+                try startAmio(["record", directory.appendingPathComponent("take.\(format)").path, "--encoding", "pcm16",
+                               "--channels", "1", "--server", server.name, "--client-name", "killed-\(format)", "-q"])
+            }
+            defer { for recorder in recorders { recorder.kill9() } }
+            for format in formats { #expect(try await waitForPort("killed-\(format):in_1", server: server.name)) }
+            try await Task.sleep(nanoseconds: 3_000_000_000)
+            for recorder in recorders { recorder.kill9() }
+            for format in formats {
+                let url = directory.appendingPathComponent("take.\(format)")
+                let clip = try await AudioClip(contentsOf: url)
+                #expect(clip.frameCount >= 2 * 48000, "SwiftAMIO reads \(clip.frameCount) frames of the killed \(format) take")
+                // sox has no RF64 reader here.
+                if format != "rf64" {
+                    let decoded = try SoxStat(url.path).samplesRead
+                    #expect(decoded >= 2 * 48000, "sox reads \(decoded) frames of the killed \(format) take")
+                }
+                print("killed recorder: \(format) take reads back \(clip.frameCount) frames")
             }
         }
 

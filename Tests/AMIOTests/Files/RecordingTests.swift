@@ -96,6 +96,40 @@ extension JackTests {
             await io.close()
         }
 
+        /// A slow disk and a stop mid-take: every chunk queued for the
+        /// writer, and the input of the last round trip, still reach the file.
+        @Test func aStopWithASlowDiskKeepsEverythingCapturedUpToTheStopFrame() async throws {
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let io = try await rampInterface("slow-stop")
+            let url = directory.appendingPathComponent("slow.wav")
+            let recording = try await io.record(to: url, encoding: .float, from: 0)
+            recording.stallWriterForTesting(microseconds: 12_000)   // slower than the 5.3 ms period
+            try io.setTransportRolling(true)
+            try await io.waitUntilPosition(reaches: 96_000)
+            let before = io.position
+            let writtenAtStop = recording.framesWritten
+            let summary = await recording.stop()
+            let after = io.position
+            await io.close()
+            #expect(summary.ending == .stopped)
+            #expect(writtenAtStop < 60_000, "the writer was behind when stopped: \(writtenAtStop)")
+            // The file ends at the stop frame: it lies between the positions read around stop().
+            let end = Int64(summary.framesWritten + summary.unwrittenFrames)
+            #expect(end >= before && end <= after, "take ends at \(end), stopped between \(before) and \(after)")
+            #expect(summary.unwrittenFrames == 0, "the input up to the stop frame all arrived")
+            let samples = try readAll(url).samples[0]
+            #expect(samples.count == summary.framesWritten)
+            let silent = samples.filter { $0 == 0 }.count
+            #expect(silent == summary.droppedFrames, "frames in the file + frames reported lost = the frames up to the stop")
+            for (i, value) in samples.enumerated() where value != 0 && Int64(value) - 1 != Int64(i) {
+                Issue.record("file frame \(i) holds timeline frame \(Int64(value) - 1)")
+                return
+            }
+            print("slow disk: \(writtenAtStop) frames written when stopped, \(summary.framesWritten) in the file, "
+                  + "\(summary.droppedFrames) lost, stop frame \(end)")
+        }
+
         @Test func aFullDiskEndsTheTakeWithAValidFile() async throws {
             let mountPoint = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: mountPoint) }

@@ -30,11 +30,13 @@ struct SoxInfo {
     }
 }
 
-/// `sox FILE -n stat`: the maximum and minimum amplitude and the RMS.
+/// `sox FILE -n stat`: the maximum and minimum amplitude and the RMS, and
+/// the samples (of all channels) sox decoded.
 struct SoxStat {
     var maximum: Double
     var minimum: Double
     var rms: Double
+    var samplesRead: Int
 
     init(_ path: String) throws {
         let text = try sox(path, "-n", "stat")
@@ -45,6 +47,7 @@ struct SoxStat {
         maximum = value("Maximum amplitude")
         minimum = value("Minimum amplitude")
         rms = value("RMS     amplitude")
+        samplesRead = Int(value("Samples read"))
     }
 }
 
