@@ -783,6 +783,7 @@ uint64_t camio_engine_unlabelled_input_frames(const camio_engine *engine) { retu
 bool camio_engine_is_aligning_inputs(const camio_engine *engine) { return CAMIO_LOAD(published_aligning) != 0; }
 uint64_t camio_engine_lost_notices(const camio_engine *engine) { return CAMIO_LOAD(lost_notices); }
 uint32_t camio_engine_input_channels(const camio_engine *engine) { return engine->input_channels; }
+uint64_t camio_engine_input_ring_bytes(const camio_engine *engine) { return engine->input.mask + 1; }
 uint32_t camio_engine_output_channels(const camio_engine *engine) { return engine->output_channels; }
 
 void camio_engine_wake(camio_engine *engine) { sem_post(&engine->wake); }

@@ -140,6 +140,10 @@ public final class AudioInterface: Sendable {
     public var latency: Latency { session.latency }
     /// Xruns JACK has reported since the interface opened.
     public var xrunCount: Int { Int(camio_jack_xruns(session.jack)) }
+    /// The frames of input the capture ring holds, in chunks of the current
+    /// period: how far the bridge thread may fall behind before input is lost
+    /// (at least ``AudioInterfaceOptions/inputRingFrames``).
+    public var inputRingCapacity: Int { session.core.inputRingCapacity(period: periodFrames) }
     /// Input frames the engine lost (capture ring full, server stalls) since opening.
     public var droppedInputFrames: Int { session.core.droppedInputFrames }
     /// The id of the playspec sounding at the end of the last process cycle.

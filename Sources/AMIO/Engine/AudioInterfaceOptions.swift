@@ -3,8 +3,11 @@ public struct AudioInterfaceOptions: Sendable {
     /// How many changes (playspec changes, seeks, transport commands) may be
     /// outstanding at once; one more throws ``AMIOError/changeQueueFull(capacity:)``.
     public var changeCapacity: Int = 256
-    /// The capture ring between the realtime thread and the bridge thread, in
-    /// frames; `nil` means four seconds at the server's rate.
+    /// The capture ring between the realtime thread and the bridge thread:
+    /// the frames (of all input channels) it holds at least, from 16384 (two
+    /// of JACK's largest periods) to 2^26; `nil` means four seconds at the
+    /// server's rate. Its memory is rounded up to a power of two, so it may
+    /// hold more: ``AudioInterface/inputRingCapacity`` says how much.
     public var inputRingFrames: Int? = nil
     /// Frames of each input channel kept to line up channels whose round
     /// trips differ (one through a latent client, one on a direct loop):

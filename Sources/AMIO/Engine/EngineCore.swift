@@ -40,8 +40,9 @@ final class EngineCore: @unchecked Sendable {
         guard maximumEntries >= 0 else {
             throw .invalidArgument(name: "maximumPlayspecEntries", reason: "\(maximumEntries) is negative")
         }
-        guard (1...(1 << 26)).contains(inputRingFrames) else {
-            throw .invalidArgument(name: "inputRingFrames", reason: "\(inputRingFrames) is outside 1...2^26")
+        guard (Self.minimumInputRingFrames...(1 << 26)).contains(inputRingFrames) else {
+            throw .invalidArgument(name: "inputRingFrames",
+                                   reason: "\(inputRingFrames) is outside \(Self.minimumInputRingFrames)...2^26 (two of JACK's largest periods at least)")
         }
         let alignmentFrames = alignmentFrames ?? Self.defaultAlignmentFrames(inputChannels: inputChannels)
         guard (1...(1 << 24)).contains(alignmentFrames) else {
@@ -57,6 +58,17 @@ final class EngineCore: @unchecked Sendable {
         self.outputChannels = outputChannels
         self.changeCapacity = changeCapacity
         self.maximumEntries = maximumEntries
+    }
+
+    /// Two of the largest periods JACK runs at (8192 frames): a smaller ring
+    /// could not hold one cycle's input while the bridge takes the last.
+    static let minimumInputRingFrames = 2 * 8192
+
+    /// Frames of one-period chunks the capture ring holds: its real capacity.
+    func inputRingCapacity(period: Int) -> Int {
+        let bytes = Int(camio_engine_input_ring_bytes(engine))
+        let perChunk = MemoryLayout<camio_chunk_info>.size + max(1, period) * max(1, inputChannels) * MemoryLayout<Float>.size
+        return bytes / perChunk * max(1, period)
     }
 
     /// 16384 frames per input channel, fewer for many channels so that the

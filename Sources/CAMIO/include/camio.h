@@ -72,7 +72,9 @@ typedef struct camio_engine_config {
     uint32_t output_channels;
     /// Changes that may be outstanding at once (rounded up to a power of 2, at least 64).
     uint32_t change_capacity;
-    /// Capacity of the capture ring in frames of all input channels.
+    /// Frames (of all input channels) the capture ring holds at least, in
+    /// chunks of 16 frames or more; its bytes are rounded up to a power of two
+    /// (camio_engine_input_ring_bytes).
     uint32_t input_ring_frames;
     /// Frames of each input channel kept to bring channels of different
     /// delays into line (rounded up to a power of 2): delays that differ by
@@ -276,6 +278,9 @@ bool camio_engine_is_aligning_inputs(const camio_engine *engine);
 /// Notices that could not be queued (never expected; a non-zero value is a bug).
 uint64_t camio_engine_lost_notices(const camio_engine *engine);
 uint32_t camio_engine_input_channels(const camio_engine *engine);
+/// The capture ring's size in bytes; a chunk of n frames takes
+/// sizeof(camio_chunk_info) + n * input_channels * sizeof(float) of it.
+uint64_t camio_engine_input_ring_bytes(const camio_engine *engine);
 uint32_t camio_engine_output_channels(const camio_engine *engine);
 
 /// [rt/any] Wakes the bridge thread (a semaphore post; async-signal-safe).

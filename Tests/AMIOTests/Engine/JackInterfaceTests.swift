@@ -102,29 +102,45 @@ extension JackTests {
         @Test func engineRingOverflowIsCountedAndReported() async throws {
             let server = try JackServer.suite
             var options = AudioInterfaceOptions()
-            options.inputRingFrames = 2048
+            options.inputRingFrames = 1000
+            await #expect(throws: AMIOError.self, "a ring smaller than two of the largest periods") {
+                _ = try await AudioInterface(clientName: "tiny-ring", serverName: server.name, inputChannels: 1,
+                                             connectPhysicalPorts: false, options: options)
+            }
+            options.inputRingFrames = 16384
             let io = try await openLoopback(server, channels: 1, name: "overflow", options: options)
+            let capacity = io.inputRingCapacity
+            #expect(capacity >= 16384 && capacity < 4 * 16384, "the ring holds \(capacity) frames")
             // Losses before this test's chunks (on PipeWire, while the sink's
             // monitor settled as openLoopback waited for the loop) are not its.
             let before = io.droppedInputFrames
             try io.setTransportRolling(true)
             var chunks: [InputAudioChunk] = []
             var stalled = false
+            var engineLost = 0
             for try await chunk in io.inputChunks where chunk.wasTransportRolling {
                 chunks.append(chunk)
                 if chunks.count == 10 && !stalled {
                     stalled = true
-                    io.stallBridgeForTesting(microseconds: 300_000)  // the bridge thread sleeps; the ring fills
-                    try await Task.sleep(nanoseconds: 400_000_000)
+                    // The bridge thread sleeps for longer than the ring holds; it fills.
+                    let stall = capacity * 1_000_000 / io.sampleRate + 300_000
+                    io.stallBridgeForTesting(microseconds: stall)
+                    try await Task.sleep(nanoseconds: UInt64(stall + 100_000) * 1000)
                     io.stallBridgeForTesting(microseconds: 0)
                 }
-                if chunks.count == 60 { break }
+                // Past what the ring held through the stall, to the chunk that
+                // reports the last loss (the stall may have hit the bridge twice).
+                let reported = chunks.dropFirst().reduce(0) { $0 + $1.droppedFramesBefore }
+                engineLost = io.droppedInputFrames - before
+                if stalled && chunks.dropFirst(10).reduce(0, { $0 + $1.frameCount }) > capacity + 24_000
+                    && reported > 0 && reported == engineLost { break }
+                try #require(chunks.count < 2000, "the losses were never all reported")
             }
             await io.close()
             expectContiguous(chunks)
             let lost = chunks.dropFirst().reduce(0) { $0 + $1.droppedFramesBefore }
-            #expect(io.droppedInputFrames > before)
-            #expect(lost == io.droppedInputFrames - before, "each lost frame is reported exactly once")
+            #expect(engineLost > 0)
+            #expect(lost == engineLost, "each lost frame is reported exactly once")
         }
 
         @Test func severalConsumersEachGetEveryChunk() async throws {
