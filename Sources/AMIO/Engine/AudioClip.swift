@@ -12,9 +12,13 @@ final class ClipStorage: @unchecked Sendable {
     init(frameCount: Int, channelCount: Int, fill: (UnsafeMutablePointer<Float>) -> Void) {
         self.frameCount = frameCount
         self.channelCount = channelCount
-        samples = .allocate(capacity: max(1, frameCount * channelCount))
+        // Made from samples already in memory: out of memory here is the
+        // caller's arrays' fate too.
+        guard let allocated = try? Self.allocate(frames: frameCount, channels: channelCount) else {
+            fatalError("out of memory for a clip of \(channelCount) × \(frameCount) frames")
+        }
+        samples = allocated
         samples.initialize(repeating: 0, count: max(1, frameCount * channelCount))
-        mallocated = false
         fill(samples)
         channelPointers = .allocate(capacity: channelCount)
         for channel in 0..<channelCount {
@@ -22,19 +26,22 @@ final class ClipStorage: @unchecked Sendable {
         }
     }
 
-    /// Whether `samples` came from `malloc` (freed with `free`) rather than
-    /// `UnsafeMutablePointer.allocate`.
-    private let mallocated: Bool
+    /// Room for `frames` × `channels` floats from `malloc`, uninitialised:
+    /// memory that runs short (or a size beyond any memory) is
+    /// ``AMIOError/outOfMemory``, not a trap. For ``init(frameCount:channelCount:adopting:)``.
+    static func allocate(frames: Int, channels: Int) throws(AMIOError) -> UnsafeMutablePointer<Float> {
+        let (count, overflow) = frames.multipliedReportingOverflow(by: channels)
+        let (bytes, overflowBytes) = max(1, count).multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        guard frames >= 0, channels >= 0, !overflow, !overflowBytes, let raw = malloc(bytes) else { throw .outOfMemory }
+        return raw.bindMemory(to: Float.self, capacity: max(1, count))
+    }
 
     /// Takes ownership of `samples`: `channelCount * frameCount` planar floats
-    /// (at least one) allocated with `UnsafeMutablePointer.allocate`, or with
-    /// `malloc` when `mallocated` (storage whose allocation may fail: a file
-    /// being read, which must give an error, not a trap, when memory is short).
-    init(frameCount: Int, channelCount: Int, adopting samples: UnsafeMutablePointer<Float>, mallocated: Bool = false) {
+    /// (at least one) from ``allocate(frames:channels:)`` (or `malloc`).
+    init(frameCount: Int, channelCount: Int, adopting samples: UnsafeMutablePointer<Float>) {
         self.frameCount = frameCount
         self.channelCount = channelCount
         self.samples = samples
-        self.mallocated = mallocated
         channelPointers = .allocate(capacity: channelCount)
         for channel in 0..<channelCount {
             channelPointers[channel] = UnsafePointer(samples + channel * frameCount)
@@ -42,7 +49,7 @@ final class ClipStorage: @unchecked Sendable {
     }
 
     deinit {
-        if mallocated { free(samples) } else { samples.deallocate() }
+        free(samples)
         channelPointers.deallocate()
     }
 }

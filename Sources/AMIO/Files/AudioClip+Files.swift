@@ -67,7 +67,8 @@ extension AudioClip {
         // is only a first guess.
         let firstGuess = file.frameCountIsBoundedBySize ? (file.frameCount ?? 0) : min(file.frameCount ?? 0, 1 << 20)
         var storage = try GrowingPlanarStorage(channels: channels, capacity: max(firstGuess, 4096))
-        let block = 65536
+        // Blocks of at most 4 MiB whatever the channel count.
+        let block = min(65536, max(256, (1 << 20) / channels))
         var interleaved = [Float](repeating: 0, count: block * channels)
         while true {
             if Task.isCancelled { throw .cancelled }
@@ -128,23 +129,16 @@ struct GrowingPlanarStorage: ~Copyable {
     init(channels: Int, capacity: Int) throws(AMIOError) {
         self.channels = channels
         self.capacity = capacity
-        samples = try Self.allocate(frames: capacity, channels: channels)
+        samples = try ClipStorage.allocate(frames: capacity, channels: channels)
     }
 
     deinit { free(samples) }
-
-    private static func allocate(frames: Int, channels: Int) throws(AMIOError) -> UnsafeMutablePointer<Float> {
-        let (count, overflow) = frames.multipliedReportingOverflow(by: channels)
-        let (bytes, overflowBytes) = max(1, count).multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
-        guard !overflow, !overflowBytes, let raw = malloc(bytes) else { throw .outOfMemory }
-        return raw.bindMemory(to: Float.self, capacity: max(1, count))
-    }
 
     /// Appends `frames` interleaved frames.
     mutating func append(interleaved: UnsafePointer<Float>, frames added: Int) throws(AMIOError) {
         if frames + added > capacity {
             let grown = max(frames + added, capacity.multipliedReportingOverflow(by: 2).overflow ? frames + added : capacity * 2)
-            let larger = try Self.allocate(frames: grown, channels: channels)
+            let larger = try ClipStorage.allocate(frames: grown, channels: channels)
             for channel in 0..<channels {
                 (larger + channel * grown).update(from: samples + channel * capacity, count: frames)
             }
@@ -167,7 +161,7 @@ struct GrowingPlanarStorage: ~Copyable {
         }
         let bytes = max(1, frames * channels) * MemoryLayout<Float>.stride
         let fitted = realloc(samples, bytes).map { $0.bindMemory(to: Float.self, capacity: max(1, frames * channels)) } ?? samples
-        let storage = ClipStorage(frameCount: frames, channelCount: channels, adopting: fitted, mallocated: true)
+        let storage = ClipStorage(frameCount: frames, channelCount: channels, adopting: fitted)
         discard self
         return storage
     }

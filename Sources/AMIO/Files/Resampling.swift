@@ -120,7 +120,8 @@ extension AudioClip {
     ///   - rate: The new sample rate in Hz.
     ///   - quality: The converter.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` for a ratio
-    ///   libsamplerate cannot do (beyond 1:256), ``AMIOError/resamplingFailed(message:)``.
+    ///   libsamplerate cannot do (beyond 1:256), ``AMIOError/resamplingFailed(message:)``,
+    ///   ``AMIOError/outOfMemory`` when the result does not fit in memory.
     public func resampled(to rate: Int, quality: ResamplingQuality = .best) throws(AMIOError) -> AudioClip {
         try resampled(to: rate, quality: quality, workers: ProcessInfo.processInfo.activeProcessorCount)
     }
@@ -131,7 +132,7 @@ extension AudioClip {
         // Checks the ratio before any work is split up.
         _ = try Resampler(channels: 1, from: sampleRate, to: rate, quality: quality)
         let plan = ResamplingPlan(frames: frameCount, from: sampleRate, to: rate, quality: quality, workers: workers)
-        let output = UnsafeMutablePointer<Float>.allocate(capacity: max(1, plan.outputFrames * channelCount))
+        let output = try ClipStorage.allocate(frames: plan.outputFrames, channels: channelCount)
         output.initialize(repeating: 0, count: max(1, plan.outputFrames * channelCount))
         let failure = Mutex<AMIOError?>(nil)
         let source = UnsafeSendable(storage.samples), destination = UnsafeSendable(output)
@@ -147,7 +148,7 @@ extension AudioClip {
             }
         }
         if let error = failure.withLock({ $0 }) {
-            output.deallocate()
+            free(output)
             throw error
         }
         var converted = AudioClip(storage: ClipStorage(frameCount: plan.outputFrames, channelCount: channelCount,
