@@ -187,6 +187,13 @@ import Testing
         #expect(peak < 8 << 20, "peak resident memory \(peak) kB")
     }
 
+    /// Clip memory beyond what the machine has, or beyond any size, is an error to handle.
+    @Test func clipMemoryBeyondTheMachineIsOutOfMemoryNotATrap() {
+        #expect(throws: AMIOError.outOfMemory) { _ = try ClipStorage.allocate(frames: Int.max / 2, channels: 3) }
+        #expect(throws: AMIOError.outOfMemory) { _ = try ClipStorage.allocate(frames: 1 << 44, channels: 64) }
+        #expect(throws: AMIOError.outOfMemory) { _ = try ClipStorage.allocate(frames: -1, channels: 1) }
+    }
+
     /// A rate libsamplerate cannot convert from is the file's problem, not a bad argument.
     @Test func aFileWhoseRateCannotBeConvertedIsUnsupported() async throws {
         let directory = try temporaryDirectory()
