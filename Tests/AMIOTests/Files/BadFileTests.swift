@@ -207,3 +207,54 @@ import Testing
         }
     }
 }
+
+/// Seeded mutations of good files' headers and lengths, for every container
+/// the recorder writes: each loads as a clip or gives a typed file error;
+/// nothing traps, hangs or allocates what a header claims.
+@Suite struct FileHeaderFuzzTests {
+    static let formats: [AudioFileFormat] = [.wav, .wav64, .rf64, .aiff, .caf, .flac]
+
+    @Test(arguments: formats)
+    func mutatedHeadersLoadOrGiveATypedError(format: AudioFileFormat) async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let good = try Data(contentsOf: try BadFileTests.good(format, in: directory))
+        let seed: UInt64 = 0xF11E + UInt64(format.code)
+        var rng = SplitMix(seed: seed)
+        var loaded = 0, failed: [FileProblem: Int] = [:]
+        let mutations = 500
+        for index in 0..<mutations {
+            var bytes = good
+            switch Int.random(in: 0..<4, using: &rng) {
+            case 0: // a few bytes of the header set at random
+                for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                    bytes[Int.random(in: 0..<min(128, bytes.count), using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+                }
+            case 1: // a 32-bit field of the header set to an extreme
+                let offset = Int.random(in: 0..<min(124, bytes.count - 4), using: &rng)
+                let value: UInt32 = [0, 1, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF].randomElement(using: &rng)!
+                for (i, byte) in withUnsafeBytes(of: value, Array.init).enumerated() { bytes[offset + i] = byte }
+            case 2: // cut anywhere
+                bytes = bytes.prefix(Int.random(in: 0..<bytes.count, using: &rng))
+            default: // garbage appended after a cut
+                bytes = bytes.prefix(Int.random(in: 0..<bytes.count, using: &rng))
+                    + Data((0..<Int.random(in: 1...4096, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+            }
+            let url = directory.appendingPathComponent("mutant-\(index).\(format.name)")
+            try bytes.write(to: url)
+            do {
+                let clip = try await AudioClip(contentsOf: url)
+                #expect(clip.frameCount > 0 && clip.channelCount > 0)
+                loaded += 1
+            } catch let .fileError(path, problem, _) {
+                #expect(path == url.path)
+                failed[problem, default: 0] += 1
+            } catch {
+                Issue.record("mutation \(index) of \(format) (seed \(seed)): \(error)")
+            }
+            try? FileManager.default.removeItem(at: url)
+        }
+        print("fuzzed \(mutations) \(format) headers (seed \(seed)): \(loaded) loaded, "
+              + failed.map { "\($0.value) \($0.key)" }.sorted().joined(separator: ", ") + ", 0 crashes")
+    }
+}
