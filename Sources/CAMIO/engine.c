@@ -465,6 +465,14 @@ static bool played_range(const camio_engine *engine, const camio_input_delay *de
     return true;
 }
 
+/* The frame time `offset` frames from this cycle's first; an aligned
+ * channel's frames may have come cycles earlier, but never before the clock
+ * began. */
+static uint64_t captured_at(const camio_engine *engine, int64_t offset) {
+    if (offset < 0 && (uint64_t)(-offset) > engine->frame_time) return 0;
+    return engine->frame_time + (uint64_t)offset;
+}
+
 /* Writes played frames [cursor, end) as chunks, one per timeline segment
  * they were played in. */
 static void write_played(camio_engine *engine, const capture_source *source, int64_t cursor, int64_t end,
@@ -497,8 +505,9 @@ static void write_played(camio_engine *engine, const capture_source *source, int
                 ? segment->timeline_start + (cursor - (int64_t)segment->absolute_start)
                 : segment->timeline_start,
             .playspec_id = segment->playspec_id,
-            .frame_time = engine->frame_time + (uint64_t)(cursor - source->first),
+            .frame_time = captured_at(engine, cursor - source->first),
             .cycle_usecs = usecs,
+            .played_at = cursor,
             .channel_count = engine->input_channels,
             .frame_count = count,
             .rolling = segment->rolling,
@@ -738,6 +747,7 @@ void camio_engine_process(camio_engine *engine, const float *const *inputs,
     atomic_store_explicit(&engine->published_rolling, engine->rolling, memory_order_relaxed);
     atomic_store_explicit(&engine->published_playspec_id, engine->current_id, memory_order_relaxed);
     atomic_store_explicit(&engine->last_period, nframes, memory_order_relaxed);
+    atomic_store_explicit(&engine->published_absolute, (int64_t)engine->absolute, memory_order_relaxed);
     atomic_fetch_add_explicit(&engine->cycles, 1, memory_order_release);
     if (wake) camio_engine_wake(engine);
 }
@@ -779,8 +789,10 @@ uint64_t camio_engine_cycles(const camio_engine *engine) {
     return atomic_load_explicit(&((camio_engine *)engine)->cycles, memory_order_acquire);
 }
 uint32_t camio_engine_last_period(const camio_engine *engine) { return CAMIO_LOAD(last_period); }
+int64_t camio_engine_frames_played(const camio_engine *engine) { return CAMIO_LOAD(published_absolute); }
 uint64_t camio_engine_unlabelled_input_frames(const camio_engine *engine) { return CAMIO_LOAD(unlabelled_total); }
 bool camio_engine_is_aligning_inputs(const camio_engine *engine) { return CAMIO_LOAD(published_aligning) != 0; }
+uint32_t camio_engine_alignment_frames(const camio_engine *engine) { return (uint32_t)engine->alignment_size; }
 uint64_t camio_engine_lost_notices(const camio_engine *engine) { return CAMIO_LOAD(lost_notices); }
 uint32_t camio_engine_input_channels(const camio_engine *engine) { return engine->input_channels; }
 uint64_t camio_engine_input_ring_bytes(const camio_engine *engine) { return engine->input.mask + 1; }

@@ -97,6 +97,7 @@ struct camio_engine {
     _Atomic uint64_t published_playspec_id;
     _Atomic uint64_t dropped_total;
     _Atomic uint64_t cycles;
+    _Atomic int64_t published_absolute;
     _Atomic uint64_t lost_notices;
     _Atomic uint32_t last_period;
     _Atomic uint64_t unlabelled_total;

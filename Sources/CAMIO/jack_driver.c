@@ -374,7 +374,12 @@ typedef struct camio_walk {
     size_t own_prefix_length;
     const char **ports;     /* every port in the graph, sorted: a client's are adjacent */
     uint32_t port_count;
-    uint8_t *visited;       /* per entry of `ports` */
+    /* Per entry of `ports`, for paths that reached it without and with a
+     * device monitor on the way: the largest latency added on the way when
+     * it was walked from (UINT32_MAX: never). A port reached again with more
+     * latency is walked again, so each input gets its longest loop, whatever
+     * order the ports come in. */
+    uint32_t *walked_added[2];
     uint32_t input_count;
     /* Per input of ours: */
     uint8_t *found;         /* a loop through clients only (or a direct cable) reaches it */
@@ -450,8 +455,10 @@ static void walk_into_input(camio_walk *walk, const char *name, uint32_t added, 
         return;
     }
     int32_t index = port_index(walk, name);
-    if (index < 0 || walk->visited[index] || depth > 64) return;
-    walk->visited[index] = 1;
+    if (index < 0 || depth > 64) return;
+    uint32_t *walked = &walk->walked_added[monitor ? 1 : 0][index];
+    if (*walked != UINT32_MAX && added <= *walked) return;
+    *walked = added;
     jack_port_t *in = jack_port_by_name(walk->client, name);
     if (in == NULL) return;
     bool device = (jack_port_flags(in) & JackPortIsPhysical) != 0;
@@ -513,13 +520,16 @@ void camio_jack_refresh_latency(camio_jack *jack, camio_latency *published, cami
     const char **graph = jack_get_ports(jack->client, NULL, NULL, 0);
     while (graph && graph[walk.port_count]) walk.port_count++;
     walk.ports = calloc(walk.port_count ? walk.port_count : 1, sizeof(char *));
-    walk.visited = calloc(walk.port_count ? walk.port_count : 1, 1);
+    for (int kind = 0; kind < 2; kind++) {
+        walk.walked_added[kind] = malloc((walk.port_count ? walk.port_count : 1) * sizeof(uint32_t));
+        for (uint32_t i = 0; walk.walked_added[kind] && i < walk.port_count; i++) walk.walked_added[kind][i] = UINT32_MAX;
+    }
     walk.found = calloc(inputs ? inputs : 1, 1);
     walk.found_monitor = calloc(inputs ? inputs : 1, 1);
     walk.added = calloc(inputs ? inputs : 1, sizeof(uint32_t));
     camio_input_delay *delays = calloc(inputs ? inputs : 1, sizeof(camio_input_delay));
     uint8_t *follows = calloc(inputs ? inputs : 1, 1);
-    bool walked = walk.ports != NULL && walk.visited != NULL && walk.found != NULL && walk.found_monitor != NULL &&
+    bool walked = walk.ports != NULL && walk.walked_added[0] != NULL && walk.walked_added[1] != NULL && walk.found != NULL && walk.found_monitor != NULL &&
                   walk.added != NULL && delays != NULL && follows != NULL;
     if (walked) {
         if (walk.port_count) memcpy(walk.ports, graph, walk.port_count * sizeof(char *));
@@ -578,7 +588,8 @@ void camio_jack_refresh_latency(camio_jack *jack, camio_latency *published, cami
     free(walk.added);
     free(walk.found_monitor);
     free(walk.found);
-    free(walk.visited);
+    free(walk.walked_added[0]);
+    free(walk.walked_added[1]);
     free(walk.ports);
 }
 

@@ -59,7 +59,7 @@ struct Play: AsyncParsableCommand {
     @Flag(help: "Repeat until interrupted.")
     var loop = false
 
-    @Option(help: "Where on the timeline the files start (TIME).")
+    @Option(help: "Where on the timeline the files start (TIME).", transform: parseTime)
     var at: AudioTime = .frames(0)
 
     @Option(parsing: .upToNextOption, help: "Ports to connect the outputs to, in order (default: the physical ones).")
@@ -67,7 +67,10 @@ struct Play: AsyncParsableCommand {
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give at least one file to play") }
-        guard gain.isFinite else { throw ValidationError("--gain must be a number of dB") }
+        guard gain.isFinite, gain <= maximumGainDecibels else {
+            throw ValidationError("--gain \(gain) is not a number of dB up to +\(Int(maximumGainDecibels)) (a 32-bit float gain)")
+        }
+        try checkTime(at, name: "--at")
     }
 
     func run() async throws {
@@ -80,7 +83,7 @@ struct Play: AsyncParsableCommand {
                 var clips: [AudioClip] = []
                 for path in files { clips.append(try await AudioClip(contentsOf: URL(fileURLWithPath: path), resamplingTo: io.sampleRate)) }
                 let longest = Int64(clips.map(\.frameCount).max()!)
-                let start = at.frames(atSampleRate: io.sampleRate)
+                let start = try at.frames(atSampleRate: io.sampleRate, name: "--at")
                 let linear = Float(pow(10, gain / 20))
                 try io.setPlayspec(Playspec(clips.map {
                     PlayspecEntry(clip: $0, playAt: start, repeatInterval: loop ? longest : 0,
@@ -89,7 +92,7 @@ struct Play: AsyncParsableCommand {
                 try io.setTransportRolling(true)
                 logger.debug("playing \(files.joined(separator: ", ")) from frame \(start)")
                 let status = StatusLine(enabled: !options.quiet)
-                let end = start + longest
+                let end = try TimelineLimit.sum(start, longest, name: "--at")
                 let rate = io.sampleRate
                 let finished = try await untilInterrupted {
                     try await followPosition(of: io, until: loop ? nil : end) { position in
@@ -114,7 +117,7 @@ struct Record: AsyncParsableCommand {
     @Argument(help: "The file to write.")
     var output: String
 
-    @Option(help: "How long to record (TIME); until interrupted if not given.")
+    @Option(help: "How long to record (TIME); until interrupted if not given.", transform: parseTime)
     var duration: AudioTime?
 
     @Option(help: "Input channels.")
@@ -131,7 +134,10 @@ struct Record: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...64).contains(channels) else { throw ValidationError("--channels must be 1...64") }
-        if let duration, duration.frames(atSampleRate: 48000) <= 0 { throw ValidationError("--duration must be longer than 0") }
+        if let duration {
+            try checkTime(duration, name: "--duration")
+            if duration == .seconds(0) || duration == .frames(0) { throw ValidationError("--duration must be longer than 0") }
+        }
     }
 
     func run() async throws {
@@ -143,7 +149,13 @@ struct Record: AsyncParsableCommand {
                                                        logger: logger) { io in
                 for (port, input) in zip(from, io.inputPortNames) { try io.connect(port, to: input) }
                 let rate = io.sampleRate
-                let total = duration?.frames(atSampleRate: rate)
+                let total = try duration.map { time throws(AMIOError) in
+                    let frames = try time.frames(atSampleRate: rate, name: "--duration")
+                    guard frames > 0 else {
+                        throw AMIOError.invalidArgument(name: "--duration", reason: "\(time) is shorter than one frame at \(rate) Hz")
+                    }
+                    return frames
+                }
                 try io.setTransportRolling(false)
                 try io.setPosition(0)
                 let recording = try await io.record(to: url, format: format, encoding: encoding, from: 0, until: total)
@@ -243,10 +255,10 @@ struct Mix: AsyncParsableCommand {
     @Argument(help: "The session file (JSON).")
     var session: String
 
-    @Option(help: "Where to start (TIME).")
+    @Option(help: "Where to start (TIME).", transform: parseTime)
     var start: AudioTime = .frames(0)
 
-    @Option(parsing: .upToNextOption, help: "Loop between two times A B until interrupted.")
+    @Option(parsing: .upToNextOption, help: "Loop between two times A B until interrupted.", transform: parseTime)
     var loop: [AudioTime] = []
 
     @Option(parsing: .upToNextOption, help: "Ports to connect the outputs to (default: the physical ones).")
@@ -254,6 +266,8 @@ struct Mix: AsyncParsableCommand {
 
     func validate() throws {
         guard loop.isEmpty || loop.count == 2 else { throw ValidationError("--loop takes two times, A and B") }
+        try checkTime(start, name: "--start")
+        for (time, name) in zip(loop, ["--loop A", "--loop B"]) { try checkTime(time, name: name) }
     }
 
     func run() async throws {
@@ -264,14 +278,16 @@ struct Mix: AsyncParsableCommand {
                 for (output, port) in zip(io.outputPortNames, to) { try io.connect(output, to: port) }
                 let rate = io.sampleRate
                 let (playspec, length) = try await session.playspec(sampleRate: rate)
-                if loop.count == 2, loop[1].frames(atSampleRate: rate) <= loop[0].frames(atSampleRate: rate) {
+                let loopFrames = try zip(loop, ["--loop A", "--loop B"]).map { time, name throws(AMIOError) in
+                    try time.frames(atSampleRate: rate, name: name)
+                }
+                if loopFrames.count == 2, loopFrames[1] <= loopFrames[0] {
                     throw AMIOError.invalidArgument(name: "--loop", reason: "B must come after A")
                 }
-                try io.setPosition(start.frames(atSampleRate: rate))
+                try io.setPosition(try start.frames(atSampleRate: rate, name: "--start"))
                 try io.setPlayspec(playspec)
                 try io.setTransportRolling(true)
                 let status = StatusLine(enabled: !options.quiet)
-                let loopFrames = loop.map { $0.frames(atSampleRate: rate) }
                 let finished = try await untilInterrupted {
                     if loopFrames.count == 2 {
                         while !Task.isCancelled {
@@ -327,16 +343,18 @@ struct Render: AsyncParsableCommand {
             let session = try Session(contentsOf: URL(fileURLWithPath: self.session))
             let status = StatusLine(enabled: !options.quiet)
             let started = Date()
-            let clip = try await session.render(sampleRate: rate) { fraction in
-                let filled = Int(fraction * 30)
+            // Streamed to the file a block at a time: memory does not grow with the length.
+            let (frames, sampleRate) = try await session.render(to: url, format: format, encoding: encoding,
+                                                                sampleRate: rate) { fraction in
+                let filled = max(0, min(30, Int(fraction * 30)))
                 status.show("rendering [\(String(repeating: "#", count: filled))\(String(repeating: " ", count: 30 - filled))] \(Int(fraction * 100))%")
             }
-            try clip.write(to: url, format: format, encoding: encoding)
             let seconds = Date().timeIntervalSince(started)
+            let duration = Double(frames) / Double(sampleRate)
             status.finish(String(format: "rendered %@ (%@, %d Hz, %d channels) in %.2f s, %.0f× real time", output,
-                                 formatTime(frames: Int64(clip.frameCount), rate: clip.sampleRate), clip.sampleRate,
-                                 clip.channelCount, seconds, clip.duration / max(seconds, 1e-6)))
-            logger.debug("rendered \(clip.frameCount) frames")
+                                 formatTime(frames: Int64(frames), rate: sampleRate), sampleRate,
+                                 session.outputs, seconds, duration / max(seconds, 1e-6)))
+            logger.debug("rendered \(frames) frames")
         }
     }
 }
@@ -351,11 +369,16 @@ struct Meter: AsyncParsableCommand {
     @Option(help: "Input channels.")
     var channels: Int = 2
 
-    @Option(help: "Stop after this long (TIME).")
+    @Option(help: "Stop after this long (TIME).", transform: parseTime)
     var duration: AudioTime?
 
     @Option(parsing: .upToNextOption, help: "Ports to meter (default: the physical ones).")
     var from: [String] = []
+
+    func validate() throws {
+        guard (1...64).contains(channels) else { throw ValidationError("--channels must be 1...64") }
+        if let duration { try checkTime(duration, name: "--duration") }
+    }
 
     func run() async throws {
         try await perform(options) { logger in
@@ -364,7 +387,10 @@ struct Meter: AsyncParsableCommand {
                 for (port, input) in zip(from, io.inputPortNames) { try io.connect(port, to: input) }
                 let meter = LevelMeter(channels: channels)
                 let terminal = isatty(STDOUT_FILENO) != 0
-                let deadline = duration.map { Date().addingTimeInterval(Double($0.frames(atSampleRate: io.sampleRate)) / Double(io.sampleRate)) }
+                let rate = io.sampleRate
+                let deadline = try duration.map { time throws(AMIOError) in
+                    Date().addingTimeInterval(Double(try time.frames(atSampleRate: rate, name: "--duration")) / Double(rate))
+                }
                 _ = try await untilInterrupted {
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         // Ends with an error when the server goes away: amio then exits with 69.

@@ -89,6 +89,28 @@ extension AudioTime: ExpressibleByArgument {
     }
 }
 
+/// Parses a TIME argument; what is wrong (syntax, or beyond the timeline
+/// limit) becomes ArgumentParser's usage error, exit 64.
+@Sendable func parseTime(_ argument: String) throws -> AudioTime {
+    do { return try AudioTime(parsing: argument) } catch {
+        if case let .invalidArgument(_, reason) = error { throw ValidationError(reason) }
+        throw error
+    }
+}
+
+/// The loudest `--gain`: +770 dB is about the largest 32-bit float gain.
+let maximumGainDecibels = 770.0
+
+/// Checks a time argument against the timeline limit before anything starts
+/// (the JACK rate is not known yet, so at the highest rate; the run checks
+/// again at the server's rate): a bad value is a usage error (exit 64) that
+/// names the option and the limit.
+func checkTime(_ time: AudioTime, name: String) throws {
+    do { _ = try time.frames(atSampleRate: TimelineLimit.maximumSampleRate, name: name) } catch {
+        throw ValidationError("\(error)")
+    }
+}
+
 /// Opens the interface the command needs; with --start-server, first starts a
 /// private dummy jackd if the server is not running.
 struct Connection {

@@ -12,4 +12,9 @@ public enum AudioInterfaceEvent: Sendable, Hashable {
     case latencyChanged(Latency)
     /// The engine lost input frames (capture ring full or a server stall); `total` since opening.
     case inputFramesDropped(total: Int)
+    /// The inputs' round trips (``Latency/inputRoundTrips``) lie further
+    /// apart, with a period on top, than the frames kept to align them
+    /// (``AudioInterfaceOptions/inputAlignmentFrames``): until the graph
+    /// changes, captured input is counted as lost, never delivered out of line.
+    case inputsBeyondAlignment(skew: Int, alignmentFrames: Int)
 }

@@ -90,8 +90,8 @@ final class EngineCore: @unchecked Sendable {
     func schedule(_ playspec: Playspec, insertAt: Int64, startFrom: Int64, immediate: Bool,
                   keepPosition: Bool, superseding: Bool, sampleRate: Int) throws(AMIOError) -> PlayspecChange {
         if let terminal = control.withLock({ $0.terminal }) { throw terminal }
-        try Self.checkFrame(insertAt, name: "insertAt")
-        try Self.checkFrame(startFrom, name: "startFrom")
+        try TimelineLimit.check(insertAt, name: "insertAt")
+        try TimelineLimit.check(startFrom, name: "startFrom")
         let playspecID = control.withLock { control in
             defer { control.nextPlayspecID += 1 }
             return control.nextPlayspecID
@@ -115,7 +115,7 @@ final class EngineCore: @unchecked Sendable {
     /// Seeks and starts or stops the transport at the next cycle, ahead of any
     /// playspec change that waits for a later frame.
     func setTransport(position: Int64?, rolling: Bool?) throws(AMIOError) {
-        if let position { try Self.checkFrame(position, name: "position") }
+        if let position { try TimelineLimit.check(position, name: "position") }
         var flags = UInt32(CAMIO_CHANGE_IMMEDIATE)
         if position == nil { flags |= UInt32(CAMIO_CHANGE_KEEP_POSITION) }
         if let rolling {
@@ -123,18 +123,6 @@ final class EngineCore: @unchecked Sendable {
             if rolling { flags |= UInt32(CAMIO_CHANGE_ROLLING) }
         }
         _ = try submit(flags: flags, insertAt: 0, startFrom: position ?? 0, compiled: nil)
-    }
-
-    /// The timeline and every frame value lie within ±2^62, so the realtime
-    /// thread's arithmetic on them (`startFrom + (now − insertAt)`, a position
-    /// moving on) cannot overflow.
-    static let timelineLimit: Int64 = 1 << 62
-
-    /// Refuses a timeline frame outside ±2^62, before anything is compiled or queued.
-    static func checkFrame(_ frame: Int64, name: String) throws(AMIOError) {
-        guard (-timelineLimit...timelineLimit).contains(frame) else {
-            throw .invalidArgument(name: name, reason: "\(frame) is outside the timeline's ±2^62 frames")
-        }
     }
 
     private func submit(flags: UInt32, insertAt: Int64, startFrom: Int64,
@@ -194,7 +182,7 @@ final class EngineCore: @unchecked Sendable {
                 wasTransportRolling: info.rolling != 0, frameCount: Int(info.frame_count),
                 channelCount: Int(info.channel_count), cycleFrameTime: info.frame_time,
                 cycleTime: info.cycle_usecs, droppedFramesBefore: Int(info.dropped_frames_before),
-                samples: samples))
+                samples: samples, playedAt: info.played_at))
         }
     }
 
@@ -232,6 +220,9 @@ final class EngineCore: @unchecked Sendable {
 
     var position: Int64 { camio_engine_position(engine) }
     var isRolling: Bool { camio_engine_is_rolling(engine) }
+    /// Frames played since the engine was created, stall gaps included (the
+    /// clock of ``InputAudioChunk/playedAt``), at the end of the last cycle.
+    var framesPlayed: Int64 { camio_engine_frames_played(engine) }
     /// The length of the last cycle run (0 before the first).
     var lastPeriod: UInt32 { camio_engine_last_period(engine) }
     var droppedInputFrames: Int { Int(camio_engine_dropped_input_frames(engine)) }

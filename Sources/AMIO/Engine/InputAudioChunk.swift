@@ -33,6 +33,11 @@ public struct InputAudioChunk: Sendable {
     public internal(set) var droppedFramesBefore: Int
     /// All samples, planar: channel 0's frames, then channel 1's, …
     public let samples: [Float]
+    /// The engine's count of frames played (``EngineCore/framesPlayed``) when
+    /// the first frame was played: it grows from chunk to chunk whatever the
+    /// timeline does, so a stop can name a point in time, not a timeline
+    /// frame that a loop may pass twice.
+    let playedAt: Int64
 
     /// The samples of one channel.
     ///

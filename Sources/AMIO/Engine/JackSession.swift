@@ -107,11 +107,21 @@ final class JackSession: @unchecked Sendable {
         measured.outputs = (0..<core.outputChannels).map { portLatency(input: false, index: $0) }
         published.withLock { $0 = measured }
         let latency = measured.latency(period: camio_jack_buffer_size(jack))
-        let changed = seen.withLock { seen in
+        let (changed, first) = seen.withLock { seen in
             defer { seen.latency = latency }
-            return seen.latency != nil && seen.latency != latency
+            return (seen.latency != nil && seen.latency != latency, seen.latency == nil)
         }
         if changed { events.broadcast(.latencyChanged(latency)) }
+        // Inputs of different delays are aligned through rings that must hold
+        // the spread of their round trips and the period on top.
+        let alignment = Int(camio_engine_alignment_frames(core.engine))
+        let differ = delays.contains {
+            $0.external != delays[0].external || $0.feedback_cycles != delays[0].feedback_cycles || $0.periods != delays[0].periods
+        }
+        if changed || first, differ, let low = latency.inputRoundTrips.min(), let high = latency.inputRoundTrips.max() {
+            let skew = high - low + Int(camio_jack_buffer_size(jack))
+            if skew > alignment { events.broadcast(.inputsBeyondAlignment(skew: skew, alignmentFrames: alignment)) }
+        }
     }
 
     /// The capture range of input port `index`, or the playback range of output port `index`.

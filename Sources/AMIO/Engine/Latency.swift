@@ -24,7 +24,10 @@ public struct Latency: Sendable, Hashable, CustomStringConvertible {
     /// of the others. Where these differ, the earlier channels are held back
     /// so that frame i of every channel of a chunk lines up with the same
     /// timeline frame (up to ``AudioInterfaceOptions/inputAlignmentFrames``
-    /// apart). Empty when not known per channel.
+    /// apart, less a period; beyond, ``AudioInterfaceEvent/inputsBeyondAlignment(skew:alignmentFrames:)``).
+    /// An input fed by a loop and by other sources at once (a capture port
+    /// too) is labelled by the loop: the other sources' sound in it is not
+    /// in line. Empty when not known per channel.
     public var inputRoundTrips: [Int]
     /// The capture latency range of each input port (`in_1` first), as JACK
     /// reports it.

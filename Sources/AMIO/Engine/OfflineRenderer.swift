@@ -24,6 +24,10 @@ public final class OfflineRenderer: Sendable {
 
     /// The largest period one cycle may render.
     public static let maximumPeriod = 1 << 20
+    /// The largest period of a cycle that captures input (a renderer with
+    /// input channels): what the capture ring holds of one cycle with room
+    /// to spare, so no cycle's input is lost to it.
+    public static let maximumInputPeriod = 1 << 15
 
     /// Creates a renderer.
     ///
@@ -111,7 +115,8 @@ public final class OfflineRenderer: Sendable {
     /// Runs one cycle of `frames` frames and returns the output, one array per channel.
     ///
     /// - Parameters:
-    ///   - frames: The cycle's period, 1…``maximumPeriod``.
+    ///   - frames: The cycle's period, 1…``maximumPeriod`` (…``maximumInputPeriod``
+    ///     for a renderer with input channels).
     ///   - input: One array of `frames` samples per input channel, or `nil` for silence.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when the sizes do not fit.
     public func render(frames: Int, input: [[Float]]? = nil) throws(AMIOError) -> [[Float]] {
@@ -187,6 +192,10 @@ public final class OfflineRenderer: Sendable {
                         clockStep: Int32 = 0) throws(AMIOError) {
         guard (1...Self.maximumPeriod).contains(frames) else {
             throw .invalidArgument(name: "frames", reason: "\(frames) is outside 1...\(Self.maximumPeriod)")
+        }
+        guard inputChannels == 0 || frames <= Self.maximumInputPeriod else {
+            throw .invalidArgument(name: "frames", reason: "\(frames) is above \(Self.maximumInputPeriod), the largest "
+                                       + "cycle whose input the renderer captures whole; split it into shorter cycles")
         }
         if let input {
             guard input.count == inputChannels, input.allSatisfy({ $0.count == frames }) else {

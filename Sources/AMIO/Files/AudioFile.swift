@@ -250,19 +250,32 @@ public final class AudioFile {
     /// difference; `frames` is what it found, and `bytesPerFrame` the size of
     /// one frame of uncompressed samples (nil for compressed ones, whose
     /// sizes say nothing of their frames).
+    ///
+    /// A size of 0x7F000000 bytes or more is no claim but the placeholder a
+    /// writer that cannot seek back puts there (sox, ffmpeg and arecord
+    /// writing to a pipe: 0x7FFFF000, 0x7F000000, 0xFFFFFFFF): such a file
+    /// is read to the end of its data, as libsndfile and sox read it. So a
+    /// copy cut short is recognised when its header announces less than
+    /// about 2 GiB.
     static func truncation(in log: String, frames: Int64, bytesPerFrame: Int?) -> String? {
+        let placeholder: Int64 = 0x7F00_0000
         for line in log.split(separator: "\n") {
             let text = line.trimmingCharacters(in: .whitespaces)
             guard let colon = text.firstIndex(of: ":") else { continue }
             let key = text[..<colon].trimmingCharacters(in: .whitespaces)
             let value = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            let announced = Int64(value.prefix { $0.isNumber })
+            guard let announced = Int64(value.prefix { $0.isNumber }), announced < placeholder else { continue }
             if let open = text.range(of: "(should be "), key == "data" || key == "SSND",
-               let announced, let actual = Int64(text[open.upperBound...].prefix { $0.isNumber }), actual < announced {
+               let actual = Int64(text[open.upperBound...].prefix { $0.isNumber }), actual < announced {
                 return text
             }
-            guard let announced, frames != sf_count_t.max else { continue }
-            if key == "Frames" && announced > frames { return "\(text) (the file holds \(frames))" }
+            guard frames != sf_count_t.max else { continue }
+            if key == "Frames" && announced > frames {
+                if let bytesPerFrame, announced.multipliedReportingOverflow(by: Int64(bytesPerFrame)).partialValue >= placeholder {
+                    continue
+                }
+                return "\(text) (the file holds \(frames))"
+            }
             // A chunk's size may include its own header and a pad byte.
             if let bytesPerFrame, key == "data" || key == "Data size",
                announced > frames * Int64(bytesPerFrame) + 64 {
@@ -384,6 +397,11 @@ public final class AudioFileWriter {
     public let dither: Bool
     /// Frames written so far.
     public private(set) var framesWritten = 0
+    /// The most frames the container can hold, for those whose sizes are 32
+    /// bits (WAV, AIFF: 4 GiB of samples); nil when unbounded. A write beyond
+    /// it fails (``FileProblem/writeFailed``) and leaves a valid file: write
+    /// RF64, W64 or CAF for longer files.
+    public let maximumFrames: Int?
     /// When set, the file's header is brought up to date each time this many
     /// more frames have been written, so that a writer killed before
     /// ``close()`` leaves a file whose header covers what is on disk (WAV,
@@ -430,6 +448,13 @@ public final class AudioFileWriter {
         self.format = format
         self.encoding = encoding
         self.dither = dither && (encoding.integerBits ?? 32) <= 24
+        // 32-bit chunk sizes count bytes; leave room for the header chunks.
+        let thirtyTwoBit: Set<AudioFileFormat> = [.wav, .wavExtensible, .aiff]
+        if thirtyTwoBit.contains(format), let bytes = encoding.bytesPerSample {
+            maximumFrames = (Int(UInt32.max) - 65536) / (bytes * channelCount)
+        } else {
+            maximumFrames = nil
+        }
     }
 
     deinit { try? close() }
@@ -476,6 +501,12 @@ public final class AudioFileWriter {
     private func writeInterleaved(frames: Int) throws(AMIOError) {
         guard let handle else { throw .fileError(path: url.path, problem: .writeFailed, message: "the file is closed") }
         guard frames > 0 else { return }
+        if let maximumFrames, framesWritten + frames > maximumFrames {
+            try? close()
+            throw .fileError(path: url.path, problem: .writeFailed,
+                             message: "a \(format) file holds at most \(maximumFrames) frames of \(channelCount)-channel \(encoding) "
+                                 + "(4 GiB); \(framesWritten) were written and the file closed: write RF64, W64 or CAF for longer files")
+        }
         let written: Int
         if let bits = encoding.integerBits {
             let count = frames * channelCount

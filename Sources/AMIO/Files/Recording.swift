@@ -46,17 +46,18 @@ public final class Recording: Sendable {
     /// The file being written, or nil for a recording into memory.
     public let url: URL?
     let writer: RecordingWriter
-    /// Where a stop takes effect: the timeline frame playing now and how long
-    /// the input of the frames before it may take to arrive; nil while the
-    /// transport is stopped (then what is queued is written, and no more).
-    private let stopPoint: @Sendable () -> StopPoint?
+    /// Where a stop takes effect: the frames played so far (the clock of
+    /// ``InputAudioChunk/playedAt``, which a loop or a seek does not move
+    /// back) and how long the input of the last of them may take to arrive.
+    private let stopPoint: @Sendable () -> StopPoint
 
     struct StopPoint: Sendable {
-        var frame: Int64
+        /// Frames played before this count are the take's; none from it on.
+        var playedBefore: Int64
         var patience: Duration
     }
 
-    init(url: URL?, writer: RecordingWriter, stopPoint: @escaping @Sendable () -> StopPoint?) {
+    init(url: URL?, writer: RecordingWriter, stopPoint: @escaping @Sendable () -> StopPoint) {
         self.url = url
         self.writer = writer
         self.stopPoint = stopPoint
@@ -70,16 +71,18 @@ public final class Recording: Sendable {
     /// Whether the recording has ended and its file is finalised (see ``summary``).
     public var isFinished: Bool { writer.done.current != nil }
 
-    /// Stops recording at the timeline frame playing now, finalises the file
-    /// and returns the summary. Calling it after the recording ended returns
-    /// the same summary.
+    /// Stops recording at the frame playing now, finalises the file and
+    /// returns the summary. Calling it after the recording ended returns the
+    /// same summary.
     ///
-    /// Nothing captured before the stop frame is discarded: the chunks still
-    /// queued for the writer (a slow disk) are written, and the input of the
-    /// last round trip, which arrives after the frame has played, is waited
-    /// for (a few periods; at most the round trip twice over and half a
-    /// second). What has not arrived by then is counted in
-    /// ``RecordingSummary/unwrittenFrames``.
+    /// Nothing captured of what played before the stop is discarded: the
+    /// chunks still queued for the writer (a slow disk) are written, and the
+    /// input of the last round trip, which arrives after its frames have
+    /// played, is waited for (a few periods; at most the round trip twice
+    /// over and half a second). What has not arrived by then is counted in
+    /// ``RecordingSummary/unwrittenFrames``. The stop is a point in time, not
+    /// a timeline frame: right after a loop jump or a seek back, the input of
+    /// the pass before it is still the take's.
     public func stop() async -> RecordingSummary {
         requestStop()
         return await writer.done.value
@@ -130,11 +133,13 @@ final class MemorySink: RecordingSink, @unchecked Sendable {
 /// writer thread (which may).
 final class RecordingQueue: @unchecked Sendable {
     enum Item {
-        /// A chunk, and the frame at which a stop requested meanwhile takes effect.
-        case chunk(InputAudioChunk, stopFrame: Int64?)
+        /// A chunk, and where a stop requested meanwhile takes effect
+        /// (``Recording/StopPoint/playedBefore``).
+        case chunk(InputAudioChunk, stopAt: Int64?)
         case ended((any Error)?)
-        /// Stop now: nothing more will come before the stop frame (or none was given).
-        case stop
+        /// Stop now: the input of frames played before `playedBefore` that is
+        /// still missing did not come in time.
+        case stop(playedBefore: Int64)
     }
 
     private let condition = NSCondition()
@@ -145,14 +150,9 @@ final class RecordingQueue: @unchecked Sendable {
     let capacity: Int
 
     private struct Stop {
-        /// The timeline frame the take ends at; nil: at the chunks queued when asked.
-        var frame: Int64?
+        var playedBefore: Int64
         var deadline: ContinuousClock.Instant
-        /// Without a frame: how many chunks (counted from the first ever pushed) to write.
-        var lastChunk: Int
     }
-    /// Chunks removed from `items` so far (so a stop can name a chunk).
-    private var removed = 0
 
     init(capacity: Int) { self.capacity = capacity }
 
@@ -173,39 +173,33 @@ final class RecordingQueue: @unchecked Sendable {
         condition.unlock()
     }
 
-    func requestStop(at point: Recording.StopPoint?) {
+    func requestStop(at point: Recording.StopPoint) {
         condition.lock()
-        if stop == nil {
-            stop = Stop(frame: point?.frame, deadline: .now + (point?.patience ?? .zero),
-                        lastChunk: removed + items.count)
-        }
+        if stop == nil { stop = Stop(playedBefore: point.playedBefore, deadline: .now + point.patience) }
         condition.signal()
         condition.unlock()
     }
 
     /// Blocks until there is something to do. After a stop, every queued
-    /// chunk is still handed out (the writer ends at the stop frame), and
+    /// chunk is still handed out (the writer ends at the stop point), and
     /// the queue waits for more until the deadline.
     func next() -> Item {
         condition.lock()
         defer { condition.unlock() }
         while true {
-            // Without a stop frame, the chunks queued when the stop came are the last.
-            if let stop, stop.frame == nil, removed + head >= stop.lastChunk { return .stop }
             if head < items.count {
                 let chunk = items[head]
                 head += 1
                 if head > 256 && head * 2 > items.count {
                     items.removeFirst(head)
-                    removed += head
                     head = 0
                 }
-                return .chunk(chunk, stopFrame: stop?.frame)
+                return .chunk(chunk, stopAt: stop?.playedBefore)
             }
             if let ending { return .ended(ending) }
             if let stop {
-                // The input up to the stop frame may still be on its way; not forever.
-                if ContinuousClock.now >= stop.deadline { return .stop }
+                // The input up to the stop may still be on its way; not forever.
+                if ContinuousClock.now >= stop.deadline { return .stop(playedBefore: stop.playedBefore) }
                 let seconds = Double((stop.deadline - ContinuousClock.now) / .milliseconds(1)) / 1000
                 _ = condition.wait(until: Date(timeIntervalSinceNow: max(0, seconds)))
             } else {
@@ -238,15 +232,9 @@ final class RecordingWriter: @unchecked Sendable {
     private var nextFrame: Int64 = 0
     private var dropped = 0
     private var unwritten = 0
-    /// Where a requested stop ends the take (exclusive), as `until` does.
-    private var stopFrame: Int64?
-    /// The end of the take: `until`, or the stop frame when that comes first.
-    private var end: Int64? {
-        switch (until, stopFrame) {
-        case let (until?, stop?): min(until, stop)
-        case let (until, stop): until ?? stop
-        }
-    }
+    /// The engine's played-frame count after the last frame the take has
+    /// accounted for (written, or written as silence).
+    private var playedNext: Int64?
 
     init(sink: RecordingSink, url: URL?, channels: [Int], from: Int64?, until: Int64?, queueCapacity: Int) {
         self.sink = sink
@@ -267,22 +255,20 @@ final class RecordingWriter: @unchecked Sendable {
         var ending: RecordingEnding
         loop: while true {
             switch queue.next() {
-            case .stop:
+            case let .stop(playedBefore):
                 ending = .stopped
-                if let stopFrame, firstFrame != nil { unwritten = Int(max(0, min(stopFrame, until ?? .max) - nextFrame)) }
+                if firstFrame != nil, let playedNext { unwritten = Int(max(0, playedBefore - playedNext)) }
                 break loop
             case let .ended(error):
                 if case let .serverShutdown(reason)? = error as? AMIOError { ending = .serverShutdown(reason: reason) }
                 else { ending = .interfaceClosed }
                 break loop
-            case let .chunk(chunk, stop):
-                stopFrame = stop
+            case let .chunk(chunk, stopAt):
                 let stall = progress.stallMicroseconds.load(ordering: .relaxed)
                 if stall > 0 { usleep(UInt32(clamping: stall)) }
                 do throws(AMIOError) {
-                    if try take(chunk) {
-                        let reachedUntil = until.map { until in stop.map { until <= $0 } ?? true } ?? false
-                        ending = reachedUntil ? .reachedEnd : .stopped
+                    if let reached = try take(chunk, stopAt: stopAt) {
+                        ending = reached
                         break loop
                     }
                 } catch {
@@ -300,12 +286,21 @@ final class RecordingWriter: @unchecked Sendable {
                                       droppedFrames: dropped, unwrittenFrames: unwritten, ending: ending))
     }
 
-    /// Writes one chunk; returns true when the take has reached `until`.
-    private func take(_ chunk: InputAudioChunk) throws(AMIOError) -> Bool {
+    /// Writes one chunk, as far as it lies before the stop point (frames
+    /// played before `stopAt`); returns how the take ended if it has: at
+    /// `until`, or at the stop point.
+    private func take(_ chunk: InputAudioChunk, stopAt: Int64?) throws(AMIOError) -> RecordingEnding? {
+        // Of the frames lost before the chunk and of the chunk's own, how many were played before the stop.
+        let lostFrom = chunk.playedAt - Int64(chunk.droppedFramesBefore)
+        let lostBeforeStop = stopAt.map { Int(max(0, min(Int64(chunk.droppedFramesBefore), $0 - lostFrom))) }
+            ?? chunk.droppedFramesBefore
+        let framesBeforeStop = stopAt.map { Int(max(0, min(Int64(chunk.frameCount), $0 - chunk.playedAt))) } ?? chunk.frameCount
+        let reachesStop = stopAt.map { chunk.playedAt + Int64(chunk.frameCount) >= $0 } ?? false
         var skip = 0   // frames at the chunk's start that come before the take
         if firstFrame == nil {
+            if reachesStop && framesBeforeStop == 0 { return .stopped }
             if let from {
-                guard chunk.wasTransportRolling, chunk.endFrame > from else { return false }
+                guard chunk.wasTransportRolling, chunk.endFrame > from else { return reachesStop ? .stopped : nil }
                 if chunk.startingFrame > from {
                     // The timeline passed `from` before this chunk: silence keeps the
                     // take aligned. Only frames reported lost count as dropped.
@@ -320,18 +315,22 @@ final class RecordingWriter: @unchecked Sendable {
             }
             nextFrame = chunk.startingFrame + Int64(skip)
         } else if chunk.droppedFramesBefore > 0 {
-            let lost = limited(chunk.droppedFramesBefore, from: nextFrame)
+            let lost = limited(lostBeforeStop, from: nextFrame)
             try silence(lost, lost: lost)
-            if reachedEnd(at: nextFrame + Int64(chunk.droppedFramesBefore)) { return true }
+            if reachedUntil(at: nextFrame + Int64(chunk.droppedFramesBefore)) { return .reachedEnd }
+            if lostBeforeStop < chunk.droppedFramesBefore { return .stopped }
         }
         nextFrame = chunk.startingFrame + Int64(skip)
-        let count = limited(chunk.frameCount - skip, from: nextFrame, rolling: chunk.wasTransportRolling)
+        let count = min(limited(chunk.frameCount - skip, from: nextFrame, rolling: chunk.wasTransportRolling),
+                        max(0, framesBeforeStop - skip))
         if count > 0 {
             defer { progress.framesWritten.store(sink.framesWritten, ordering: .relaxed) }
             try sink.write(channels.map { chunk.samples(channel: $0).dropFirst(skip).prefix(count) })
         }
         nextFrame += Int64(count)
-        return chunk.wasTransportRolling && reachedEnd(at: nextFrame)
+        playedNext = chunk.playedAt + Int64(skip + count)
+        if chunk.wasTransportRolling && reachedUntil(at: nextFrame) { return .reachedEnd }
+        return reachesStop ? .stopped : nil
     }
 
     private func silence(_ frames: Int, lost: Int) throws(AMIOError) {
@@ -342,15 +341,15 @@ final class RecordingWriter: @unchecked Sendable {
         progress.droppedFrames.store(dropped, ordering: .relaxed)
     }
 
-    /// How many of `frames` frames starting at timeline frame `start` come before the end.
+    /// How many of `frames` frames starting at timeline frame `start` come before `until`.
     private func limited(_ frames: Int, from start: Int64, rolling: Bool = true) -> Int {
-        guard let end, rolling else { return frames }
-        return max(0, min(frames, Int(end - start)))
+        guard let until, rolling else { return frames }
+        return max(0, min(frames, Int(until - start)))
     }
 
-    private func reachedEnd(at frame: Int64) -> Bool {
-        guard let end else { return false }
-        return frame >= end
+    private func reachedUntil(at frame: Int64) -> Bool {
+        guard let until else { return false }
+        return frame >= until
     }
 }
 
@@ -419,12 +418,11 @@ extension AudioInterface {
         writer.start()
         let core = session.core, rate = sampleRate, session = session
         let recording = Recording(url: url, writer: writer) {
-            guard core.isRolling else { return nil }
             // The input of the last round trip arrives after its frames have
             // played; the bridge hands it on within a period or two more.
             let period = Int(core.lastPeriod)
             let frames = 2 * (session.latency.roundTrip + 2 * period)
-            return Recording.StopPoint(frame: core.position,
+            return Recording.StopPoint(playedBefore: core.framesPlayed,
                                        patience: .milliseconds(500) + .seconds(Double(frames) / Double(rate)))
         }
         if let token {

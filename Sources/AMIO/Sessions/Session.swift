@@ -8,9 +8,35 @@ import Foundation
 ///   "clips": { "kick": { "file": "audio/kick.wav", "generate": { "kind": "kick" } } },
 ///   "entries": [ { "clip": "kick", "start": 0, "repeat": 0.5, "gains": ["-3 dB", 1] } ] }
 /// ```
+///
+/// Every number in the file is range-checked before it is used (the limits
+/// are listed in Docs/Session-Format.md): a time never leaves the timeline's
+/// ±2^62 frames (``TimelineLimit``), and a problem is an
+/// ``AMIOError/invalidSession(path:location:reason:)`` naming the JSON path.
 public struct Session: Sendable {
     /// The format version this library reads and writes.
     public static let formatVersion = 1
+
+    /// The largest session file read: 64 MiB.
+    public static let maximumFileSize = 64 << 20
+
+    /// The most entries a session may have: 65 536, the engine's default
+    /// playspec limit (``AudioInterfaceOptions/maximumPlayspecEntries``), so
+    /// what renders also plays.
+    public static let maximumEntries = 65536
+
+    /// The longest session ``render(to:format:encoding:sampleRate:progress:)``
+    /// bounces: 24 hours, at any rate.
+    public static let maximumRenderSeconds = 86_400
+
+    /// The most samples (frames × outputs) ``render(sampleRate:progress:)``
+    /// holds in memory: 2^28, 1 GiB of Float32 (2 outputs × 46 minutes at
+    /// 48 kHz). Longer sessions stream to a file with
+    /// ``render(to:format:encoding:sampleRate:progress:)``.
+    public static let maximumInMemorySamples = 1 << 28
+
+    /// The longest generated clip: 600 s (see ``Generator``).
+    public static let maximumGeneratedSeconds = 600.0
 
     /// A clip of the session.
     public struct Clip: Sendable, Hashable {
@@ -42,11 +68,11 @@ public struct Session: Sendable {
     public struct Generator: Sendable, Hashable {
         /// `click`, `kick`, `snare`, `hat`, `tone` or `take`.
         public var kind: String
-        /// The length in seconds.
+        /// The length in seconds, more than 0 and at most ``Session/maximumGeneratedSeconds``.
         public var seconds: Double
-        /// The pitch of `tone` and the root of `take`.
+        /// The pitch of `tone` and the root of `take`, more than 0 and at most 24 000 Hz.
         public var frequency: Double
-        /// Channels of the generated file.
+        /// Channels of the generated file, 1…8.
         public var channels: Int
     }
 
@@ -69,46 +95,81 @@ public struct Session: Sendable {
     ///
     /// - Parameter url: The JSON file.
     /// - Throws: ``AMIOError/invalidSession(path:location:reason:)`` naming the
-    ///   JSON path of the problem (`entries[3].gains`), or
-    ///   ``AMIOError/fileError(path:problem:message:)`` when the file cannot be read.
+    ///   JSON path of the problem (`entries[3].gains`) and, for a JSON syntax
+    ///   error, its line and column; ``AMIOError/fileError(path:problem:message:)``
+    ///   when the file cannot be read.
     public init(contentsOf url: URL) throws(AMIOError) {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            let missing = !FileManager.default.fileExists(atPath: url.path)
-            throw .fileError(path: url.path, problem: missing ? .missing : .unreadable, message: "\(error.localizedDescription)")
-        }
+        let data = try Self.read(url)
         let root: JSONValue
-        do { root = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
-            throw .invalidSession(path: url.path, location: "$", reason: "not valid JSON: \(Self.describe(error))")
+        do { root = try JSONValue.parse(data) } catch {
+            let limit = JSONParser.maximumDepth
+            let reason = error.reason.contains("deeper than \(limit)")
+                ? "line \(error.line), column \(error.column): \(error.reason) (a session nests 5 levels)"
+                : "invalid JSON at line \(error.line), column \(error.column): \(error.reason)"
+            throw .invalidSession(path: url.path, location: Self.shorten(error.location), reason: reason)
         }
         try self.init(root, url: url)
     }
 
-    private static func describe(_ error: any Error) -> String {
-        if case let DecodingError.dataCorrupted(context) = error {
-            return (context.underlyingError as NSError?)?.localizedDescription ?? context.debugDescription
+    /// Reads at most ``maximumFileSize`` bytes, so `/dev/zero` or a huge file is refused, not slurped.
+    private static func read(_ url: URL) throws(AMIOError) -> Data {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw .fileError(path: url.path, problem: .missing, message: "no such file")
         }
-        return "\(error)"
+        guard !isDirectory.boolValue else {
+            throw .fileError(path: url.path, problem: .unreadable, message: "it is a directory, not a session file")
+        }
+        do {
+            let handle = try FileHandle(forReadingFrom: url)
+            defer { try? handle.close() }
+            var data = Data()
+            while data.count <= maximumFileSize {
+                guard let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty else { return data }
+                data.append(chunk)
+            }
+            throw AMIOError.invalidSession(path: url.path, location: "$",
+                                           reason: "the file is larger than \(maximumFileSize >> 20) MiB")
+        } catch let error as AMIOError {
+            throw error
+        } catch {
+            throw .fileError(path: url.path, problem: .unreadable, message: "\(error.localizedDescription)")
+        }
+    }
+
+    /// A JSON path cut to about 200 characters (a path 64 levels deep can be long).
+    static func shorten(_ location: String) -> String {
+        location.count <= 200 ? location : "\(location.prefix(100))…\(location.suffix(80))"
     }
 
     init(_ root: JSONValue, url: URL) throws(AMIOError) {
         self.url = url
         let reader = SessionReader(path: url.path)
         let top = try reader.object(root, at: "$")
-        try reader.allowOnly(["version", "outputs", "sampleRate", "length", "clips", "entries"], in: top, at: "")
-        version = try reader.integer(top["version"], at: "version", required: true, in: 1...Self.formatVersion)!
+        try reader.allowOnly(["$schema", "version", "outputs", "sampleRate", "length", "clips", "entries"], in: top, at: "")
+        if let schema = top["$schema"] { _ = try reader.string(schema, at: "$schema") }
+        guard let versionValue = top["version"] else { throw reader.fail("version", "required: 1") }
+        guard case let .number(versionNumber) = versionValue, versionNumber == versionNumber.rounded(), versionNumber >= 1 else {
+            throw reader.fail("version", "expected the format version 1, found \(reader.describe(versionValue))")
+        }
+        guard versionNumber <= Double(Self.formatVersion) else {
+            throw reader.fail("version", "\(reader.describe(versionValue)) is outside 1...\(Self.formatVersion): "
+                + "a later format version than this library reads")
+        }
+        version = Int(versionNumber)
         outputs = try reader.integer(top["outputs"], at: "outputs", required: false, in: 1...4096) ?? 2
-        sampleRate = try reader.integer(top["sampleRate"], at: "sampleRate", required: false, in: 1...768_000)
+        sampleRate = try reader.integer(top["sampleRate"], at: "sampleRate", required: false, in: 1...TimelineLimit.maximumSampleRate)
         length = try top["length"].map { value throws(AMIOError) in try reader.time(value, at: "length") }
 
         let base = url.deletingLastPathComponent()
         var clips: [String: Clip] = [:]
         let clipObjects = try reader.object(top["clips"] ?? .object([:]), at: "clips")
         for (name, value) in clipObjects.sorted(by: { $0.key < $1.key }) {
-            let at = "clips.\(name)"
+            let at = "clips" + JSONPath.component(name, first: false)
             let fields = try reader.object(value, at: at)
             try reader.allowOnly(["file", "crop", "generate"], in: fields, at: at)
             let file = try reader.string(fields["file"], at: "\(at).file")
+            guard !file.unicodeScalars.contains("\0") else { throw reader.fail("\(at).file", "a file name cannot hold a NUL character") }
             let generator = try fields["generate"].map { value throws(AMIOError) in try reader.generator(value, at: "\(at).generate") }
             clips[name] = Clip(name: name, file: URL(fileURLWithPath: file, relativeTo: base).standardizedFileURL,
                                crop: try fields["crop"].map { value throws(AMIOError) in try reader.crop(value, at: "\(at).crop") },
@@ -116,22 +177,30 @@ public struct Session: Sendable {
         }
         self.clips = clips
 
-        guard case let .array(items)? = top["entries"] else {
-            throw reader.fail("entries", "required: an array of entries")
+        guard let entriesValue = top["entries"] else { throw reader.fail("entries", "required: an array of entries") }
+        guard case let .array(items) = entriesValue else {
+            throw reader.fail("entries", "expected an array of entries, found \(entriesValue.kind)")
+        }
+        guard items.count <= Self.maximumEntries else {
+            throw reader.fail("entries", "\(items.count) entries; a session holds at most \(Self.maximumEntries)")
         }
         var entries: [Entry] = []
+        entries.reserveCapacity(items.count)
         for (index, value) in items.enumerated() {
             let at = "entries[\(index)]"
             let fields = try reader.object(value, at: at)
             try reader.allowOnly(["clip", "crop", "start", "repeat", "gains"], in: fields, at: at)
             let clip = try reader.string(fields["clip"], at: "\(at).clip")
             guard clips[clip] != nil else {
-                throw reader.fail("\(at).clip", "no clip named '\(clip)' (clips: \(clips.keys.sorted().joined(separator: ", ")))")
+                let names = clips.keys.sorted()
+                let listed = names.prefix(10).map { String($0.prefix(40)) }.joined(separator: ", ")
+                throw reader.fail("\(at).clip", "no clip named \(quoted(clip)) (clips: "
+                    + (names.isEmpty ? "none" : listed + (names.count > 10 ? ", … \(names.count) in all" : "")) + ")")
             }
             let start = try fields["start"].map { value throws(AMIOError) in try reader.time(value, at: "\(at).start") } ?? .seconds(0)
             let repeatEvery = try fields["repeat"].map { value throws(AMIOError) in try reader.time(value, at: "\(at).repeat") }
-            if let repeatEvery, repeatEvery.frames(atSampleRate: 1_000_000) <= 0 {
-                throw reader.fail("\(at).repeat", "must be longer than 0")
+            if let repeatEvery, repeatEvery == .seconds(0) || repeatEvery == .frames(0) {
+                throw reader.fail("\(at).repeat", "must be longer than 0 (leave it out to play once)")
             }
             entries.append(Entry(
                 clip: clip, crop: try fields["crop"].map { value throws(AMIOError) in try reader.crop(value, at: "\(at).crop") },
@@ -153,18 +222,30 @@ public enum AudioTimeBound: Sendable, Hashable, Comparable {
     case end
 
     /// The frame it stands for in a clip of `length` frames at `sampleRate`.
-    public func frame(sampleRate: Int, length: Int) -> Int {
+    ///
+    /// - Parameters:
+    ///   - sampleRate: The clip's rate.
+    ///   - length: The clip's frames.
+    ///   - name: What the bound is, for the error.
+    /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when the time does not fit the timeline.
+    public func frame(sampleRate: Int, length: Int, name: String = "crop") throws(AMIOError) -> Int {
         switch self {
-        case let .time(time): Int(time.frames(atSampleRate: sampleRate))
+        case let .time(time): Int(try time.frames(atSampleRate: sampleRate, name: name))
         case .end: length
         }
     }
 
+    /// Orders bounds as times; a time in seconds and one in frames compare at
+    /// ``TimelineLimit/maximumSampleRate``, where both fit the timeline.
     public static func < (a: AudioTimeBound, b: AudioTimeBound) -> Bool {
         switch (a, b) {
         case (.end, _): false
         case (.time, .end): true
-        case let (.time(x), .time(y)): x.frames(atSampleRate: 1_000_000) < y.frames(atSampleRate: 1_000_000)
+        case let (.time(.seconds(x)), .time(.seconds(y))): x < y
+        case let (.time(.frames(x)), .time(.frames(y))): x < y
+        case let (.time(x), .time(y)):
+            ((try? x.frames(atSampleRate: TimelineLimit.maximumSampleRate)) ?? 0)
+                < ((try? y.frames(atSampleRate: TimelineLimit.maximumSampleRate)) ?? 0)
         }
     }
 }
@@ -173,77 +254,205 @@ extension Session {
     /// Loads (and, where missing and described, generates) every clip at
     /// `sampleRate` and builds the playspec.
     ///
-    /// - Parameter sampleRate: The rate to play or render at.
+    /// - Parameter sampleRate: The rate to play or render at, 1…768 000.
     /// - Returns: The playspec and the session's length in frames.
     /// - Throws: ``AMIOError/invalidSession(path:location:reason:)`` for a crop
-    ///   outside its clip; file and resampling errors of the clips.
+    ///   outside its clip, a time that does not fit the timeline at this rate,
+    ///   a repeat shorter than a frame, or a clip file that cannot be read or
+    ///   resampled (at `clips.NAME.file`); ``AMIOError/fileError(path:problem:message:)``
+    ///   when a generated clip cannot be written.
     public func playspec(sampleRate: Int) async throws(AMIOError) -> (playspec: Playspec, length: Int64) {
+        guard (1...TimelineLimit.maximumSampleRate).contains(sampleRate) else {
+            throw .invalidArgument(name: "sampleRate", reason: "\(sampleRate) Hz is outside 1...\(TimelineLimit.maximumSampleRate)")
+        }
+        func fail(_ location: String, _ reason: String) -> AMIOError {
+            .invalidSession(path: url.path, location: location, reason: reason)
+        }
+        /// A conversion's range error, moved to the JSON path of the value.
+        func frames(_ time: AudioTime, at location: String) throws(AMIOError) -> Int64 {
+            do { return try time.frames(atSampleRate: sampleRate, name: location) } catch {
+                if case let .invalidArgument(_, reason) = error { throw fail(location, reason) }
+                throw error
+            }
+        }
         var loaded: [String: AudioClip] = [:]
-        for clip in clips.values.sorted(by: { $0.name < $1.name }) where entries.contains(where: { $0.clip == clip.name }) {
+        let used = Set(entries.map(\.clip))
+        for clip in clips.values.sorted(by: { $0.name < $1.name }) where used.contains(clip.name) {
+            let at = "clips" + JSONPath.component(clip.name, first: false) + ".file"
             if let generator = clip.generator, !FileManager.default.fileExists(atPath: clip.file.path) {
                 try generator.write(to: clip.file)
             }
-            loaded[clip.name] = try await AudioClip(contentsOf: clip.file, resamplingTo: sampleRate)
+            do {
+                loaded[clip.name] = try await AudioClip(contentsOf: clip.file, resamplingTo: sampleRate)
+            } catch {
+                switch error {
+                case .cancelled, .outOfMemory: throw error
+                case let .invalidArgument(_, reason): throw fail(at, "cannot be played at \(sampleRate) Hz: \(reason)")
+                default: throw fail(at, "\(error)")
+                }
+            }
         }
         var playspec = Playspec()
         var end: Int64 = 0
         for (index, entry) in entries.enumerated() {
+            let at = "entries[\(index)]"
             let clip = loaded[entry.clip]!
             let crop = entry.crop ?? clips[entry.clip]?.crop ?? (.time(.frames(0)) ... .end)
-            let a = crop.lowerBound.frame(sampleRate: sampleRate, length: clip.frameCount)
-            let b = crop.upperBound.frame(sampleRate: sampleRate, length: clip.frameCount)
+            let cropAt = entry.crop != nil ? "\(at).crop" : "clips" + JSONPath.component(entry.clip, first: false) + ".crop"
+            let a = try crop.lowerBound.time.map { time throws(AMIOError) in Int(try frames(time, at: "\(cropAt)[0]")) } ?? clip.frameCount
+            let b = try crop.upperBound.time.map { time throws(AMIOError) in Int(try frames(time, at: "\(cropAt)[1]")) } ?? clip.frameCount
             guard 0 <= a, a < b, b <= clip.frameCount else {
-                throw .invalidSession(path: url.path, location: "entries[\(index)].crop",
-                                      reason: "frames \(a)..<\(b) are not inside clip '\(entry.clip)' of \(clip.frameCount) frames")
+                throw fail(entry.crop != nil ? "\(at).crop" : at,
+                           "frames \(a)..<\(b) are not inside clip \(quoted(entry.clip)) of \(clip.frameCount) frames")
             }
-            let start = entry.start.frames(atSampleRate: sampleRate)
-            playspec.append(PlayspecEntry(clip: clip, frames: a..<b, playAt: start,
-                                          repeatInterval: entry.repeatEvery?.frames(atSampleRate: sampleRate) ?? 0,
-                                          gains: entry.gains))
-            if entry.repeatEvery == nil { end = max(end, start + Int64(b - a)) }
+            let start = try frames(entry.start, at: "\(at).start")
+            var interval: Int64 = 0
+            if let repeatEvery = entry.repeatEvery {
+                interval = try frames(repeatEvery, at: "\(at).repeat")
+                guard interval >= 1 else {
+                    throw fail("\(at).repeat", "\(repeatEvery) is shorter than one frame at \(sampleRate) Hz")
+                }
+            }
+            let stop: Int64
+            do { stop = try TimelineLimit.sum(start, Int64(b - a), name: "\(at).start") } catch {
+                throw fail("\(at).start", "the entry ends beyond the timeline limit of ±2^62 frames (\(start) + \(b - a) frames)")
+            }
+            playspec.append(PlayspecEntry(clip: clip, frames: a..<b, playAt: start, repeatInterval: interval, gains: entry.gains))
+            if entry.repeatEvery == nil { end = max(end, stop) }
         }
-        return (playspec, length?.frames(atSampleRate: sampleRate) ?? end)
+        // The engine's own rules (its frame limit for where an entry starts,
+        // finite gains), checked here so a failure names the session's entry.
+        do {
+            try playspec.validate(PlayspecLimits(outputChannels: outputs, sampleRate: sampleRate, maximumEntries: Self.maximumEntries))
+        } catch {
+            if case let .invalidPlayspec(entry, reason) = error { throw fail("entries[\(entry)]", reason) }
+            throw error
+        }
+        let total = try length.map { time throws(AMIOError) in try frames(time, at: "length") } ?? end
+        return (playspec, total)
     }
 
-    /// Bounces the session with the offline driver: what `amio mix` plays, sample for sample.
+    /// Bounces the session with the offline driver into memory: what `amio mix`
+    /// plays, sample for sample.
     ///
     /// - Parameters:
     ///   - sampleRate: The rate; the session's own, else 48000, if nil.
     ///   - progress: Called now and then with the fraction rendered.
-    /// - Throws: As ``playspec(sampleRate:)``.
+    /// - Throws: As ``playspec(sampleRate:)``, and
+    ///   ``AMIOError/invalidSession(path:location:reason:)`` at `length` for a
+    ///   session of more than ``maximumInMemorySamples`` samples (frames × outputs).
     public func render(sampleRate: Int? = nil, progress: (@Sendable (Double) -> Void)? = nil) async throws(AMIOError) -> AudioClip {
         let rate = sampleRate ?? self.sampleRate ?? 48000
         let (playspec, length) = try await self.playspec(sampleRate: rate)
-        let renderer = try OfflineRenderer(sampleRate: rate, outputChannels: outputs)
-        try renderer.setPlayspec(playspec)
-        try renderer.setTransportRolling(true)
+        try checkRenderLength(length, rate: rate)
+        guard length * Int64(outputs) <= Int64(Self.maximumInMemorySamples) else {
+            throw .invalidSession(path: url.path, location: "length",
+                                  reason: "\(length) frames × \(outputs) outputs is more than the \(Self.maximumInMemorySamples) "
+                                      + "samples rendered in memory; render to a file instead")
+        }
         let total = Int(length)
         var output = [[Float]](repeating: [], count: outputs)
         for channel in 0..<outputs { output[channel].reserveCapacity(total) }
-        let period = 4096
-        var done = 0
-        while done < total {
-            if Task.isCancelled { throw .cancelled }
-            let block = try renderer.render(frames: min(period, total - done))
+        try await bounce(playspec, frames: total, rate: rate, progress: progress) { block throws(AMIOError) in
             for channel in 0..<outputs { output[channel].append(contentsOf: block[channel]) }
-            done += block.first?.count ?? min(period, total - done)
-            progress?(Double(done) / Double(max(1, total)))
         }
         var clip = try AudioClip(channels: output, sampleRate: rate)
         clip.name = url.lastPathComponent
         return clip
     }
+
+    /// Bounces the session with the offline driver straight into a file, a
+    /// block at a time, in memory that does not grow with the length: the
+    /// same samples as ``render(sampleRate:progress:)``.
+    ///
+    /// - Parameters:
+    ///   - file: The file to write; removed again if the render fails.
+    ///   - format: The container; from the file's extension (else WAV) if nil.
+    ///   - encoding: The sample encoding.
+    ///   - sampleRate: The rate; the session's own, else 48000, if nil.
+    ///   - progress: Called now and then with the fraction rendered.
+    /// - Returns: The frames written and the rate.
+    /// - Throws: As ``playspec(sampleRate:)``;
+    ///   ``AMIOError/invalidSession(path:location:reason:)`` at `length` for a
+    ///   session longer than ``maximumRenderSeconds``;
+    ///   ``AMIOError/fileError(path:problem:message:)`` when writing fails.
+    @discardableResult
+    public func render(to file: URL, format: AudioFileFormat? = nil, encoding: AudioFileEncoding = .float,
+                       sampleRate: Int? = nil, progress: (@Sendable (Double) -> Void)? = nil)
+        async throws(AMIOError) -> (frameCount: Int, sampleRate: Int)
+    {
+        let rate = sampleRate ?? self.sampleRate ?? 48000
+        let (playspec, length) = try await self.playspec(sampleRate: rate)
+        try checkRenderLength(length, rate: rate)
+        let writer = try AudioFileWriter(url: file, format: format ?? AudioFileFormat(fileExtensionOf: file) ?? .wav,
+                                         encoding: encoding, channelCount: outputs, sampleRate: rate)
+        if let maximum = writer.maximumFrames, length > Int64(maximum) {
+            try? writer.close()
+            try? FileManager.default.removeItem(at: file)
+            throw .fileError(path: file.path, problem: .unsupported,
+                             message: "\(length) frames of \(outputs)-channel \(encoding) are more than a \(writer.format) file holds "
+                                 + "(\(maximum), 4 GiB); render to RF64, W64 or CAF")
+        }
+        do {
+            try await bounce(playspec, frames: Int(length), rate: rate, progress: progress) { block throws(AMIOError) in
+                try writer.write(planar: block)
+            }
+            try writer.close()
+        } catch {
+            try? writer.close()
+            try? FileManager.default.removeItem(at: file)
+            throw error
+        }
+        return (Int(length), rate)
+    }
+
+    private func checkRenderLength(_ length: Int64, rate: Int) throws(AMIOError) {
+        let maximum = Int64(Self.maximumRenderSeconds) * Int64(rate)
+        guard length <= maximum else {
+            throw .invalidSession(path: url.path, location: "length",
+                                  reason: "\(length) frames at \(rate) Hz is longer than the longest render, "
+                                      + "\(Self.maximumRenderSeconds / 3600) hours (\(maximum) frames)")
+        }
+    }
+
+    /// Runs the offline driver over `frames` frames, handing each block to `take`.
+    private func bounce(_ playspec: Playspec, frames total: Int, rate: Int, progress: (@Sendable (Double) -> Void)?,
+                        _ take: ([[Float]]) throws(AMIOError) -> Void) async throws(AMIOError) {
+        let renderer = try OfflineRenderer(sampleRate: rate, outputChannels: outputs, maximumPlayspecEntries: Self.maximumEntries)
+        try renderer.setPlayspec(playspec)
+        try renderer.setTransportRolling(true)
+        // About 4 MiB a block, whatever the number of outputs.
+        let period = max(64, min(4096, (1 << 20) / outputs))
+        var done = 0
+        while done < total {
+            if Task.isCancelled { throw .cancelled }
+            let count = min(period, total - done)
+            let block = try renderer.render(frames: count)
+            try take(block)
+            done += count
+            progress?(Double(done) / Double(max(1, total)))
+        }
+    }
+}
+
+extension AudioTimeBound {
+    /// The time, or nil for `end`.
+    var time: AudioTime? {
+        if case let .time(time) = self { return time }
+        return nil
+    }
 }
 
 extension Session.Generator {
-    /// Writes the generated audio (24-bit WAV or whatever the extension says) to `url`.
+    /// Writes the generated audio (24-bit WAV or whatever the extension says)
+    /// to `url`, a block at a time.
     func write(to url: URL) throws(AMIOError) {
         let rate = 48000
+        // seconds is checked to lie in (0, 600] when the session is read.
         let frames = max(1, Int(seconds * Double(rate)))
         // Seeded by the kind, so a generated file is the same on every machine.
         var rng = SplitMix(seed: kind.utf8.reduce(0xA0D10) { $0 &* 31 &+ UInt64($1) })
-        var samples = [Float](repeating: 0, count: frames)
-        for n in 0..<frames {
+        func sample(_ n: Int) -> Float {
             let t = Double(n) / Double(rate)
             let value: Double
             switch kind {
@@ -259,45 +468,33 @@ extension Session.Generator {
                 value = 0.4 * sin(2 * .pi * frequency * pow(2, Double(note) / 12) * t) * min(1, within * 200) * exp(-within * 3)
             default: value = 0.5 * sin(2 * .pi * frequency * t)
             }
-            samples[n] = Float(value)
+            return Float(value)
         }
         try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        var clip = try AudioClip(channels: Array(repeating: samples, count: channels), sampleRate: rate)
-        clip.name = url.lastPathComponent
         // Written beside the target and renamed into place, so a player or a
         // second generator running at the same time never sees half a file.
         let partial = url.deletingLastPathComponent().appendingPathComponent(".\(UUID().uuidString)-\(url.lastPathComponent)")
-        try clip.write(to: partial, encoding: .pcm24)
+        do {
+            let writer = try AudioFileWriter(url: partial, format: AudioFileFormat(fileExtensionOf: url) ?? .wav,
+                                             encoding: .pcm24, channelCount: channels, sampleRate: rate)
+            var block = [Float]()
+            block.reserveCapacity(65536)
+            var n = 0
+            while n < frames {
+                block.removeAll(keepingCapacity: true)
+                for i in n..<min(frames, n + 65536) { block.append(sample(i)) }
+                try writer.write(planar: Array(repeating: block, count: channels))
+                n += block.count
+            }
+            try writer.close()
+        } catch {
+            try? FileManager.default.removeItem(at: partial)
+            throw error
+        }
         guard rename(partial.path, url.path) == 0 else {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: partial)
             throw .fileError(path: url.path, problem: .writeFailed, message: reason)
-        }
-    }
-}
-
-/// A JSON document as a tree, so errors can name where in it they are.
-enum JSONValue: Decodable, Sendable, Hashable {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
-    }
-
-    var kind: String {
-        switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
         }
     }
 }
@@ -307,7 +504,16 @@ private struct SessionReader {
     let path: String
 
     func fail(_ location: String, _ reason: String) -> AMIOError {
-        .invalidSession(path: path, location: location.isEmpty ? "$" : location, reason: reason)
+        .invalidSession(path: path, location: location.isEmpty ? "$" : Session.shorten(location), reason: reason)
+    }
+
+    /// A value for a message: numbers and short strings as they are, other kinds by name.
+    func describe(_ value: JSONValue) -> String {
+        switch value {
+        case let .number(number): TimelineLimit.formatNumber(number)
+        case let .string(text): "the string \(quoted(text))"
+        default: value.kind
+        }
     }
 
     func object(_ value: JSONValue, at location: String) throws(AMIOError) -> [String: JSONValue] {
@@ -317,14 +523,16 @@ private struct SessionReader {
 
     func allowOnly(_ keys: Set<String>, in fields: [String: JSONValue], at location: String) throws(AMIOError) {
         if let unknown = fields.keys.sorted().first(where: { !keys.contains($0) }) {
-            throw fail(location.isEmpty ? unknown : "\(location).\(unknown)",
+            throw fail(location + JSONPath.component(unknown, first: location.isEmpty),
                        "unknown field (expected one of \(keys.sorted().joined(separator: ", ")))")
         }
     }
 
     func string(_ value: JSONValue?, at location: String) throws(AMIOError) -> String {
         guard let value else { throw fail(location, "required") }
-        guard case let .string(text) = value, !text.isEmpty else { throw fail(location, "expected a non-empty string, found \(value.kind)") }
+        guard case let .string(text) = value, !text.isEmpty else {
+            throw fail(location, "expected a non-empty string, found \(value == .string("") ? "an empty string" : value.kind)")
+        }
         return text
     }
 
@@ -333,25 +541,34 @@ private struct SessionReader {
             if required { throw fail(location, "required") }
             return nil
         }
-        guard case let .number(number) = value, number == number.rounded(), let integer = Int(exactly: number) else {
-            throw fail(location, "expected a whole number, found \(value.kind)")
+        guard case let .number(number) = value, number == number.rounded() else {
+            throw fail(location, "expected a whole number in \(range.lowerBound)...\(range.upperBound), found \(describe(value))")
         }
-        guard range.contains(integer) else { throw fail(location, "\(integer) is outside \(range.lowerBound)...\(range.upperBound)") }
-        return integer
+        guard number >= Double(range.lowerBound), number <= Double(range.upperBound) else {
+            throw fail(location, "\(describe(value)) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
+        return Int(number)
     }
 
-    /// A number of seconds, or a string in ``AudioTime`` syntax.
+    /// A number of seconds, or a string in ``AudioTime`` syntax; never negative, never beyond the timeline.
     func time(_ value: JSONValue, at location: String) throws(AMIOError) -> AudioTime {
-        switch value {
-        case let .number(seconds) where seconds >= 0 && seconds.isFinite: return .seconds(seconds)
-        case let .string(text):
-            do { return try AudioTime(parsing: text) } catch { throw fail(location, "'\(text)' is not a time (hh:mm:ss.frac, seconds, or frames like 48000s)") }
-        default: throw fail(location, "expected seconds or a time string, found \(value.kind)")
+        do throws(AMIOError) {
+            switch value {
+            case let .number(seconds): return try AudioTime(seconds: seconds, name: location)
+            case let .string(text): return try AudioTime(parsing: text, name: location)
+            default:
+                throw fail(location, "expected a time (seconds, or a string such as \"1:30\", \"2.5\" or \"48000s\"), found \(value.kind)")
+            }
+        } catch {
+            if case let .invalidArgument(_, reason) = error { throw fail(location, reason) }
+            throw error
         }
     }
 
     func crop(_ value: JSONValue, at location: String) throws(AMIOError) -> ClosedRange<AudioTimeBound> {
-        guard case let .array(ends) = value, ends.count == 2 else { throw fail(location, "expected [start, end]") }
+        guard case let .array(ends) = value, ends.count == 2 else {
+            throw fail(location, "expected [start, end], found \(value.kind == "an array" ? "an array that does not hold 2 values" : value.kind)")
+        }
         let start = try time(ends[0], at: "\(location)[0]")
         let end: AudioTimeBound = ends[1] == .string("end") ? .end : .time(try time(ends[1], at: "\(location)[1]"))
         guard AudioTimeBound.time(start) < end else { throw fail(location, "the end is not after the start") }
@@ -361,16 +578,20 @@ private struct SessionReader {
     /// One gain for every output, or one per output: linear numbers, or strings in dB (`"-6 dB"`).
     func gains(_ value: JSONValue?, outputs: Int, at location: String) throws(AMIOError) -> [Float] {
         guard let value else { return Array(repeating: 1, count: outputs) }
+        let largest = Double(Float.greatestFiniteMagnitude)
         func gain(_ item: JSONValue, at location: String) throws(AMIOError) -> Float {
             switch item {
-            case let .number(linear) where linear.isFinite: return Float(linear)
+            case let .number(linear):
+                guard abs(linear) <= largest else { throw fail(location, "\(TimelineLimit.formatNumber(linear)) is beyond a 32-bit float gain (±3.4e38)") }
+                return Float(linear)
             case let .string(text):
-                let number = text.lowercased().replacingOccurrences(of: "db", with: "").trimmingCharacters(in: .whitespaces)
-                guard text.lowercased().hasSuffix("db"), let decibels = Double(number), decibels.isFinite else {
-                    throw fail(location, "'\(text)' is not a gain: a linear number, or decibels like \"-6 dB\"")
+                guard let decibels = Self.decibels(text) else {
+                    throw fail(location, "\(quoted(text)) is not a gain: a linear number, or decibels like \"-6 dB\"")
                 }
-                return Float(pow(10, decibels / 20))
-            default: throw fail(location, "expected a gain, found \(item.kind)")
+                let linear = pow(10, decibels / 20)
+                guard linear <= largest else { throw fail(location, "\(quoted(text)) is beyond a 32-bit float gain (at most +770 dB)") }
+                return Float(linear)
+            default: throw fail(location, "expected a gain (a linear number, or decibels like \"-6 dB\"), found \(item.kind)")
             }
         }
         if case let .array(items) = value {
@@ -382,22 +603,48 @@ private struct SessionReader {
         return Array(repeating: try gain(value, at: location), count: outputs)
     }
 
+    /// The grammar of a gain in decibels (the schema's pattern for one).
+    static let decibelPattern = #"^[ \t]*[-+]?([0-9]+(\.[0-9]+)?|\.[0-9]+)[ \t]*[dD][bB][ \t]*$"#
+
+    /// `"-6 dB"` → -6, by ``decibelPattern``: a sign, decimal digits, spaces or tabs, `dB` in any case.
+    static func decibels(_ text: String) -> Double? {
+        var bytes = Substring(text).utf8[...]
+        func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+        while let first = bytes.first, isBlank(first) { bytes.removeFirst() }
+        while let last = bytes.last, isBlank(last) { bytes.removeLast() }
+        guard bytes.count >= 2, bytes.suffix(2).map({ $0 | 0x20 }) == [UInt8(ascii: "d"), UInt8(ascii: "b")] else { return nil }
+        bytes.removeLast(2)
+        while let last = bytes.last, isBlank(last) { bytes.removeLast() }
+        var number = bytes
+        if let sign = number.first, sign == UInt8(ascii: "-") || sign == UInt8(ascii: "+") { number.removeFirst() }
+        let pieces = number.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard (1...2).contains(pieces.count), pieces.allSatisfy({ $0.allSatisfy { (0x30...0x39).contains($0) } }),
+              pieces.count == 1 ? !pieces[0].isEmpty : !pieces[1].isEmpty
+        else { return nil }
+        return Double(String(decoding: bytes, as: UTF8.self))
+    }
+
     func generator(_ value: JSONValue, at location: String) throws(AMIOError) -> Session.Generator {
         let fields = try object(value, at: location)
         try allowOnly(["kind", "seconds", "frequency", "channels"], in: fields, at: location)
         let kind = try string(fields["kind"], at: "\(location).kind")
         let kinds = ["click", "kick", "snare", "hat", "tone", "take"]
-        guard kinds.contains(kind) else { throw fail("\(location).kind", "'\(kind)' is not one of \(kinds.joined(separator: ", "))") }
-        func number(_ key: String, default value: Double) throws(AMIOError) -> Double {
+        guard kinds.contains(kind) else { throw fail("\(location).kind", "\(quoted(kind)) is not one of \(kinds.joined(separator: ", "))") }
+        func number(_ key: String, default value: Double, maximum: Double, unit: String) throws(AMIOError) -> Double {
             guard let item = fields[key] else { return value }
-            guard case let .number(number) = item, number > 0, number.isFinite else {
-                throw fail("\(location).\(key)", "expected a positive number, found \(item.kind)")
+            guard case let .number(number) = item else {
+                throw fail("\(location).\(key)", "expected a number of \(unit) above 0, found \(item.kind)")
+            }
+            guard number > 0, number <= maximum else {
+                throw fail("\(location).\(key)", "\(describe(item)) is outside the \(unit) allowed: more than 0, at most \(describe(.number(maximum)))")
             }
             return number
         }
         let defaultSeconds = ["click": 0.05, "kick": 0.4, "snare": 0.3, "hat": 0.1, "tone": 1, "take": 4][kind]!
-        return Session.Generator(kind: kind, seconds: try number("seconds", default: defaultSeconds),
-                                 frequency: try number("frequency", default: 440),
-                                 channels: try integer(fields["channels"], at: "\(location).channels", required: false, in: 1...8) ?? 1)
+        return Session.Generator(
+            kind: kind,
+            seconds: try number("seconds", default: defaultSeconds, maximum: Session.maximumGeneratedSeconds, unit: "seconds"),
+            frequency: try number("frequency", default: 440, maximum: 24000, unit: "Hz"),
+            channels: try integer(fields["channels"], at: "\(location).channels", required: false, in: 1...8) ?? 1)
     }
 }

@@ -160,6 +160,10 @@ typedef struct camio_chunk_info {
     /// JACK's microsecond time of the start of the cycle that captured it.
     uint64_t cycle_usecs;
     uint64_t dropped_frames_before;
+    /// The engine's frame counter (camio_engine_frames_played) when the
+    /// chunk's first frame was played: it only ever grows from chunk to
+    /// chunk, whatever the timeline does.
+    int64_t played_at;
     uint32_t channel_count;
     uint32_t frame_count;
     uint32_t rolling;
@@ -267,6 +271,9 @@ bool camio_engine_is_rolling(const camio_engine *engine);
 uint64_t camio_engine_playspec_id(const camio_engine *engine);
 uint64_t camio_engine_dropped_input_frames(const camio_engine *engine);
 uint64_t camio_engine_cycles(const camio_engine *engine);
+/// Frames played since the engine was created, stall gaps included, at the
+/// end of the last cycle: the clock of camio_chunk_info.played_at.
+int64_t camio_engine_frames_played(const camio_engine *engine);
 uint32_t camio_engine_last_period(const camio_engine *engine);
 /// Input frames lost because the segments they were played in had left the
 /// history (more timeline changes within one round trip than it holds); they
@@ -275,6 +282,8 @@ uint64_t camio_engine_unlabelled_input_frames(const camio_engine *engine);
 /// Whether the inputs' delays differ, so that captured input goes through
 /// the alignment rings (as of the latency last adopted).
 bool camio_engine_is_aligning_inputs(const camio_engine *engine);
+/// Frames each alignment ring holds (alignment_frames rounded up to a power of 2).
+uint32_t camio_engine_alignment_frames(const camio_engine *engine);
 /// Notices that could not be queued (never expected; a non-zero value is a bug).
 uint64_t camio_engine_lost_notices(const camio_engine *engine);
 uint32_t camio_engine_input_channels(const camio_engine *engine);

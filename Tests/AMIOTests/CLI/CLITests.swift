@@ -53,6 +53,36 @@ func waitForPortGone(_ prefix: String, server: String) async throws -> Bool {
         #expect(info.samples == api.frameCount && info.sampleRate == 48000)
     }
 
+    /// An hour's bounce streams to the file: the renderer's peak resident
+    /// memory (read from /proc while it runs) stays far below the 660 MiB
+    /// the file takes. A memory bound, asserted with generous headroom.
+    @Test func anHourLongRenderRunsInBoundedMemory() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let session = directory.appendingPathComponent("hour.json")
+        let text = try String(contentsOf: exampleSessions.appendingPathComponent("drum-loop.json"), encoding: .utf8)
+            .replacingOccurrences(of: "\"length\": \"0:08\"", with: "\"length\": \"1:00:00\"")
+        try text.write(to: session, atomically: true, encoding: .utf8)
+        let output = directory.appendingPathComponent("hour.wav")
+        // Niced (nice execs amio, so the pid is the renderer's): the JACK
+        // suites running beside this one must not starve.
+        let child = try ChildProcess(URL(fileURLWithPath: "/usr/bin/nice"),
+                                     ["-n", "19", amioTool.path, "render", session.path, output.path, "--encoding", "pcm16", "-q"])
+        defer { child.kill9() }
+        var peakKiB = 0
+        while let status = try? String(contentsOfFile: "/proc/\(child.pid)/status", encoding: .utf8),
+              !status.contains("State:\tZ") {
+            let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+            peakKiB = max(peakKiB, line.flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") } ?? 0)
+            usleep(50_000)
+        }
+        let result = try child.waitForExit(within: 300)
+        #expect(result.status == 0, "\(result.err)")
+        #expect(try SoxInfo(output.path).samples == 3600 * 48000)
+        #expect(peakKiB > 0 && peakKiB < 96 * 1024, "peak resident memory \(peakKiB / 1024) MiB for a 1-hour render")
+        print("1-hour 2-channel render: peak resident memory \(peakKiB / 1024) MiB")
+    }
+
     @Test func renderHonoursRateAndFormat() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -84,6 +114,43 @@ func waitForPortGone(_ prefix: String, server: String) async throws -> Bool {
         BadCall(arguments: ["render", "SESSION", "/nonexistent-dir/out.wav"], status: 74, message: "write failed"),
         BadCall(arguments: ["play", "/nonexistent/take.wav"], status: 65, message: "/nonexistent/take.wav: missing"),
         BadCall(arguments: ["ports", "--server", "amio-no-such-server"], status: 69, message: "--start-server"),
+        // Numbers from the command line: range-checked before anything starts, exit 64, naming the value and the limit.
+        BadCall(arguments: ["record", "/tmp/x.wav", "--duration", "1e300"], status: 64,
+                message: "'1e300' is not a time: hh:mm:ss.frac, mm:ss, seconds, or frames with an s suffix (48000s); seconds are plain decimal digits, at most 6004799503160.661 s (the timeline limit"),
+        BadCall(arguments: ["record", "/tmp/x.wav", "--duration", "99999999999:00:00"], status: 64,
+                message: "'99999999999:00:00' is beyond the timeline limit of 6004799503160.661 s"),
+        BadCall(arguments: ["record", "/tmp/x.wav", "--duration", "0s"], status: 64, message: "--duration must be longer than 0"),
+        BadCall(arguments: ["play", "/tmp/x.wav", "--at", "1e300"], status: 64, message: "'1e300' is not a time"),
+        BadCall(arguments: ["play", "/tmp/x.wav", "--at", "9999999999999999999s"], status: 64, message: "beyond the timeline limit of 2^62 frames"),
+        BadCall(arguments: ["play", "/tmp/x.wav", "--gain", "1000"], status: 64, message: "--gain 1000.0 is not a number of dB up to +770"),
+        BadCall(arguments: ["mix", "SESSION", "--start", "1e300"], status: 64, message: "'1e300' is not a time"),
+        BadCall(arguments: ["mix", "SESSION", "--loop", "0", "1e300"], status: 64, message: "'1e300' is not a time"),
+        BadCall(arguments: ["mix", "SESSION", "--loop", "0", "4611686018427387905s"], status: 64, message: "beyond the timeline limit of 2^62 frames"),
+        BadCall(arguments: ["meter", "--channels", "0"], status: 64, message: "--channels must be 1...64"),
+        // Numbers from a session: exit 65, naming the file, the JSON path, the value and the limit.
+        BadCall(arguments: ["render", "LENGTH", "/tmp/x.wav"], status: 65, message: "length: '1e18' is not a time"),
+        BadCall(arguments: ["render", "START", "/tmp/x.wav"], status: 65,
+                message: "entries[2].start: 1e+300 s is beyond the timeline limit of 6004799503160.661 s (2^62 frames at 768000 Hz)"),
+        BadCall(arguments: ["render", "REPEAT", "/tmp/x.wav"], status: 65, message: "entries[1].repeat: 300000000000000 s is beyond the timeline limit"),
+        BadCall(arguments: ["render", "CROP", "/tmp/x.wav"], status: 65, message: "entries[4].crop[1]: '99999999999:00:00' is beyond the timeline limit"),
+        BadCall(arguments: ["render", "SECONDS", "/tmp/x.wav"], status: 65, message: "clips.kick.generate.seconds: 1e+300 is outside"),
+        BadCall(arguments: ["render", "FRAMES", "/tmp/x.wav"], status: 65, message: "length: '9223372036854775807s' is beyond the timeline limit of 2^62 frames"),
+        BadCall(arguments: ["render", "RATE", "/tmp/x.wav"], status: 65, message: "clips.click.file:"),
+        BadCall(arguments: ["render", "TOOLONG", "/tmp/x.wav"], status: 65, message: "length: 4147248000 frames at 48000 Hz is longer than the longest render, 24 hours"),
+        BadCall(arguments: ["render", "SYNTAX", "/tmp/x.wav"], status: 65, message: "clips.kick.generate: invalid JSON at line 7, column 73: a trailing ',' before '}'"),
+    ]
+
+    /// The drum-loop session with one text replaced, for the bad calls above.
+    static let mutatedSessions: [String: (String, String)] = [
+        "LENGTH": (#""length": "0:08""#, #""length": "1e18""#),
+        "START": (#""start": 0.5,"#, #""start": 1e300,"#),
+        "REPEAT": (#""repeat": 1,   "gains": [0.9"#, #""repeat": 3e14, "gains": [0.9"#),
+        "CROP": (#""crop": [0, 0.05]"#, #""crop": [0, "99999999999:00:00"]"#),
+        "SECONDS": (#"{ "kind": "kick" }"#, #"{ "kind": "kick", "seconds": 1e300 }"#),
+        "FRAMES": (#""length": "0:08""#, #""length": "9223372036854775807s""#),
+        "RATE": (#""sampleRate": 48000"#, #""sampleRate": 100"#),
+        "TOOLONG": (#""length": "0:08""#, #""length": "24:00:01""#),
+        "SYNTAX": (#""generate": { "kind": "kick" } },"#, #""generate": { "kind": "kick", } },"#),
     ]
 
     @Test(arguments: badCalls)
@@ -94,7 +161,15 @@ func waitForPortGone(_ prefix: String, server: String) async throws -> Bool {
         try FileManager.default.copyItem(at: exampleSessions.appendingPathComponent("drum-loop.json"), to: session)
         let bad = directory.appendingPathComponent("bad.json")
         try Data(#"{"version": 1, "clips": {"a": {"file": "a.wav"}}, "entries": [{"clip": "a", "gains": [1, 2, 3]}]}"#.utf8).write(to: bad)
-        let arguments = call.arguments.map { $0 == "SESSION" ? session.path : $0 == "BAD" ? bad.path : $0 }
+        let drumLoop = try String(contentsOf: session, encoding: .utf8)
+        var mutated: [String: String] = [:]
+        for (name, (old, new)) in Self.mutatedSessions where call.arguments.contains(name) {
+            #expect(drumLoop.contains(old), "\(name): drum-loop.json changed")
+            let url = directory.appendingPathComponent("\(name).json")
+            try Data(drumLoop.replacingOccurrences(of: old, with: new).utf8).write(to: url)
+            mutated[name] = url.path
+        }
+        let arguments = call.arguments.map { $0 == "SESSION" ? session.path : $0 == "BAD" ? bad.path : mutated[$0] ?? $0 }
         let result = try amio(arguments)
         #expect(result.status == call.status, "\(call.arguments): \(result.err)")
         #expect(result.err.contains(call.message), "\(result.err)")

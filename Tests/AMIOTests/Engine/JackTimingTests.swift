@@ -239,5 +239,45 @@ extension JackTests {
                 print("\(JackServer.kind) inputs at round trips \(latency.inputRoundTrips): \(heardOnBoth) frames in line on both")
             }
         }
+
+        /// Round trips further apart than the alignment rings hold: an event
+        /// says so, and the input is counted as lost.
+        @Test(.enabled(if: JackServer.kind == .jackd,
+                       "jack_latent_client needs physical capture ports, which the headless PipeWire has none of"))
+        func inputsBeyondTheAlignmentFramesAreReportedAndCountedAsLost() async throws {
+            try await JackServer.with(period: 256) { server in
+                let latent = try ChildProcess(try JackServer.locate("jack_latent_client"), ["1000"],
+                                              environment: ProcessInfo.processInfo.environment.merging(server.environment()) { $1 },
+                                              captureOutput: false)
+                defer { latent.kill9() }
+                #expect(try await waitForPort("latent:output", server: server.name))
+                var options = AudioInterfaceOptions()
+                options.inputAlignmentFrames = 1024
+                let io = try await AudioInterface(clientName: "narrow", serverName: server.name, inputChannels: 2,
+                                                  outputChannels: 1, connectPhysicalPorts: false, options: options)
+                let events = Task { () -> AudioInterfaceEvent? in
+                    for try await event in io.events { if case .inputsBeyondAlignment = event { return event } }
+                    return nil
+                }
+                for port in try io.ports() where port.name == "latent:input" || port.name == "latent:output" {
+                    for other in port.connections {
+                        if port.isInput { try io.disconnect(other, from: port.name) } else { try io.disconnect(port.name, from: other) }
+                    }
+                }
+                try io.connect(io.outputPortNames[0], to: io.inputPortNames[0])
+                try io.connect(io.outputPortNames[0], to: "latent:input")
+                try io.connect("latent:output", to: io.inputPortNames[1])
+                let timeout = Task { try await Task.sleep(nanoseconds: 10_000_000_000); events.cancel() }
+                let event = try await events.value
+                timeout.cancel()
+                #expect(event == .inputsBeyondAlignment(skew: 1000 + 256, alignmentFrames: 1024))
+                try io.setPlayspec([PlayspecEntry(clip: try rampClip(frames: 200_000), playAt: 0, gains: [1])])
+                try io.setTransportRolling(true)
+                try await io.waitUntilPosition(reaches: 48_000)
+                let lost = io.droppedInputFrames
+                await io.close()
+                #expect(lost > 40_000, "the input that could not be aligned is counted: \(lost)")
+            }
+        }
     }
 }

@@ -508,3 +508,18 @@ func rampRenderer(frames: Int = 400_000) throws -> OfflineRenderer {
         #expect(inReach.rolling.reduce(0) { $0 + $1.frameCount } > 100 * 256 - 5000 - 256)
     }
 }
+
+/// A cycle captures all of its input, or is refused: never silently lost.
+@Suite struct OfflineInputCycleTests {
+    @Test func theLongestInputCycleIsCapturedWholeAndALongerOneIsRefused() throws {
+        let renderer = try OfflineRenderer(inputChannels: 2, outputChannels: 1)
+        let frames = OfflineRenderer.maximumInputPeriod
+        let input = [[Float]](repeating: [Float](repeating: 0.5, count: frames), count: 2)
+        _ = try renderer.render(frames: frames, input: input)
+        _ = try renderer.render(frames: frames, input: input)
+        let chunks = renderer.takeInputChunks()
+        #expect(chunks.reduce(0) { $0 + $1.frameCount } == 2 * frames)
+        #expect(chunks.allSatisfy { $0.droppedFramesBefore == 0 })
+        #expect(throws: AMIOError.self) { _ = try renderer.render(frames: frames + 1) }
+    }
+}

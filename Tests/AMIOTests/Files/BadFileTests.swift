@@ -158,6 +158,32 @@ import Testing
         }
     }
 
+    /// What sox, ffmpeg and arecord write to a pipe: a header with a
+    /// placeholder for the length it could not go back to fill in. Read to
+    /// the end of the data, as sox reads it; not truncated. (Through a pipe
+    /// sox's W64 reads back 52 frames long and its CAF empty, in sox too.)
+    @Test(arguments: ["wav", "aiff"])
+    func aFileWrittenToAPipeIsReadToItsEnd(type: String) async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("piped.\(type)")
+        let made = try run("sh", ["-c", "sox -n -t \(type) - synth 1 sine 440 | cat > '\(url.path)'"])
+        try #require(made.status == 0, "\(made.output)")
+        let clip = try await AudioClip(contentsOf: url)
+        #expect(clip.frameCount == 48000, "\(type) through a pipe")
+    }
+
+    @Test func aWAVWithFFmpegsPipeSizesIsReadToItsEnd() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var bytes = try Data(contentsOf: try Self.good(.wav, in: directory))
+        bytes = Self.patched(bytes, at: 4, Self.littleEndian(UInt32.max))
+        bytes = Self.patched(bytes, at: Self.offset(of: "data", in: bytes) + 4, Self.littleEndian(UInt32.max))
+        let url = try Self.file("ffmpeg.wav", bytes, in: directory)
+        let clip = try await AudioClip(contentsOf: url)
+        #expect(clip.frameCount == Self.frames)
+    }
+
     /// A header claiming 2^36 frames costs the memory of the frames there.
     @Test func aLyingHeaderCostsOnlyTheMemoryOfWhatIsRead() async throws {
         let directory = try temporaryDirectory()
@@ -256,5 +282,44 @@ import Testing
         }
         print("fuzzed \(mutations) \(format) headers (seed \(seed)): \(loaded) loaded, "
               + failed.map { "\($0.value) \($0.key)" }.sorted().joined(separator: ", ") + ", 0 crashes")
+    }
+}
+
+/// Containers with 32-bit sizes hold 4 GiB of samples: a longer file is
+/// refused before it is written, or ends with a valid file and an error.
+@Suite struct FileSizeLimitTests {
+    @Test func aWAVHoldsAtMostFourGiBAndALongerRenderIsRefusedUpFront() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let wav = try AudioFileWriter(url: directory.appendingPathComponent("a.wav"), format: .wav, encoding: .float,
+                                      channelCount: 2, sampleRate: 48000)
+        #expect(wav.maximumFrames == (Int(UInt32.max) - 65536) / 8)
+        try wav.close()
+        let rf64 = try AudioFileWriter(url: directory.appendingPathComponent("a.rf64"), format: .rf64, encoding: .float,
+                                       channelCount: 2, sampleRate: 48000)
+        #expect(rf64.maximumFrames == nil)
+        try rf64.close()
+
+        let session = directory.appendingPathComponent("long.json")
+        let text = try String(contentsOf: exampleSessions.appendingPathComponent("drum-loop.json"), encoding: .utf8)
+            .replacingOccurrences(of: "\"length\": \"0:08\"", with: "\"length\": \"4:00:00\"")
+            .replacingOccurrences(of: "audio/", with: directory.path + "/audio/")
+        try text.write(to: session, atomically: true, encoding: .utf8)
+        let output = directory.appendingPathComponent("long.wav")
+        let loaded = try Session(contentsOf: session)
+        let outcome: AMIOError?
+        do {
+            try await loaded.render(to: output, encoding: .float)
+            outcome = nil
+        } catch {
+            outcome = error
+        }
+        guard case let .fileError(path, problem, message)? = outcome else {
+            Issue.record("a 4-hour float stereo WAV: \(String(describing: outcome))")
+            return
+        }
+        #expect(path == output.path && problem == .unsupported, "\(message)")
+        #expect(message.contains("RF64"))
+        #expect(!FileManager.default.fileExists(atPath: output.path), "nothing left behind")
     }
 }

@@ -130,6 +130,54 @@ extension JackTests {
                   + "\(summary.droppedFrames) lost, stop frame \(end)")
         }
 
+        /// A stop right after a seek back (a loop's jump): the stop is a
+        /// point in time, so the input of the pass before the jump, still
+        /// queued or on its way, is the take's too.
+        @Test func aStopRightAfterASeekBackKeepsThePassBeforeIt() async throws {
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let io = try await rampInterface("seek-stop")
+            let url = directory.appendingPathComponent("seek.wav")
+            let recording = try await io.record(to: url, encoding: .float, from: 0)
+            recording.stallWriterForTesting(microseconds: 12_000)   // behind by the time of the jump
+            try io.setTransportRolling(true)
+            try await io.waitUntilPosition(reaches: 96_000)
+            try io.setPosition(0)
+            #expect(await eventually { io.position < 48_000 }, "the seek took effect")
+            try await io.waitUntilPosition(reaches: 2048)
+            let summary = await recording.stop()
+            await io.close()
+            #expect(summary.ending == .stopped)
+            let samples = try readAll(url).samples[0]
+            // The first pass, whole: file frame i holds timeline frame i (+ 1), up to the jump.
+            let firstPass = samples.prefix(96_000).enumerated().filter { $0.element == Float($0.offset + 1) }.count
+            #expect(firstPass + summary.droppedFrames >= 96_000, "\(firstPass) frames of the first pass in the file")
+            #expect(samples.count == summary.framesWritten && summary.framesWritten > 96_000, "\(summary)")
+            #expect(summary.unwrittenFrames == 0)
+        }
+
+        /// Input that does not arrive within the stop's patience (the bridge
+        /// stalled) is counted, not silently missing.
+        @Test func inputThatNeverArrivesIsCountedAsUnwritten() async throws {
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let io = try await rampInterface("unwritten")
+            let url = directory.appendingPathComponent("unwritten.wav")
+            let recording = try await io.record(to: url, encoding: .float, from: 0)
+            try io.setTransportRolling(true)
+            try await io.waitUntilPosition(reaches: 48_000)
+            io.stallBridgeForTesting(microseconds: 3_000_000)   // nothing reaches the writer for 3 s
+            try await Task.sleep(nanoseconds: 50_000_000)
+            let stoppedNear = io.position
+            let summary = await recording.stop()
+            io.stallBridgeForTesting(microseconds: 0)
+            await io.close()
+            #expect(summary.ending == .stopped)
+            #expect(summary.unwrittenFrames > 0, "\(summary)")
+            let end = Int64(summary.framesWritten + summary.unwrittenFrames)
+            #expect(abs(end - stoppedNear) < 4096, "the take accounts for every frame up to the stop: \(end) vs \(stoppedNear)")
+        }
+
         @Test func aFullDiskEndsTheTakeWithAValidFile() async throws {
             let mountPoint = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: mountPoint) }
