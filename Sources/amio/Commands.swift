@@ -144,6 +144,10 @@ struct Record: AsyncParsableCommand {
         let url = URL(fileURLWithPath: output)
         let format = try fileFormat(format, for: url)
         let encoding = try fileEncoding(encoding)
+        if [.ogg, .mp3].contains(format) && !options.quiet {
+            printError("amio: note: a \(format) take does not survive a killed recorder (its stream is readable only once "
+                + "finished); record WAV, CAF or FLAC and encode afterwards when that matters")
+        }
         try await perform(options) { logger in
             try await Connection.with(options, inputs: channels, outputs: 0, connectPhysical: from.isEmpty,
                                                        logger: logger) { io in

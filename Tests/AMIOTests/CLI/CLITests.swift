@@ -345,6 +345,17 @@ extension JackTests {
             }
         }
 
+        @Test func recordingOggSaysItIsNotCrashSafe() async throws {
+            let server = try JackServer.suite
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let take = directory.appendingPathComponent("take.ogg")
+            let result = try amio(["record", take.path, "--encoding", "vorbis", "--channels", "1", "--duration", "0.2",
+                                   "--server", server.name, "--client-name", "ogg-rec"])
+            #expect(result.status == 0, "\(result.err)")
+            #expect(result.err.contains("does not survive a killed recorder"), "\(result.err)")
+        }
+
         @Test func mixPlaysASessionInRealTime() async throws {
             let server = try JackServer.suite
             let directory = try temporaryDirectory()
