@@ -20,6 +20,14 @@ struct camio_playspec {
     uint32_t entry_count;
     uint32_t output_channels;
     float *gain_storage;          /* entry_count * output_channels floats, after the entries */
+    /* A max-end tree over the entries in play_at order, built by finish:
+     * node 1 is the root, node n's children are 2n and 2n+1, leaf i is node
+     * tree_leaves + i and holds entry i's end (INT64_MIN for an empty slot);
+     * each inner node the largest end below it. The mixer descends only
+     * into subtrees holding an entry that ends after the window starts, so
+     * a window costs O(active entries × log N), not O(entries started). */
+    uint32_t tree_leaves;         /* a power of two, at least entry_count */
+    int64_t *max_end;             /* 2 * tree_leaves values, after the gains */
     camio_entry entries[];
 };
 

@@ -91,4 +91,25 @@ let benchmarks: @Sendable () -> Void = {
         for _ in 0..<(480_000 / 256) { blackHole(try renderer.render(frames: 256)) }
         benchmark.stopMeasurement()
     }
+
+    // Mixer cost against the position in a long arrangement: 65 536 one-shot
+    // entries of 4800 frames, one every 2400 frames (two sound at any time),
+    // 1000 periods of 16 frames at the start, the middle and the end. With
+    // the max-end index the three cost the same; a scan of the entries
+    // started so far made the end 5000 times the start.
+    for (place, fraction) in [("start", 0.0), ("middle", 0.5), ("end", 0.999)] {
+        Benchmark("Mix 65536 one-shot entries, 1000 periods of 16 frames at the \(place)") { benchmark in
+            let renderer = try OfflineRenderer(sampleRate: 48000, outputChannels: 2)
+            let clip = try AudioClip(channels: [[Float](repeating: 0.1, count: 4800)], sampleRate: 48000)
+            try renderer.setPlayspec(Playspec((0..<65536).map {
+                PlayspecEntry(clip: clip, playAt: Int64($0) * 2400, gains: [0.5, 0.5])
+            }))
+            try renderer.setPosition(Int64(fraction * 65536 * 2400))
+            try renderer.setTransportRolling(true)
+            _ = try renderer.render(frames: 16)
+            benchmark.startMeasurement()
+            for _ in 0..<1000 { blackHole(try renderer.render(frames: 16)) }
+            benchmark.stopMeasurement()
+        }
+    }
 }
