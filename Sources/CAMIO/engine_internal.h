@@ -14,6 +14,9 @@
  * could only be mislabelled), never labelled with a wrong segment. */
 #define CAMIO_HISTORY 4096
 
+/* Changes one cycle takes off the queue at most; the rest wait for the next. */
+#define CAMIO_CHANGES_PER_CYCLE 256
+
 /* Steady cycles a device monitor must see before its input is labelled again. */
 #define CAMIO_MONITOR_SETTLING_CYCLES 3
 

@@ -71,3 +71,21 @@ import Testing
         }
     }
 }
+
+/// Denormal samples take the FPU's slow path: the process cycle flushes them
+/// to zero, and leaves the calling thread's float mode as it found it.
+@Suite struct DenormalTests {
+    @Test func denormalsAreFlushedInTheCycleAndOnlyThere() throws {
+        let tiny = Float(bitPattern: 0x0000_0100)   // a denormal, about 3.6e-43
+        #expect(tiny.isSubnormal)
+        let renderer = try OfflineRenderer(outputChannels: 1)
+        let clip = try AudioClip(channels: [[Float](repeating: tiny, count: 64)], sampleRate: 48000)
+        try renderer.setPlayspec([PlayspecEntry(clip: clip, playAt: 0, gains: [1])])
+        try renderer.setTransportRolling(true)
+        let output = try renderer.render(frames: 64)[0]
+        #expect(output.allSatisfy { $0 == 0 }, "denormal input flushed to zero: \(output[0])")
+        // The caller's thread still computes denormals.
+        let half = [tiny].map { $0 / 2 }[0]
+        #expect(half.isSubnormal && half > 0)
+    }
+}

@@ -523,3 +523,20 @@ func rampRenderer(frames: Int = 400_000) throws -> OfflineRenderer {
         #expect(throws: AMIOError.self) { _ = try renderer.render(frames: frames + 1) }
     }
 }
+
+/// A burst of changes is spread over cycles, in order: one cycle takes at
+/// most 256 off the queue, so its cost stays bounded.
+@Suite struct ChangeBurstTests {
+    @Test func aBurstOfSeeksIsTakenAtMost256ACycleInOrder() throws {
+        let renderer = try OfflineRenderer(outputChannels: 1, changeCapacity: 1024)
+        try renderer.setTransportRolling(true)
+        _ = try renderer.render(frames: 16)
+        for k in 0..<600 { try renderer.setPosition(Int64(k) * 10) }
+        _ = try renderer.render(frames: 16)
+        #expect(renderer.position == 255 * 10 + 16, "the 256th seek was the last of the first cycle")
+        _ = try renderer.render(frames: 16)
+        #expect(renderer.position == 511 * 10 + 16)
+        _ = try renderer.render(frames: 16)
+        #expect(renderer.position == 599 * 10 + 16, "and the rest, in order")
+    }
+}
