@@ -28,7 +28,8 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 /// A playspec compiled into flat C arrays: one allocation, entries sorted by
-/// play_at so the mixer can stop at the first entry that starts later.
+/// play_at, and over them a max-end tree, so the mixer finds the entries
+/// active in a window in O(active × log N).
 typedef struct camio_playspec camio_playspec;
 
 /// [control] Allocates a playspec with room for `entry_count` entries mixing
@@ -177,7 +178,8 @@ bool camio_engine_peek_chunk(camio_engine *engine, camio_chunk_info *info);
 /// floats, planar) into `samples` and consumes the chunk.
 void camio_engine_consume_chunk(camio_engine *engine, float *samples);
 
-/// [rt] One process cycle. `frame_time` is JACK's 32-bit frame time of the
+/// [rt] One process cycle, with denormals flushed to zero (the thread's
+/// float mode is restored before it returns). `frame_time` is JACK's 32-bit frame time of the
 /// cycle's first frame (a jump beyond the previous cycle's length is a stall:
 /// the timeline follows it and the lost input is counted; a step back, or
 /// less than a cycle on, is no stall, and a server's quirks at a period
