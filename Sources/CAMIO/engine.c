@@ -848,4 +848,9 @@ void camio_engine_wake(camio_engine *engine) { sem_post(&engine->wake); }
 void camio_engine_wait(camio_engine *engine) {
     while (sem_wait(&engine->wake) != 0 && errno == EINTR) {
     }
+    /* Every post since is covered by this wake: the bridge drains all there
+     * is. Without this, a bridge that fell behind (a stall) would then run
+     * once for every cycle it missed. A post after this loop wakes it again. */
+    while (sem_trywait(&engine->wake) == 0) {
+    }
 }

@@ -371,5 +371,8 @@ public final class AudioInterface: Sendable {
     var processThreadID: UInt64 { camio_jack_process_thread(session.jack) }
     /// Test hook: makes the bridge thread sleep this long on every wake-up.
     func stallBridgeForTesting(microseconds: Int) { bridge.stall(microseconds: microseconds) }
+
+    /// Test hook: how many times the bridge thread has woken.
+    var bridgeWakesForTesting: Int { bridge.wakes }
 }
 

@@ -12,6 +12,8 @@ final class BridgeThread: Sendable {
         /// as a stalled system would, so the engine's own overflow accounting
         /// can be exercised.
         let stallMicroseconds = Atomic<Int>(0)
+        /// How many times the thread has woken and drained.
+        let wakes = Atomic<Int>(0)
     }
 
     private let core: EngineCore
@@ -25,6 +27,7 @@ final class BridgeThread: Sendable {
                 camio_engine_wait(core.engine)
                 let stall = flags.stallMicroseconds.load(ordering: .relaxed)
                 if stall > 0 { usleep(UInt32(clamping: stall)) }
+                flags.wakes.add(1, ordering: .relaxed)
                 work()
                 if flags.stopRequested.load(ordering: .acquiring) { break }
             }
@@ -43,6 +46,9 @@ final class BridgeThread: Sendable {
 
     /// Test hook; see `Flags.stallMicroseconds`.
     func stall(microseconds: Int) { flags.stallMicroseconds.store(microseconds, ordering: .relaxed) }
+
+    /// How many times the thread has woken and drained so far.
+    var wakes: Int { flags.wakes.load(ordering: .relaxed) }
 }
 
 /// Runs `work`, which blocks (JACK calls that wait on the server, joining a

@@ -296,7 +296,8 @@ uint32_t camio_engine_output_channels(const camio_engine *engine);
 
 /// [rt/any] Wakes the bridge thread (a semaphore post; async-signal-safe).
 void camio_engine_wake(camio_engine *engine);
-/// [bridge] Sleeps until woken. Never polls.
+/// [bridge] Sleeps until woken; the wakes posted meanwhile count as one (the
+/// caller drains every queue on each return). Never polls.
 void camio_engine_wait(camio_engine *engine);
 
 /* ------------------------------------------------------------------------ */

@@ -143,6 +143,27 @@ extension JackTests {
             #expect(lost == engineLost, "each lost frame is reported exactly once")
         }
 
+        /// After a stall the bridge wakes once for everything that piled up,
+        /// not once per missed cycle.
+        @Test func theBridgeCoalescesTheWakesOfAStall() async throws {
+            let server = try JackServer.suite
+            let io = try await AudioInterface(clientName: "coalesce", serverName: server.name, inputChannels: 1,
+                                              outputChannels: 1, connectPhysicalPorts: false)
+            let consumer = Task { for try await _ in io.inputChunks {} }
+            try io.setTransportRolling(true)
+            try await io.waitUntilPosition(reaches: 4800)
+            let wakes = io.bridgeWakesForTesting, cycles = io.session.core.cycles
+            io.stallBridgeForTesting(microseconds: 300_000)   // about 56 cycles at 256 frames
+            try await Task.sleep(nanoseconds: 50_000_000)
+            io.stallBridgeForTesting(microseconds: 0)
+            try await Task.sleep(nanoseconds: 600_000_000)    // the stalled wake ends, the backlog drains
+            let woken = io.bridgeWakesForTesting - wakes, ran = Int(io.session.core.cycles - cycles)
+            consumer.cancel()
+            await io.close()
+            // One wake per cycle, but for the cycles of the stall, which one wake covered.
+            #expect(woken <= ran - 30, "\(woken) wakes for \(ran) cycles, a 300 ms stall among them")
+        }
+
         @Test func severalConsumersEachGetEveryChunk() async throws {
             let server = try JackServer.suite
             let io = try await AudioInterface(clientName: "fanout", serverName: server.name, inputChannels: 1,
