@@ -6,6 +6,7 @@
 #include "engine_internal.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -724,6 +725,33 @@ void camio_engine_process(camio_engine *engine, const float *const *inputs,
     restore_float_mode(mode);
 }
 
+/* One writer (this thread); readers retry while the count is odd or moved. */
+static void publish_state(camio_engine *engine) {
+    camio_state_cell *cell = &engine->published_state;
+    uint32_t sequence = atomic_load_explicit(&cell->sequence, memory_order_relaxed);
+    atomic_store_explicit(&cell->sequence, sequence + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    atomic_store_explicit(&cell->position, engine->position, memory_order_relaxed);
+    atomic_store_explicit(&cell->rolling, engine->rolling, memory_order_relaxed);
+    atomic_store_explicit(&cell->playspec_id, engine->current_id, memory_order_relaxed);
+    atomic_store_explicit(&cell->frames_played, (int64_t)engine->absolute, memory_order_relaxed);
+    atomic_store_explicit(&cell->sequence, sequence + 2, memory_order_release);
+}
+
+void camio_engine_transport_state(const camio_engine *engine, camio_transport_state *state) {
+    camio_state_cell *cell = &((camio_engine *)engine)->published_state;
+    for (;; sched_yield()) { /* a writer preempted mid-write (no realtime scheduling) gets the core */
+        uint32_t before = atomic_load_explicit(&cell->sequence, memory_order_acquire);
+        if (before & 1u) continue;
+        state->position = atomic_load_explicit(&cell->position, memory_order_relaxed);
+        state->rolling = atomic_load_explicit(&cell->rolling, memory_order_relaxed) != 0;
+        state->playspec_id = atomic_load_explicit(&cell->playspec_id, memory_order_relaxed);
+        state->frames_played = atomic_load_explicit(&cell->frames_played, memory_order_relaxed);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&cell->sequence, memory_order_relaxed) == before) return;
+    }
+}
+
 static void process_cycle(camio_engine *engine, const float *const *inputs, float *const *outputs,
                           uint32_t nframes, uint32_t frame_time, uint64_t usecs) {
     bool wake = false;
@@ -788,11 +816,8 @@ static void process_cycle(camio_engine *engine, const float *const *inputs, floa
     engine->previous_cycle_start = absolute_start;
     engine->previous_cycle_frames = nframes;
 
-    atomic_store_explicit(&engine->published_position, engine->position, memory_order_relaxed);
-    atomic_store_explicit(&engine->published_rolling, engine->rolling, memory_order_relaxed);
-    atomic_store_explicit(&engine->published_playspec_id, engine->current_id, memory_order_relaxed);
+    publish_state(engine);
     atomic_store_explicit(&engine->last_period, nframes, memory_order_relaxed);
-    atomic_store_explicit(&engine->published_absolute, (int64_t)engine->absolute, memory_order_relaxed);
     atomic_fetch_add_explicit(&engine->cycles, 1, memory_order_release);
     if (wake) camio_engine_wake(engine);
 }
@@ -826,15 +851,15 @@ uint64_t camio_latency_round_trip(const camio_latency *latency, uint32_t period)
 
 #define CAMIO_LOAD(field) atomic_load_explicit(&((camio_engine *)engine)->field, memory_order_relaxed)
 
-int64_t camio_engine_position(const camio_engine *engine) { return CAMIO_LOAD(published_position); }
-bool camio_engine_is_rolling(const camio_engine *engine) { return CAMIO_LOAD(published_rolling) != 0; }
-uint64_t camio_engine_playspec_id(const camio_engine *engine) { return CAMIO_LOAD(published_playspec_id); }
+int64_t camio_engine_position(const camio_engine *engine) { return CAMIO_LOAD(published_state.position); }
+bool camio_engine_is_rolling(const camio_engine *engine) { return CAMIO_LOAD(published_state.rolling) != 0; }
+uint64_t camio_engine_playspec_id(const camio_engine *engine) { return CAMIO_LOAD(published_state.playspec_id); }
 uint64_t camio_engine_dropped_input_frames(const camio_engine *engine) { return CAMIO_LOAD(dropped_total); }
 uint64_t camio_engine_cycles(const camio_engine *engine) {
     return atomic_load_explicit(&((camio_engine *)engine)->cycles, memory_order_acquire);
 }
 uint32_t camio_engine_last_period(const camio_engine *engine) { return CAMIO_LOAD(last_period); }
-int64_t camio_engine_frames_played(const camio_engine *engine) { return CAMIO_LOAD(published_absolute); }
+int64_t camio_engine_frames_played(const camio_engine *engine) { return CAMIO_LOAD(published_state.frames_played); }
 uint64_t camio_engine_unlabelled_input_frames(const camio_engine *engine) { return CAMIO_LOAD(unlabelled_total); }
 bool camio_engine_is_aligning_inputs(const camio_engine *engine) { return CAMIO_LOAD(published_aligning) != 0; }
 uint32_t camio_engine_alignment_frames(const camio_engine *engine) { return (uint32_t)engine->alignment_size; }

@@ -36,6 +36,17 @@ typedef struct camio_latency_cell {
     _Atomic uint32_t *channel_words; /* CAMIO_DELAY_WORDS per input channel */
 } camio_latency_cell;
 
+/* Where the transport stands at the end of a cycle, published as one unit
+ * by the process thread (a sequence count, odd while it writes), so a
+ * reader never pairs one cycle's position with another's playspec. */
+typedef struct camio_state_cell {
+    _Alignas(CAMIO_CACHE_LINE) _Atomic uint32_t sequence;
+    _Atomic uint32_t rolling;
+    _Atomic int64_t position;
+    _Atomic uint64_t playspec_id;
+    _Atomic int64_t frames_played;
+} camio_state_cell;
+
 typedef struct camio_segment {
     uint64_t absolute_start; /* engine frame counter where the run began */
     int64_t timeline_start;  /* timeline frame at that point */
@@ -94,18 +105,17 @@ struct camio_engine {
     int64_t gap_end;        /* absolute frame where the last stall ended (INT64_MIN: none yet) */
     uint64_t dropped_pending; /* input frames lost since the last chunk that reached the ring */
 
-    /* --- published for every other thread --- */
-    _Atomic int64_t published_position;
-    _Atomic uint32_t published_rolling;
-    _Atomic uint64_t published_playspec_id;
-    _Atomic uint64_t dropped_total;
+    /* --- published by the process thread for every other thread, on cache
+     * lines of their own (no false sharing with what others write) --- */
+    camio_state_cell published_state;
+    _Alignas(CAMIO_CACHE_LINE) _Atomic uint64_t dropped_total;
     _Atomic uint64_t cycles;
-    _Atomic int64_t published_absolute;
     _Atomic uint64_t lost_notices;
     _Atomic uint32_t last_period;
     _Atomic uint64_t unlabelled_total;
     _Atomic uint32_t published_aligning;
-    _Atomic uint32_t latency_epoch; /* invalidations so far */
+    /* --- written by other threads --- */
+    _Alignas(CAMIO_CACHE_LINE) _Atomic uint32_t latency_epoch; /* invalidations so far */
     camio_latency_cell published_latency; /* control -> rt */
 
     sem_t wake;

@@ -136,6 +136,11 @@ public final class AudioInterface: Sendable {
     public var position: Int64 { session.core.position }
     /// Whether the timeline is moving.
     public var isTransportRolling: Bool { session.core.isRolling }
+    /// The position, the transport and the playspec as one process cycle
+    /// left them, read together: where ``position``, ``isTransportRolling``
+    /// and ``currentPlayspecID`` read one after the other may each come from
+    /// a different cycle.
+    public var transportState: TransportState { session.core.transportState }
     /// The latency around the interface, and the round trip input chunks are compensated by.
     public var latency: Latency { session.latency }
     /// Xruns JACK has reported since the interface opened.

@@ -219,6 +219,12 @@ final class EngineCore: @unchecked Sendable {
     // MARK: State
 
     var position: Int64 { camio_engine_position(engine) }
+    /// Position, transport and playspec of one cycle, read together.
+    var transportState: TransportState {
+        var state = camio_transport_state()
+        camio_engine_transport_state(engine, &state)
+        return TransportState(position: state.position, isRolling: state.rolling, playspecID: state.playspec_id)
+    }
     var isRolling: Bool { camio_engine_is_rolling(engine) }
     /// Frames played since the engine was created, stall gaps included (the
     /// clock of ``InputAudioChunk/playedAt``), at the end of the last cycle.

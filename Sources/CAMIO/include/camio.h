@@ -267,7 +267,22 @@ uint64_t camio_input_delay_round_trip(const camio_input_delay *delay, uint32_t p
 /// [any] Round trip in frames of `latency` (its longest) at the given period.
 uint64_t camio_latency_round_trip(const camio_latency *latency, uint32_t period);
 
-/// [any] Published state, updated by the process thread once per segment.
+/// Where the transport stands at the end of a cycle: the four figures of
+/// one cycle, never a mixture of two.
+typedef struct camio_transport_state {
+    int64_t position;
+    uint64_t playspec_id;
+    /// camio_engine_frames_played at the same moment.
+    int64_t frames_played;
+    bool rolling;
+} camio_transport_state;
+
+/// [any] The transport as the last cycle left it, read consistently (a
+/// sequence count: the reader tries again while the process thread writes).
+void camio_engine_transport_state(const camio_engine *engine, camio_transport_state *state);
+
+/// [any] Published state, updated by the process thread once per cycle
+/// (each on its own; camio_engine_transport_state reads them together).
 int64_t camio_engine_position(const camio_engine *engine);
 bool camio_engine_is_rolling(const camio_engine *engine);
 uint64_t camio_engine_playspec_id(const camio_engine *engine);

@@ -89,3 +89,37 @@ import Testing
         #expect(half.isSubnormal && half > 0)
     }
 }
+
+/// The transport's position and playspec are published as one unit: a reader
+/// on another thread never pairs one cycle's position with another's playspec.
+@Suite struct TransportStateTests {
+    @Test func aReaderOnAnotherThreadSeesPositionAndPlayspecOfOneCycle() async throws {
+        let renderer = try OfflineRenderer(outputChannels: 1, changeCapacity: 2048)
+        let clip = try AudioClip(channels: [[0.1]], sampleRate: 48000)
+        // Playspec k takes over at frame 16k: a cycle of 16 frames ending at 16(k+1) leaves playspec k sounding.
+        var playspecAt: [Int64: UInt64] = [:]
+        for k in 0..<2000 {
+            let change = try renderer.schedulePlayspecChange([PlayspecEntry(clip: clip, playAt: 0, gains: [1])],
+                                                             insertAt: Int64(k) * 16, startFrom: Int64(k) * 16)
+            playspecAt[Int64(k + 1) * 16] = change.playspecID
+        }
+        try renderer.setTransportRolling(true)
+        let truth = playspecAt
+        let core = renderer.core
+        let reader = Task.detached { () -> (checked: Int, torn: Int) in
+            var checked = 0, torn = 0
+            while !Task.isCancelled {
+                let state = core.transportState
+                guard let expected = truth[state.position] else { continue }
+                checked += 1
+                if state.playspecID != expected { torn += 1 }
+            }
+            return (checked, torn)
+        }
+        for _ in 0..<1999 { _ = try renderer.render(frames: 16) }
+        reader.cancel()
+        let (checked, torn) = await reader.value
+        #expect(checked > 0)
+        #expect(torn == 0, "\(torn) of \(checked) snapshots paired a position with another cycle's playspec")
+    }
+}
