@@ -214,8 +214,14 @@ extension JackTests {
                 #expect(latency.roundTrip == 256 + added)
                 try io.setPlayspec([PlayspecEntry(clip: try rampClip(frames: 600_000), playAt: 0, gains: [1])])
                 var chunks: [InputAudioChunk] = []
+                // jack_latent_client's delay line counts the cycles it runs: an
+                // xrun that skips it (not us) moves its delay by a period, which
+                // no graph shows. Frames are checked up to the first xrun.
+                let xrunsBefore = io.xrunCount
+                var beforeXrun: Int?
                 try io.setTransportRolling(true)
                 for try await chunk in io.inputChunks where chunk.wasTransportRolling {
+                    if beforeXrun == nil && io.xrunCount > xrunsBefore { beforeXrun = chunks.count }
                     chunks.append(chunk)
                     if chunk.startingFrame >= 3 * 48000 { break }
                 }
@@ -223,7 +229,7 @@ extension JackTests {
 
                 expectContiguous(chunks)
                 var heardOnBoth = 0
-                for chunk in chunks {
+                for chunk in chunks.prefix(beforeXrun ?? chunks.count) {
                     let direct = chunk.samples(channel: 0), delayed = chunk.samples(channel: 1)
                     for i in 0..<chunk.frameCount {
                         let frame = chunk.startingFrame + Int64(i)
@@ -235,7 +241,7 @@ extension JackTests {
                         if !values.contains(0) { heardOnBoth += 1 }
                     }
                 }
-                #expect(heardOnBoth > 2 * 48000, "\(heardOnBoth) frames heard in line on both inputs")
+                #expect(heardOnBoth > (beforeXrun == nil ? 2 * 48000 : 0), "\(heardOnBoth) frames heard in line on both inputs")
                 print("\(JackServer.kind) inputs at round trips \(latency.inputRoundTrips): \(heardOnBoth) frames in line on both")
             }
         }

@@ -1,4 +1,6 @@
 @testable import AMIO
+import Foundation
+import Synchronization
 import Testing
 
 /// The mixer finds the entries active in a window through an index built when
@@ -106,19 +108,29 @@ import Testing
         try renderer.setTransportRolling(true)
         let truth = playspecAt
         let core = renderer.core
-        let reader = Task.detached { () -> (checked: Int, torn: Int) in
-            var checked = 0, torn = 0
-            while !Task.isCancelled {
+        // A thread of its own: the test pool may be busy with other suites.
+        let counts = Mutex((checked: 0, torn: 0, started: false, stop: false))
+        let reader = Thread {
+            counts.withLock { $0.started = true }
+            while !counts.withLock({ $0.stop }) {
                 let state = core.transportState
                 guard let expected = truth[state.position] else { continue }
-                checked += 1
-                if state.playspecID != expected { torn += 1 }
+                counts.withLock { counts in
+                    counts.checked += 1
+                    if state.playspecID != expected { counts.torn += 1 }
+                }
             }
-            return (checked, torn)
         }
-        for _ in 0..<1999 { _ = try renderer.render(frames: 16) }
-        reader.cancel()
-        let (checked, torn) = await reader.value
+        reader.start()
+        while !counts.withLock({ $0.started }) { usleep(1000) }
+        for cycle in 0..<1999 {
+            _ = try renderer.render(frames: 16)
+            if cycle % 16 == 0 { usleep(100) }   // the reader gets the core now and then
+        }
+        let (checked, torn) = counts.withLock { counts in
+            counts.stop = true
+            return (counts.checked, counts.torn)
+        }
         #expect(checked > 0)
         #expect(torn == 0, "\(torn) of \(checked) snapshots paired a position with another cycle's playspec")
     }
