@@ -37,6 +37,26 @@ func rampAndClicks(frames: Int) throws -> Playspec {
             PlayspecEntry(clip: click, playAt: 0, repeatInterval: LoopbackTake.clickInterval, gains: [0, 1])]
 }
 
+/// Starts `jack_latent_client`, a client that delays its input by `added`
+/// frames, on `server`, and waits for its ports; kill the process after.
+func startLatentClient(adding added: Int, on server: JackServer) async throws -> ChildProcess {
+    let latent = try ChildProcess(try JackServer.locate("jack_latent_client"), ["\(added)"],
+                                  environment: ProcessInfo.processInfo.environment.merging(server.environment()) { $1 },
+                                  captureOutput: false)
+    #expect(try await waitForPort("latent:output", server: server.name))
+    return latent
+}
+
+/// jack_latent_client connects itself to the physical ports: after this only
+/// the cables `io` makes feed it.
+func isolateLatentClient(in io: AudioInterface) throws {
+    for port in try io.ports() where port.name == "latent:input" || port.name == "latent:output" {
+        for other in port.connections {
+            if port.isInput { try io.disconnect(other, from: port.name) } else { try io.disconnect(port.name, from: other) }
+        }
+    }
+}
+
 extension JackTests {
     /// Takes recorded through a real server's loop while the server changes
     /// under them: every frame labelled true, every lost frame counted.
@@ -136,20 +156,12 @@ extension JackTests {
         func aLatentClientInsertedIntoTheLoopMidTakeKeepsTheOffsetAtZero() async throws {
             try await JackServer.with(period: 256) { server in
                 let added = 1000
-                let latent = try ChildProcess(try JackServer.locate("jack_latent_client"), ["\(added)"],
-                                              environment: ProcessInfo.processInfo.environment.merging(server.environment()) { $1 },
-                                              captureOutput: false)
+                let latent = try await startLatentClient(adding: added, on: server)
                 defer { latent.kill9() }
-                #expect(try await waitForPort("latent:output", server: server.name))
                 let io = try await AudioInterface(clientName: "latent-take", serverName: server.name, inputChannels: 1,
                                                   outputChannels: 1, connectPhysicalPorts: false)
                 let loop = try io.connectLoopback()
-                // jack_latent_client connects itself to the physical ports: only our loop may feed it.
-                for port in try io.ports() where port.name == "latent:input" || port.name == "latent:output" {
-                    for other in port.connections {
-                        if port.isInput { try io.disconnect(other, from: port.name) } else { try io.disconnect(port.name, from: other) }
-                    }
-                }
+                try isolateLatentClient(in: io)
                 try io.setPlayspec([PlayspecEntry(clip: try rampClip(frames: 600_000), playAt: 0, gains: [1])])
                 let direct = io.latency.roundTrip
                 var chunks: [InputAudioChunk] = []
@@ -194,18 +206,11 @@ extension JackTests {
         func inputsOfDifferentRoundTripsLineUpInEveryChunk() async throws {
             try await JackServer.with(period: 256) { server in
                 let added = 1000
-                let latent = try ChildProcess(try JackServer.locate("jack_latent_client"), ["\(added)"],
-                                              environment: ProcessInfo.processInfo.environment.merging(server.environment()) { $1 },
-                                              captureOutput: false)
+                let latent = try await startLatentClient(adding: added, on: server)
                 defer { latent.kill9() }
-                #expect(try await waitForPort("latent:output", server: server.name))
                 let io = try await AudioInterface(clientName: "aligned", serverName: server.name, inputChannels: 2,
                                                   outputChannels: 1, connectPhysicalPorts: false)
-                for port in try io.ports() where port.name == "latent:input" || port.name == "latent:output" {
-                    for other in port.connections {
-                        if port.isInput { try io.disconnect(other, from: port.name) } else { try io.disconnect(port.name, from: other) }
-                    }
-                }
+                try isolateLatentClient(in: io)
                 try io.connect(io.outputPortNames[0], to: io.inputPortNames[0])
                 try io.connect(io.outputPortNames[0], to: "latent:input")
                 try io.connect("latent:output", to: io.inputPortNames[1])
@@ -252,11 +257,8 @@ extension JackTests {
                        "jack_latent_client needs physical capture ports, which the headless PipeWire has none of"))
         func inputsBeyondTheAlignmentFramesAreReportedAndCountedAsLost() async throws {
             try await JackServer.with(period: 256) { server in
-                let latent = try ChildProcess(try JackServer.locate("jack_latent_client"), ["1000"],
-                                              environment: ProcessInfo.processInfo.environment.merging(server.environment()) { $1 },
-                                              captureOutput: false)
+                let latent = try await startLatentClient(adding: 1000, on: server)
                 defer { latent.kill9() }
-                #expect(try await waitForPort("latent:output", server: server.name))
                 var options = AudioInterfaceOptions()
                 options.inputAlignmentFrames = 1024
                 let io = try await AudioInterface(clientName: "narrow", serverName: server.name, inputChannels: 2,
@@ -265,11 +267,7 @@ extension JackTests {
                     for try await event in io.events { if case .inputsBeyondAlignment = event { return event } }
                     return nil
                 }
-                for port in try io.ports() where port.name == "latent:input" || port.name == "latent:output" {
-                    for other in port.connections {
-                        if port.isInput { try io.disconnect(other, from: port.name) } else { try io.disconnect(port.name, from: other) }
-                    }
-                }
+                try isolateLatentClient(in: io)
                 try io.connect(io.outputPortNames[0], to: io.inputPortNames[0])
                 try io.connect(io.outputPortNames[0], to: "latent:input")
                 try io.connect("latent:output", to: io.inputPortNames[1])
