@@ -263,10 +263,15 @@ extension JackTests {
                 options.inputAlignmentFrames = 1024
                 let io = try await AudioInterface(clientName: "narrow", serverName: server.name, inputChannels: 2,
                                                   outputChannels: 1, connectPhysicalPorts: false, options: options)
+                // Subscribed before the cables are made: the event comes once, at the refresh after them.
+                let subscribed = AsyncStream<Void>.makeStream()
                 let events = Task { () -> AudioInterfaceEvent? in
-                    for try await event in io.events { if case .inputsBeyondAlignment = event { return event } }
+                    var iterator = io.events.makeAsyncIterator()
+                    subscribed.continuation.finish()
+                    while let event = try await iterator.next() { if case .inputsBeyondAlignment = event { return event } }
                     return nil
                 }
+                for await _ in subscribed.stream {}
                 try isolateLatentClient(in: io)
                 try io.connect(io.outputPortNames[0], to: io.inputPortNames[0])
                 try io.connect(io.outputPortNames[0], to: "latent:input")
