@@ -805,7 +805,7 @@ static void process_cycle(camio_engine *engine, const float *const *inputs, floa
         }
         if (engine->rolling) {
             if (engine->current != NULL && outputs != NULL)
-                camio_mix(engine->current, engine->position, run, outputs, done);
+                camio_mix(engine->current, engine->position, run, engine->position + (nframes - done), outputs, done);
             engine->position += run;
         }
         engine->absolute += run;

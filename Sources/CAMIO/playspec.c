@@ -19,17 +19,19 @@ camio_playspec *camio_playspec_create(uint64_t id, uint32_t entry_count, uint32_
     uint64_t leaves = 1;
     while (leaves < entry_count) leaves <<= 1;
     size_t entries_size = sizeof(camio_entry) * (size_t)entry_count;
-    /* The tree's int64 values after the gains, kept 8-byte aligned. */
-    size_t gains_size = (sizeof(float) * (size_t)entry_count * (size_t)output_channels + 7) & ~(size_t)7;
+    size_t targets_size = sizeof(camio_target) * (size_t)entry_count * (size_t)output_channels;
     size_t tree_size = sizeof(int64_t) * 2 * (size_t)leaves;
-    camio_playspec *playspec = calloc(1, sizeof(camio_playspec) + entries_size + gains_size + tree_size);
+    size_t active_size = sizeof(uint32_t) * (size_t)entry_count;
+    camio_playspec *playspec = calloc(1, sizeof(camio_playspec) + entries_size + targets_size + tree_size + active_size);
     if (playspec == NULL) return NULL;
     playspec->id = id;
     playspec->entry_count = entry_count;
     playspec->output_channels = output_channels;
-    playspec->gain_storage = (float *)((uint8_t *)playspec->entries + entries_size);
+    playspec->target_storage = (camio_target *)((uint8_t *)playspec->entries + entries_size);
     playspec->tree_leaves = (uint32_t)leaves;
-    playspec->max_end = (int64_t *)((uint8_t *)playspec->gain_storage + gains_size);
+    playspec->max_end = (int64_t *)((uint8_t *)playspec->target_storage + targets_size);
+    playspec->active = (uint32_t *)((uint8_t *)playspec->max_end + tree_size);
+    playspec->active_from = playspec->active_until = 0;
     return playspec;
 }
 
@@ -39,18 +41,24 @@ void camio_playspec_set_entry(camio_playspec *playspec, uint32_t index,
                               int64_t repeat_interval, const float *gains) {
     if (index >= playspec->entry_count) return;
     camio_entry *entry = &playspec->entries[index];
-    float *entry_gains = playspec->gain_storage + (size_t)index * playspec->output_channels;
-    memcpy(entry_gains, gains, sizeof(float) * playspec->output_channels);
+    camio_target *targets = playspec->target_storage + (size_t)index * playspec->output_channels;
+    /* A mono clip feeds every output; a wider one output c from its channel c
+     * (outputs beyond its channels stay silent). A zero gain feeds nothing. */
+    uint32_t target_count = 0;
+    for (uint32_t c = 0; c < playspec->output_channels; c++) {
+        uint32_t source = clip_channels == 1 ? 0 : c;
+        if (source >= clip_channels || gains[c] == 0.0f) continue;
+        targets[target_count++] = (camio_target){channels[source], gains[c], c};
+    }
     int64_t length = frame_b - frame_a;
     if (repeat_interval > 0 && length > repeat_interval) length = repeat_interval;
-    entry->channels = channels;
-    entry->gains = entry_gains;
+    entry->targets = targets;
+    entry->target_count = target_count;
     entry->frame_a = frame_a;
     entry->length = length;
     entry->play_at = play_at;
     entry->repeat_interval = repeat_interval;
     entry->end = repeat_interval > 0 ? INT64_MAX : play_at + length;
-    entry->clip_channels = clip_channels;
     entry->order = index;
 }
 
@@ -62,13 +70,14 @@ static int compare_play_at(const void *a, const void *b) {
 }
 
 void camio_playspec_finish(camio_playspec *playspec) {
-    /* The gains stay where they are; each entry carries its own pointer. */
+    /* The targets stay where they are; each entry carries its own pointer. */
     qsort(playspec->entries, playspec->entry_count, sizeof(camio_entry), compare_play_at);
     uint32_t leaves = playspec->tree_leaves;
     int64_t *max_end = playspec->max_end;
     for (uint32_t i = 0; i < leaves; i++) {
         const camio_entry *entry = &playspec->entries[i];
-        max_end[leaves + i] = i < playspec->entry_count && entry->length > 0 ? entry->end : INT64_MIN;
+        bool sounds = i < playspec->entry_count && entry->length > 0 && entry->target_count > 0;
+        max_end[leaves + i] = sounds ? entry->end : INT64_MIN;
     }
     for (uint32_t node = leaves - 1; node >= 1; node--) {
         int64_t left = max_end[2 * node], right = max_end[2 * node + 1];
@@ -80,33 +89,15 @@ void camio_playspec_destroy(camio_playspec *playspec) { free(playspec); }
 
 uint64_t camio_playspec_id(const camio_playspec *playspec) { return playspec->id; }
 
-/* A contiguous multiply-add: restrict lets the compiler vectorise it. */
-static inline void add_scaled(float *restrict destination, const float *restrict source,
-                              float gain, uint32_t count) {
-    for (uint32_t i = 0; i < count; i++) destination[i] += gain * source[i];
-}
-
-static inline void mix_run(const camio_entry *entry, uint32_t output_channels,
-                           float *const *outputs, uint32_t out_offset, int64_t clip_frame,
-                           uint32_t count) {
-    bool mono = entry->clip_channels == 1;
-    for (uint32_t c = 0; c < output_channels; c++) {
-        float gain = entry->gains[c];
-        if (gain == 0.0f) continue;
-        if (!mono && c >= entry->clip_channels) break;
-        const float *source = entry->channels[mono ? 0 : c] + clip_frame;
-        add_scaled(outputs[c] + out_offset, source, gain, count);
-    }
-}
-
-/* Mixes `entry`, which starts before the window's end and ends after its start. */
-static void mix_entry(const camio_playspec *playspec, const camio_entry *entry, int64_t frame,
+/* Mixes `entry` over the part of [frame, window_end) it sounds in. */
+static void mix_entry(const camio_entry *entry, camio_fan_out_kernel kernel, int64_t frame,
                       int64_t window_end, float *const *outputs, uint32_t offset) {
     int64_t t = frame > entry->play_at ? frame : entry->play_at;
     if (entry->repeat_interval == 0) {
         int64_t stop = entry->end < window_end ? entry->end : window_end;
-        mix_run(entry, playspec->output_channels, outputs, offset + (uint32_t)(t - frame),
-                entry->frame_a + (t - entry->play_at), (uint32_t)(stop - t));
+        if (t >= stop) return;
+        kernel(entry->targets, entry->target_count, entry->frame_a + (t - entry->play_at),
+               (uint32_t)(stop - t), outputs, offset + (uint32_t)(t - frame));
         return;
     }
     int64_t interval = entry->repeat_interval;
@@ -115,8 +106,8 @@ static void mix_entry(const camio_playspec *playspec, const camio_entry *entry, 
         if (phase < entry->length) {
             int64_t run = entry->length - phase;
             if (run > window_end - t) run = window_end - t;
-            mix_run(entry, playspec->output_channels, outputs, offset + (uint32_t)(t - frame),
-                    entry->frame_a + phase, (uint32_t)run);
+            kernel(entry->targets, entry->target_count, entry->frame_a + phase, (uint32_t)run,
+                   outputs, offset + (uint32_t)(t - frame));
             t += run;
             phase += run;
         } else {
@@ -137,28 +128,68 @@ static uint32_t started_before(const camio_playspec *playspec, int64_t window_en
     return low;
 }
 
-void camio_mix(const camio_playspec *playspec, int64_t frame, uint32_t nframes,
-               float *const *outputs, uint32_t offset) {
-    const int64_t window_end = frame + nframes;
-    const uint32_t started = started_before(playspec, window_end);
-    if (started == 0) return;
-    /* Depth-first over the max-end tree, left before right, so entries mix
+/* Lists the entries that sound somewhere in [from, until), in play_at order. */
+static void find_active(camio_playspec *playspec, int64_t from, int64_t until) {
+    const uint32_t started = started_before(playspec, until);
+    uint32_t count = 0;
+    /* Depth-first over the max-end tree, left before right, so entries come
      * in play_at order (the sum's order, which renders must reproduce).
      * Each stack entry is a node and the first leaf index it covers. */
     typedef struct { uint32_t node, first, size; } subtree;
     subtree stack[2 * 33]; /* one pending right sibling per level, and two */
     uint32_t depth = 0;
-    stack[depth++] = (subtree){1, 0, playspec->tree_leaves};
+    if (started > 0) stack[depth++] = (subtree){1, 0, playspec->tree_leaves};
     while (depth > 0) {
         subtree top = stack[--depth];
-        if (top.first >= started || playspec->max_end[top.node] <= frame) continue;
+        if (top.first >= started || playspec->max_end[top.node] <= from) continue;
         if (top.size == 1) {
-            mix_entry(playspec, &playspec->entries[top.first], frame, window_end, outputs, offset);
+            playspec->active[count++] = top.first;
             continue;
         }
         uint32_t half = top.size / 2;
         stack[depth++] = (subtree){2 * top.node + 1, top.first + half, half};
         stack[depth++] = (subtree){2 * top.node, top.first, half};
     }
+    playspec->active_count = count;
+    playspec->active_from = from;
+    playspec->active_until = until;
 }
 
+/* How many entries ahead the mixer asks for samples: thousands of clips are
+ * thousands of streams, far more than the hardware prefetcher follows, and
+ * each one's first lines would otherwise cost a full trip to DRAM, in turn. */
+enum { CAMIO_PREFETCH_AHEAD = 8, CAMIO_PREFETCH_LINES = 32, CAMIO_FLOATS_PER_LINE = 16 };
+
+/* Requests the samples `entry` will read for [frame, frame + nframes), up to
+ * CAMIO_PREFETCH_LINES cache lines per source. A hint: it never faults. */
+static inline void prefetch_run(const camio_entry *entry, int64_t frame, uint32_t nframes) {
+    if (frame < entry->play_at || frame >= entry->end) return;
+    int64_t phase = frame - entry->play_at;
+    if (entry->repeat_interval > 0) phase %= entry->repeat_interval;
+    if (phase >= entry->length) return;
+    int64_t frames = entry->length - phase < nframes ? entry->length - phase : nframes;
+    uint32_t lines = (uint32_t)((frames + CAMIO_FLOATS_PER_LINE - 1) / CAMIO_FLOATS_PER_LINE);
+    if (lines > CAMIO_PREFETCH_LINES) lines = CAMIO_PREFETCH_LINES;
+    for (uint32_t t = 0; t < entry->target_count; t++) {
+        const float *source = entry->targets[t].source + entry->frame_a + phase;
+        /* A mono clip's later targets read the same samples. */
+        if (t > 0 && entry->targets[t - 1].source == entry->targets[t].source) continue;
+        for (uint32_t line = 0; line < lines; line++) __builtin_prefetch(source + line * CAMIO_FLOATS_PER_LINE);
+    }
+}
+
+void camio_mix(camio_playspec *playspec, int64_t frame, uint32_t nframes, int64_t horizon,
+               float *const *outputs, uint32_t offset) {
+    const int64_t window_end = frame + nframes;
+    if (frame < playspec->active_from || window_end > playspec->active_until)
+        find_active(playspec, frame, horizon > window_end ? horizon : window_end);
+    const camio_fan_out_kernel kernel = camio_current_kernel();
+    const uint32_t count = playspec->active_count;
+    for (uint32_t i = 0; i < count && i < CAMIO_PREFETCH_AHEAD; i++)
+        prefetch_run(&playspec->entries[playspec->active[i]], frame, nframes);
+    for (uint32_t i = 0; i < count; i++) {
+        if (i + CAMIO_PREFETCH_AHEAD < count)
+            prefetch_run(&playspec->entries[playspec->active[i + CAMIO_PREFETCH_AHEAD]], frame, nframes);
+        mix_entry(&playspec->entries[playspec->active[i]], kernel, frame, window_end, outputs, offset);
+    }
+}

@@ -2,16 +2,16 @@
 #define CAMIO_PLAYSPEC_INTERNAL_H
 
 #include "camio.h"
+#include "kernels.h"
 
 typedef struct camio_entry {
-    const float *const *channels; /* clip_channels planar buffers, owned by the clip */
-    const float *gains;           /* output_channels gains, inside the playspec block */
+    const camio_target *targets;  /* target_count outputs it feeds, inside the playspec block */
     int64_t frame_a;              /* first clip frame of the crop */
     int64_t length;               /* frames per occurrence: the crop, cut at repeat_interval */
     int64_t play_at;              /* timeline frame where clip frame frame_a sounds */
     int64_t repeat_interval;      /* 0 = once */
     int64_t end;                  /* timeline frame after the last sample (INT64_MAX if repeating) */
-    uint32_t clip_channels;
+    uint32_t target_count;        /* outputs with a clip channel and a nonzero gain */
     uint32_t order;               /* index given by the caller: ties in play_at keep it */
 } camio_entry;
 
@@ -19,7 +19,9 @@ struct camio_playspec {
     uint64_t id;
     uint32_t entry_count;
     uint32_t output_channels;
-    float *gain_storage;          /* entry_count * output_channels floats, after the entries */
+    /* entry_count * output_channels targets after the entries; entry i's are
+     * at i * output_channels, however the sort moves the entry itself. */
+    camio_target *target_storage;
     /* A max-end tree over the entries in play_at order, built by finish:
      * node 1 is the root, node n's children are 2n and 2n+1, leaf i is node
      * tree_leaves + i and holds entry i's end (INT64_MIN for an empty slot);
@@ -27,7 +29,14 @@ struct camio_playspec {
      * into subtrees holding an entry that ends after the window starts, so
      * a window costs O(active entries × log N), not O(entries started). */
     uint32_t tree_leaves;         /* a power of two, at least entry_count */
-    int64_t *max_end;             /* 2 * tree_leaves values, after the gains */
+    int64_t *max_end;             /* 2 * tree_leaves values, after the targets */
+    /* The entries active in [active_from, active_until), in play_at order,
+     * written by the one thread that mixes (the process thread). A period
+     * split into runs by changes finds them once, for the whole period, and
+     * each run reuses them. */
+    uint32_t *active;             /* entry_count indices, after the tree */
+    uint32_t active_count;
+    int64_t active_from, active_until; /* empty until the first mix */
     camio_entry entries[];
 };
 

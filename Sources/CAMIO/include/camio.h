@@ -59,8 +59,21 @@ uint64_t camio_playspec_id(const camio_playspec *playspec);
 
 /// [rt] Adds timeline frames [frame, frame + nframes) of `playspec` into
 /// `outputs[c][offset ...]` for every output channel c. Does not clear.
-void camio_mix(const camio_playspec *playspec, int64_t frame, uint32_t nframes,
+/// `horizon` (at least frame + nframes) is as far as the caller expects to
+/// mix on from `frame` without a jump, usually the period's end: the entries
+/// active up to it are found once and reused by the runs a period is split
+/// into. The playspec keeps that list, so only one thread may mix it.
+void camio_mix(camio_playspec *playspec, int64_t frame, uint32_t nframes, int64_t horizon,
                float *const _Nonnull *_Nonnull outputs, uint32_t offset);
+
+/// [any] The name of the mixing kernel in use: "avx2" on a CPU that has it,
+/// else "baseline". Every kernel gives identical samples.
+const char *camio_mix_kernel_name(void);
+
+/// [any] Test hook: mixes with the kernel called `name` from now on, if this
+/// CPU can run it; returns whether it could. Safe while engines process:
+/// every kernel gives identical samples, so a switch mid-period changes none.
+bool camio_use_mix_kernel(const char *name);
 
 /* ------------------------------------------------------------------------ */
 /* The engine: schedule, transport, mixer, capture                          */
