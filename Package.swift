@@ -49,11 +49,11 @@ let package = Package(
         .executableTarget(name: "SpectrumChunks", dependencies: ["AMIO"], path: "Examples/SpectrumChunks"),
         .executableTarget(name: "DAWLoop", dependencies: ["AMIO"], path: "Examples/DAWLoop"),
         .target(
-            name: "CAllocationCounter",
-            path: "Tests/CAllocationCounter"),
+            name: "CRealtimeProbe",
+            path: "Tests/CRealtimeProbe", linkerSettings: [.linkedLibrary("dl")]),
         .testTarget(
             name: "AMIOTests",
-            dependencies: ["AMIO", "CAMIO", "CAllocationCounter", "amio", "PlaySine", "RecordSeconds", "SpectrumChunks"]),
+            dependencies: ["AMIO", "CAMIO", "CRealtimeProbe", "amio", "PlaySine", "RecordSeconds", "SpectrumChunks"]),
     ],
     swiftLanguageModes: [.v6],
     cLanguageStandard: .c11

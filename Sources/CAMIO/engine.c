@@ -9,6 +9,8 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
 #endif
@@ -21,6 +23,16 @@ static void free_per_channel(camio_engine *engine) {
     free(engine->held_end);
     free(engine->alignment);
     free(engine->held_frame);
+}
+
+/* Makes a block the process thread touches resident (see memory.c) and
+ * remembers it, to unlock before it is freed. */
+static void pin(camio_engine *engine, void *memory, size_t size) {
+    if (engine->pinned_count == 0) engine->memory_locked = true;
+    bool locked = camio_pin_memory(memory, size);
+    engine->memory_locked = engine->memory_locked && locked;
+    if (locked && engine->pinned_count < sizeof engine->pinned / sizeof engine->pinned[0])
+        engine->pinned[engine->pinned_count++] = (camio_pinned_block){memory, size};
 }
 
 camio_engine *camio_engine_create(const camio_engine_config *config) {
@@ -74,12 +86,32 @@ camio_engine *camio_engine_create(const camio_engine_config *config) {
     engine->gap_end = INT64_MIN;
     engine->history[0] = (camio_segment){0};
     engine->history_count = 1;
+    pin(engine, engine, engine_size);
+    pin(engine, engine->pending, capacity * sizeof(camio_change));
+    pin(engine, engine->delays, channels * sizeof(camio_input_delay));
+    pin(engine, engine->delays_incoming, channels * sizeof(camio_input_delay));
+    pin(engine, (void *)engine->published_latency.channel_words, channels * CAMIO_DELAY_WORDS * sizeof(_Atomic uint32_t));
+    pin(engine, engine->held_end, channels * sizeof(int64_t));
+    pin(engine, engine->alignment, slots * sizeof(float));
+    pin(engine, engine->held_frame, slots * sizeof(int64_t));
+    pin(engine, engine->changes.storage, (engine->changes.mask + 1) * engine->changes.element_size);
+    pin(engine, engine->notices.storage, (engine->notices.mask + 1) * engine->notices.element_size);
+    pin(engine, engine->input.storage, engine->input.mask + 1);
     return engine;
 }
 
 void camio_engine_destroy(camio_engine *engine) {
     if (engine == NULL) return;
     /* Playspecs belong to the control side, which frees every one it created. */
+    for (uint32_t i = engine->pinned_count; i-- > 0;) camio_unpin_memory(engine->pinned[i].memory, engine->pinned[i].size);
+    if (engine->misbehaviour_pages != NULL) {
+        munmap(engine->misbehaviour_pages, engine->misbehaviour_pages_size);
+        close(engine->misbehaviour_read_fd);
+        close(engine->misbehaviour_write_fd);
+        sem_destroy(&engine->misbehaviour_semaphore);
+        pthread_cond_destroy(&engine->misbehaviour_condition);
+        pthread_mutex_destroy(&engine->misbehaviour_mutex);
+    }
     camio_spsc_free(&engine->changes);
     camio_spsc_free(&engine->notices);
     camio_byte_ring_free(&engine->input);
@@ -721,6 +753,8 @@ void camio_engine_process(camio_engine *engine, const float *const *inputs,
                           uint64_t usecs) {
     if (nframes == 0) return; /* no time passes; and it would divide by zero below */
     unsigned mode = flush_denormals();
+    uint32_t misbehaviour = atomic_load_explicit(&engine->misbehaviour, memory_order_acquire);
+    if (misbehaviour != CAMIO_BEHAVE) camio_engine_misbehave(engine, (camio_misbehaviour)misbehaviour);
     process_cycle(engine, inputs, outputs, nframes, frame_time, usecs);
     restore_float_mode(mode);
 }
@@ -861,6 +895,7 @@ uint64_t camio_engine_cycles(const camio_engine *engine) {
 uint32_t camio_engine_last_period(const camio_engine *engine) { return CAMIO_LOAD(last_period); }
 int64_t camio_engine_frames_played(const camio_engine *engine) { return CAMIO_LOAD(published_state.frames_played); }
 uint64_t camio_engine_unlabelled_input_frames(const camio_engine *engine) { return CAMIO_LOAD(unlabelled_total); }
+bool camio_engine_memory_locked(const camio_engine *engine) { return engine->memory_locked; }
 bool camio_engine_is_aligning_inputs(const camio_engine *engine) { return CAMIO_LOAD(published_aligning) != 0; }
 uint32_t camio_engine_alignment_frames(const camio_engine *engine) { return (uint32_t)engine->alignment_size; }
 uint64_t camio_engine_lost_notices(const camio_engine *engine) { return CAMIO_LOAD(lost_notices); }

@@ -1,6 +1,7 @@
 #ifndef CAMIO_ENGINE_INTERNAL_H
 #define CAMIO_ENGINE_INTERNAL_H
 
+#include <pthread.h>
 #include <semaphore.h>
 
 #include "camio.h"
@@ -54,6 +55,9 @@ typedef struct camio_segment {
     uint32_t rolling;
     uint32_t reserved;
 } camio_segment;
+
+/* A block of memory locked by camio_pin_memory. */
+typedef struct { void *memory; size_t size; } camio_pinned_block;
 
 struct camio_engine {
     uint32_t input_channels;
@@ -119,6 +123,24 @@ struct camio_engine {
     camio_latency_cell published_latency; /* control -> rt */
 
     sem_t wake;
+
+    /* Every block above, made resident (camio_pin_memory) at creation. */
+    camio_pinned_block pinned[16];
+    uint32_t pinned_count;
+    bool memory_locked; /* all of them locked, not only resident */
+
+    /* Test hook (camio_engine_misbehave_for_testing): what the process
+     * thread does wrong each cycle, and what it needs to. */
+    _Alignas(CAMIO_CACHE_LINE) _Atomic uint32_t misbehaviour;
+    pthread_mutex_t misbehaviour_mutex;
+    pthread_cond_t misbehaviour_condition;
+    sem_t misbehaviour_semaphore;
+    int misbehaviour_read_fd, misbehaviour_write_fd;
+    uint8_t *misbehaviour_pages; /* mapped, never touched: each cycle faults one in */
+    size_t misbehaviour_pages_size, misbehaviour_pages_touched;
 };
+
+/* [rt] Does this cycle's deliberate wrong (camio_engine_misbehave_for_testing). */
+void camio_engine_misbehave(camio_engine *engine, camio_misbehaviour misbehaviour);
 
 #endif

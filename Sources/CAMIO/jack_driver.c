@@ -63,8 +63,14 @@ static void copy_message(char *destination, size_t size, const char *message) {
 /* Callbacks                                                              */
 /* ---------------------------------------------------------------------- */
 
+static _Atomic(camio_cycle_hook) cycle_hook;
+
+void camio_set_cycle_hook(camio_cycle_hook hook) { atomic_store(&cycle_hook, hook); }
+
 static int on_process(jack_nframes_t nframes, void *argument) {
     camio_jack *jack = argument;
+    camio_cycle_hook hook = atomic_load_explicit(&cycle_hook, memory_order_relaxed);
+    if (hook != NULL) hook(true);
     atomic_store_explicit(&jack->process_thread, (uint64_t)pthread_self(), memory_order_relaxed);
     for (uint32_t c = 0; c < jack->input_count; c++)
         jack->input_buffers[c] = jack_port_get_buffer(jack->inputs[c], nframes);
@@ -85,6 +91,7 @@ static int on_process(jack_nframes_t nframes, void *argument) {
     }
     camio_engine_process(jack->engine, jack->input_count ? jack->input_buffers : NULL,
                          jack->output_count ? jack->output_buffers : NULL, nframes, frame_time, usecs);
+    if (hook != NULL) hook(false);
     return 0;
 }
 

@@ -22,8 +22,10 @@ camio_playspec *camio_playspec_create(uint64_t id, uint32_t entry_count, uint32_
     size_t targets_size = sizeof(camio_target) * (size_t)entry_count * (size_t)output_channels;
     size_t tree_size = sizeof(int64_t) * 2 * (size_t)leaves;
     size_t active_size = sizeof(uint32_t) * (size_t)entry_count;
-    camio_playspec *playspec = calloc(1, sizeof(camio_playspec) + entries_size + targets_size + tree_size + active_size);
+    size_t block_size = sizeof(camio_playspec) + entries_size + targets_size + tree_size + active_size;
+    camio_playspec *playspec = calloc(1, block_size);
     if (playspec == NULL) return NULL;
+    playspec->block_size = block_size;
     playspec->id = id;
     playspec->entry_count = entry_count;
     playspec->output_channels = output_channels;
@@ -83,9 +85,17 @@ void camio_playspec_finish(camio_playspec *playspec) {
         int64_t left = max_end[2 * node], right = max_end[2 * node + 1];
         max_end[node] = left > right ? left : right;
     }
+    /* The process thread reads all of it and writes the active list. */
+    playspec->memory_locked = camio_pin_memory(playspec, playspec->block_size);
 }
 
-void camio_playspec_destroy(camio_playspec *playspec) { free(playspec); }
+void camio_playspec_destroy(camio_playspec *playspec) {
+    if (playspec == NULL) return;
+    if (playspec->memory_locked) camio_unpin_memory(playspec, playspec->block_size);
+    free(playspec);
+}
+
+bool camio_playspec_memory_locked(const camio_playspec *playspec) { return playspec->memory_locked; }
 
 uint64_t camio_playspec_id(const camio_playspec *playspec) { return playspec->id; }
 

@@ -19,6 +19,8 @@ struct camio_playspec {
     uint64_t id;
     uint32_t entry_count;
     uint32_t output_channels;
+    size_t block_size;            /* this struct and everything after it, one allocation */
+    bool memory_locked;           /* by finish (camio_pin_memory) */
     /* entry_count * output_channels targets after the entries; entry i's are
      * at i * output_channels, however the sort moves the entry itself. */
     camio_target *target_storage;

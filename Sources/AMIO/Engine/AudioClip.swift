@@ -1,4 +1,6 @@
+import CAMIO
 import Foundation
+import Synchronization
 
 /// Planar Float32 samples, allocated once and never written again, so the
 /// realtime thread may read them through raw pointers while Swift shares them.
@@ -48,7 +50,32 @@ final class ClipStorage: @unchecked Sendable {
         }
     }
 
+    /// 0: not locked; 1: locked in RAM; 2: locking failed (RLIMIT_MEMLOCK).
+    private let lockState = Atomic<Int>(0)
+
+    /// Locks the samples in RAM (they stay locked while the clip lives), so
+    /// the realtime thread never waits for a page to come back from swap.
+    /// Returns whether they are locked; tried once per clip.
+    func lockInMemory() -> Bool {
+        switch lockState.load(ordering: .acquiring) {
+        case 1: return true
+        case 2: return false
+        default:
+            let bytes = max(1, frameCount * channelCount) * MemoryLayout<Float>.stride
+            let locked = camio_pin_memory(samples, bytes)
+            let (exchanged, original) = lockState.compareExchange(expected: 0, desired: locked ? 1 : 2, ordering: .acquiringAndReleasing)
+            // Another thread locked it at the same time: one unlock in deinit covers both.
+            return exchanged ? locked : original == 1
+        }
+    }
+
+    /// Whether ``lockInMemory()`` locked the samples.
+    var isLockedInMemory: Bool { lockState.load(ordering: .acquiring) == 1 }
+
     deinit {
+        if lockState.load(ordering: .acquiring) == 1 {
+            camio_unpin_memory(samples, max(1, frameCount * channelCount) * MemoryLayout<Float>.stride)
+        }
         free(samples)
         channelPointers.deallocate()
     }

@@ -107,7 +107,8 @@ public final class AudioInterface: Sendable {
                 changeCapacity: options.changeCapacity,
                 inputRingFrames: options.inputRingFrames ?? sampleRate * 4,
                 alignmentFrames: options.inputAlignmentFrames,
-                maximumEntries: options.maximumPlayspecEntries)
+                maximumEntries: options.maximumPlayspecEntries,
+                locksClips: options.locksClipMemory)
         } catch {
             camio_jack_destroy(jack)
             ServerRegistry.shared.release(serverKey)
@@ -143,6 +144,14 @@ public final class AudioInterface: Sendable {
     public var transportState: TransportState { session.core.transportState }
     /// The latency around the interface, and the round trip input chunks are compensated by.
     public var latency: Latency { session.latency }
+
+    /// Whether everything the realtime thread reads is locked in RAM: the
+    /// engine's buffers and playspecs, and (with
+    /// ``AudioInterfaceOptions/locksClipMemory``) every clip scheduled so far.
+    /// All of it is made resident before the realtime thread first touches
+    /// it either way; false means RLIMIT_MEMLOCK (`ulimit -l`) was too small
+    /// to also keep it from swap.
+    public var isMemoryLocked: Bool { session.core.everythingLocked }
     /// Xruns JACK has reported since the interface opened.
     public var xrunCount: Int { Int(camio_jack_xruns(session.jack)) }
     /// The frames of input the capture ring holds, in chunks of the current

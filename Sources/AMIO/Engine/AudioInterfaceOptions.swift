@@ -19,6 +19,14 @@ public struct AudioInterfaceOptions: Sendable {
     public var inputAlignmentFrames: Int? = nil
     /// The most entries one playspec may have.
     public var maximumPlayspecEntries: Int = 65536
+    /// Whether the clips of each playspec are locked in RAM (mlock) when it
+    /// is scheduled, and stay locked while the clip lives, so the realtime
+    /// thread never waits for a page to come back from swap. The engine's
+    /// own buffers are always locked. Where RLIMIT_MEMLOCK is too small for
+    /// them (`ulimit -l`; a member of the `audio` group usually has no
+    /// limit), they are resident but may be swapped out:
+    /// ``AudioInterface/isMemoryLocked`` is then false.
+    public var locksClipMemory: Bool = true
     /// How many input chunks and events each consumer may fall behind by default.
     public var consumerBufferLimit: Int = 1024
 

@@ -26,8 +26,14 @@ final class EngineCore: @unchecked Sendable {
 
     private let control = Mutex<Control>(Control())
 
+    /// Whether the clips of every playspec scheduled are locked in RAM.
+    let locksClips: Bool
+    /// Clips that could not be locked (RLIMIT_MEMLOCK too low).
+    private let clipLockFailures = Atomic<Int>(0)
+
     init(inputChannels: Int, outputChannels: Int, changeCapacity: Int, inputRingFrames: Int,
-         alignmentFrames: Int? = nil, maximumEntries: Int) throws(AMIOError) {
+         alignmentFrames: Int? = nil, maximumEntries: Int, locksClips: Bool = false) throws(AMIOError) {
+        self.locksClips = locksClips
         guard (0...4096).contains(inputChannels) else {
             throw .invalidArgument(name: "inputChannels", reason: "\(inputChannels) is outside 0...4096")
         }
@@ -100,6 +106,9 @@ final class EngineCore: @unchecked Sendable {
                                     maximumEntries: maximumEntries)
         // Compiling can be slow for large playspecs; it happens outside the lock.
         let compiled = try playspec.compile(id: playspecID, limits: limits)
+        if locksClips {
+            for clip in compiled.clips where !clip.lockInMemory() { clipLockFailures.add(1, ordering: .relaxed) }
+        }
         var flags = UInt32(CAMIO_CHANGE_HAS_PLAYSPEC)
         if immediate { flags |= UInt32(CAMIO_CHANGE_IMMEDIATE) }
         if keepPosition { flags |= UInt32(CAMIO_CHANGE_KEEP_POSITION) }
@@ -233,6 +242,10 @@ final class EngineCore: @unchecked Sendable {
     var lastPeriod: UInt32 { camio_engine_last_period(engine) }
     var droppedInputFrames: Int { Int(camio_engine_dropped_input_frames(engine)) }
     var cycles: UInt64 { camio_engine_cycles(engine) }
+    /// Whether the engine's realtime memory is locked in RAM (it is resident either way).
+    var memoryLocked: Bool { camio_engine_memory_locked(engine) }
+    /// Whether the engine's memory, and the clips scheduled so far if it locks clips, are locked.
+    var everythingLocked: Bool { memoryLocked && clipLockFailures.load(ordering: .relaxed) == 0 }
     var lostNotices: UInt64 { camio_engine_lost_notices(engine) }
 }
 

@@ -47,8 +47,9 @@ void camio_playspec_set_entry(camio_playspec *playspec, uint32_t index,
                               int64_t play_at, int64_t repeat_interval,
                               const float *gains);
 
-/// [control] Orders the entries for the mixer. Call once, after the last
-/// set_entry and before the playspec is submitted.
+/// [control] Orders the entries for the mixer and makes the playspec's
+/// memory resident (camio_pin_memory). Call once, after the last set_entry
+/// and before the playspec is submitted.
 void camio_playspec_finish(camio_playspec *playspec);
 
 /// [control] Frees a playspec that is not (or no longer) known to the engine.
@@ -56,6 +57,10 @@ void camio_playspec_destroy(camio_playspec *_Nullable playspec);
 
 /// [any] The id given at creation.
 uint64_t camio_playspec_id(const camio_playspec *playspec);
+
+/// [any] Whether finish could lock the playspec's memory in RAM (it is made
+/// resident either way; see camio_pin_memory).
+bool camio_playspec_memory_locked(const camio_playspec *playspec);
 
 /// [rt] Adds timeline frames [frame, frame + nframes) of `playspec` into
 /// `outputs[c][offset ...]` for every output channel c. Does not clear.
@@ -74,6 +79,16 @@ const char *camio_mix_kernel_name(void);
 /// CPU can run it; returns whether it could. Safe while engines process:
 /// every kernel gives identical samples, so a switch mid-period changes none.
 bool camio_use_mix_kernel(const char *name);
+
+/// [control] Makes `size` bytes at `memory` resident before the process
+/// thread reads them: writes every page once (keeping its contents), so no
+/// first touch faults, then locks them in RAM with mlock. Returns whether
+/// they are locked (RLIMIT_MEMLOCK allows it); when not, they are still
+/// resident, only not kept from swap.
+bool camio_pin_memory(void *_Nullable memory, size_t size);
+
+/// [control] Unlocks what camio_pin_memory locked; call before freeing it.
+void camio_unpin_memory(void *_Nullable memory, size_t size);
 
 /* ------------------------------------------------------------------------ */
 /* The engine: schedule, transport, mixer, capture                          */
@@ -314,6 +329,31 @@ uint64_t camio_engine_unlabelled_input_frames(const camio_engine *engine);
 bool camio_engine_is_aligning_inputs(const camio_engine *engine);
 /// Frames each alignment ring holds (alignment_frames rounded up to a power of 2).
 uint32_t camio_engine_alignment_frames(const camio_engine *engine);
+
+/// [any] Whether all the memory the process thread touches (rings, change
+/// list, alignment buffers) is locked in RAM. It is resident either way
+/// (written once at creation); unlocked only when RLIMIT_MEMLOCK forbids.
+bool camio_engine_memory_locked(const camio_engine *engine);
+
+/// What a deliberately unsafe process thread does each cycle (test hook):
+/// one of the things the realtime rules forbid, so that a test can show
+/// its detector catches it.
+typedef enum camio_misbehaviour {
+    CAMIO_BEHAVE = 0,
+    CAMIO_MISBEHAVE_ALLOCATE,  /* malloc and free */
+    CAMIO_MISBEHAVE_LOCK,      /* pthread_mutex_lock and unlock */
+    CAMIO_MISBEHAVE_WAIT,      /* sem_wait on a posted semaphore, pthread_cond_timedwait past its deadline */
+    CAMIO_MISBEHAVE_READ,      /* read(2) from /dev/zero */
+    CAMIO_MISBEHAVE_WRITE,     /* write(2) to /dev/null */
+    CAMIO_MISBEHAVE_MAP,       /* mmap and munmap a page */
+    CAMIO_MISBEHAVE_FAULT,     /* touch a page never touched before */
+} camio_misbehaviour;
+
+/// [control] Test hook: from the next cycle on, the process thread does
+/// `misbehaviour` once per cycle (CAMIO_BEHAVE stops it). Returns false if
+/// what it needs (a file, a mapping) could not be set up. Never call it
+/// outside tests.
+bool camio_engine_misbehave_for_testing(camio_engine *engine, camio_misbehaviour misbehaviour);
 /// Notices that could not be queued (never expected; a non-zero value is a bug).
 uint64_t camio_engine_lost_notices(const camio_engine *engine);
 uint32_t camio_engine_input_channels(const camio_engine *engine);
@@ -381,6 +421,13 @@ bool camio_jack_is_shut_down(const camio_jack *jack);
 void camio_jack_shutdown_reason(const camio_jack *jack, char *reason, size_t size);
 /// The process thread's id as an integer (0 before the first cycle).
 uint64_t camio_jack_process_thread(const camio_jack *jack);
+
+/// Called on the process thread as each cycle's work begins (true) and ends
+/// (false). A test hook: a probe counting forbidden calls on the thread can
+/// tell the engine's work from the JACK library's between cycles.
+typedef void (*camio_cycle_hook)(bool entering);
+/// [control] Installs `hook` for every client of the process (NULL removes it).
+void camio_set_cycle_hook(camio_cycle_hook _Nullable hook);
 
 /// [control] Full port name of input (is_input) or output port `index`; NULL
 /// when out of range.

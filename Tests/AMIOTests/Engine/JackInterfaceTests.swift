@@ -1,6 +1,6 @@
 @testable import AMIO
 import CAMIO
-import CAllocationCounter
+import CRealtimeProbe
 import Foundation
 import Testing
 
@@ -226,22 +226,28 @@ extension JackTests {
             #expect(afterClose == 0)
         }
 
-        @Test(.enabled(if: amio_allocations_interposed() != 0, "AddressSanitizer builds own malloc"))
-        func theProcessThreadNeverAllocatesWhilePlayspecsAreSwapped() async throws {
+        @Test(.enabled(if: amio_probe_interposed() != 0, "AddressSanitizer builds own malloc"))
+        func theProcessThreadStaysRealtimeSafeWhilePlayspecsAreSwapped() async throws {
             let server = try JackServer.suite
-            let io = try await openLoopback(server, channels: 2, name: "alloc")
+            let io = try await openLoopback(server, channels: 2, name: "rtsafe")
             let loop = try io.ports().filter { $0.name == io.inputPortNames[1] }.flatMap(\.connections)
             let consumer = Task { for try await _ in io.inputChunks {} }
             let clips = try (0..<8).map { try rampClip(frames: 4096 + $0, channels: 1 + $0 % 2) }
             try io.setTransportRolling(true)
             #expect(await eventually { io.processThreadID != 0 })
+            let tid = try ThreadFaults.kernelID(of: io.processThreadID)
+            #expect(io.session.core.memoryLocked, "running as \(getuid()): the engine's memory could not be locked")
 
-            // The interposer must see allocations made inside shared libraries.
-            amio_allocations_watch(amio_allocations_current_thread())
+            // The probe must see calls made inside shared libraries.
+            amio_probe_watch(amio_probe_current_thread())
             free(strdup("counted inside libc"))
-            #expect(amio_allocations_count() >= 2, "the malloc interposer is not active")
+            #expect(amio_probe_count(AMIO_PROBE_ALLOCATION, false) >= 2, "the malloc interposer is not active")
 
-            amio_allocations_watch(io.processThreadID)
+            camio_set_cycle_hook(amio_probe_cycle)
+            defer { camio_set_cycle_hook(nil) }
+            amio_probe_watch(io.processThreadID)
+            var faults = 0
+            var faultsSince = try ThreadFaults.read(tid)
             let firstCycle = io.session.core.cycles
             var changes: [PlayspecChange] = []
             var round = 0
@@ -262,23 +268,70 @@ extension JackTests {
                     // From here on in_2 takes a path of its own (jackd: a
                     // capture port; PipeWire: a cable where in_1 has a sink's
                     // monitor), so the process thread aligns the channels.
+                    // The server maps new port buffers for it: the faults of
+                    // those cycles are the server's, and not counted.
+                    faults += try ThreadFaults.read(tid) - faultsSince
                     for source in loop { try io.disconnect(source, from: io.inputPortNames[1]) }
                     try io.connect(server.kind == .jackd ? "system:capture_1" : io.outputPortNames[1], to: io.inputPortNames[1])
                     #expect(await eventually { camio_engine_is_aligning_inputs(io.session.core.engine) }, "\(io.latency)")
+                    try await Task.sleep(nanoseconds: 100_000_000)
+                    faultsSince = try ThreadFaults.read(tid)
                 }
                 if round % 10 == 0 { try await Task.sleep(nanoseconds: 2_000_000) }
                 if changes.count > 200 { _ = await changes.removeFirst().result }
             }
             for change in changes { _ = await change.result }
             try await Task.sleep(nanoseconds: 100_000_000)
-            let allocations = amio_allocations_count()
+            faults += try ThreadFaults.read(tid) - faultsSince
+            #expect(io.isMemoryLocked)
+            let clipsLocked = clips.allSatisfy { $0.storage.isLockedInMemory }
+            #expect(clipsLocked)
+            let found = ProbeCounts.read()
             let cycles = io.session.core.cycles - firstCycle
-            amio_allocations_watch(0)
+            amio_probe_watch(0)
             consumer.cancel()
             await io.close()
-            #expect(allocations == 0, "the process thread allocated or freed \(allocations) times")
+            // Allocation anywhere on the thread, libjack's own included; the
+            // rest inside the engine's cycles (libjack waits and signals between them).
+            #expect(found.allocations == 0, "the process thread allocated or freed \(found.allocations) times")
+            #expect(found.inCycle == ProbeCounts.none, "inside its cycles the process thread called: \(found.inCycle)")
+            #expect(faults == 0, "the process thread took \(faults) page faults")
             #expect(cycles >= 300)
-            print("realtime allocation test: \(round) swaps over \(cycles) cycles, \(allocations) allocations")
+            print("realtime-safety test: \(round) swaps over \(cycles) cycles, \(found), \(faults) faults")
+        }
+
+        /// Each detector of the test above fires on a deliberately unsafe
+        /// process thread: that test could fail.
+        @Test(.enabled(if: amio_probe_interposed() != 0, "AddressSanitizer builds own malloc"),
+              arguments: [CAMIO_MISBEHAVE_ALLOCATE, CAMIO_MISBEHAVE_LOCK, CAMIO_MISBEHAVE_WAIT, CAMIO_MISBEHAVE_READ,
+                          CAMIO_MISBEHAVE_WRITE, CAMIO_MISBEHAVE_MAP, CAMIO_MISBEHAVE_FAULT])
+        func everyDetectorCatchesAnUnsafeProcessThread(misbehaviour: camio_misbehaviour) async throws {
+            let server = try JackServer.suite
+            let io = try await AudioInterface(clientName: "unsafe\(misbehaviour.rawValue)", serverName: server.name,
+                                              inputChannels: 1, outputChannels: 1, connectPhysicalPorts: false)
+            try io.setTransportRolling(true)
+            #expect(await eventually { io.processThreadID != 0 })
+            let tid = try ThreadFaults.kernelID(of: io.processThreadID)
+            camio_set_cycle_hook(amio_probe_cycle)
+            defer { camio_set_cycle_hook(nil) }
+            amio_probe_watch(io.processThreadID)
+            let faultsBefore = try ThreadFaults.read(tid)
+            #expect(camio_engine_misbehave_for_testing(io.session.core.engine, misbehaviour))
+            let cycles = io.session.core.cycles
+            #expect(await eventually { io.session.core.cycles >= cycles + 20 })
+            _ = camio_engine_misbehave_for_testing(io.session.core.engine, CAMIO_BEHAVE)
+            let faults = try ThreadFaults.read(tid) - faultsBefore
+            let found = ProbeCounts.read()
+            amio_probe_watch(0)
+            await io.close()
+            switch misbehaviour {
+            case CAMIO_MISBEHAVE_ALLOCATE: #expect(found.inCycle.allocations >= 20, "\(found)")
+            case CAMIO_MISBEHAVE_LOCK: #expect(found.inCycle.locks >= 20, "\(found)")
+            case CAMIO_MISBEHAVE_WAIT: #expect(found.inCycle.waits >= 40, "\(found)")
+            case CAMIO_MISBEHAVE_READ, CAMIO_MISBEHAVE_WRITE: #expect(found.inCycle.io >= 20, "\(found)")
+            case CAMIO_MISBEHAVE_MAP: #expect(found.inCycle.mappings >= 40, "\(found)")
+            default: #expect(faults >= 20, "\(faults) faults")
+            }
         }
     }
 
