@@ -344,7 +344,13 @@ static void write_chunk(camio_engine *engine, const capture_source *source, int6
         at += count * sizeof(float);
     }
     atomic_store_explicit(&engine->input.head, head + size, memory_order_release);
-    *wake = true;
+    /* The bridge is woken once enough frames wait for it (every chunk by
+     * default), or the ring is half full, whatever its consumers asked. */
+    engine->frames_unannounced += count;
+    uint32_t wake_frames = atomic_load_explicit(&engine->wake_frames, memory_order_relaxed);
+    if (engine->frames_unannounced >= wake_frames ||
+        camio_byte_ring_readable(&engine->input) > (engine->input.mask + 1) / 2)
+        *wake = true;
 }
 
 /* --- latency, published as one unit ------------------------------------- */
@@ -853,7 +859,10 @@ static void process_cycle(camio_engine *engine, const float *const *inputs, floa
     publish_state(engine);
     atomic_store_explicit(&engine->last_period, nframes, memory_order_relaxed);
     atomic_fetch_add_explicit(&engine->cycles, 1, memory_order_release);
-    if (wake) camio_engine_wake(engine);
+    if (wake) {
+        engine->frames_unannounced = 0;
+        camio_engine_wake(engine);
+    }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -895,6 +904,10 @@ uint64_t camio_engine_cycles(const camio_engine *engine) {
 uint32_t camio_engine_last_period(const camio_engine *engine) { return CAMIO_LOAD(last_period); }
 int64_t camio_engine_frames_played(const camio_engine *engine) { return CAMIO_LOAD(published_state.frames_played); }
 uint64_t camio_engine_unlabelled_input_frames(const camio_engine *engine) { return CAMIO_LOAD(unlabelled_total); }
+void camio_engine_set_wake_frames(camio_engine *engine, uint32_t frames) {
+    atomic_store_explicit(&engine->wake_frames, frames, memory_order_relaxed);
+}
+
 bool camio_engine_memory_locked(const camio_engine *engine) { return engine->memory_locked; }
 bool camio_engine_is_aligning_inputs(const camio_engine *engine) { return CAMIO_LOAD(published_aligning) != 0; }
 uint32_t camio_engine_alignment_frames(const camio_engine *engine) { return (uint32_t)engine->alignment_size; }

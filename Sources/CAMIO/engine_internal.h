@@ -108,6 +108,7 @@ struct camio_engine {
     bool late_cycle;        /* set by the driver for the cycle about to run */
     int64_t gap_end;        /* absolute frame where the last stall ended (INT64_MIN: none yet) */
     uint64_t dropped_pending; /* input frames lost since the last chunk that reached the ring */
+    uint64_t frames_unannounced; /* captured since the bridge was last woken */
 
     /* --- published by the process thread for every other thread, on cache
      * lines of their own (no false sharing with what others write) --- */
@@ -120,6 +121,7 @@ struct camio_engine {
     _Atomic uint32_t published_aligning;
     /* --- written by other threads --- */
     _Alignas(CAMIO_CACHE_LINE) _Atomic uint32_t latency_epoch; /* invalidations so far */
+    _Atomic uint32_t wake_frames; /* captured frames that wake the bridge (0: every chunk) */
     camio_latency_cell published_latency; /* control -> rt */
 
     sem_t wake;

@@ -269,6 +269,32 @@ public final class AudioInterface: Sendable {
         BroadcastSequence(broadcaster: session.chunks, bufferLimit: max(1, bufferingChunks))
     }
 
+    /// The input chunks in pieces of at least `minimumFrames` frames: less
+    /// CPU for more lag.
+    ///
+    /// Consecutive chunks (captured one right after the other, no frame lost
+    /// between, under one playspec and transport state) are joined into one
+    /// until it holds `minimumFrames`; a chunk that does not continue the
+    /// one before (a swap, a seek, a loss) sends what was held first, so a
+    /// joined chunk keeps every promise of a captured one, and its
+    /// ``InputAudioChunk/cycleFrameTime`` and ``InputAudioChunk/cycleTime``
+    /// are those of its first frame. While every consumer takes input this
+    /// way, the bridge thread is woken only once so many frames are waiting,
+    /// not every period: at 256 frames a period, `minimumFrames: 4096`
+    /// wakes it and the consumer 16 times less often, and delivers input up
+    /// to 4096 frames (85 ms at 48 kHz) later. The chunks held when the
+    /// interface closes are delivered before the sequence ends.
+    ///
+    /// - Parameters:
+    ///   - minimumFrames: Frames per delivered chunk at least, up to 2^20 (0
+    ///     or 1: each chunk as captured, as ``inputChunks``).
+    ///   - bufferingChunks: How many delivered chunks a consumer may fall
+    ///     behind before it loses some (at least 1).
+    public func inputChunks(minimumFrames: Int, bufferingChunks: Int? = nil) -> BroadcastSequence<InputAudioChunk> {
+        BroadcastSequence(broadcaster: session.chunks, bufferLimit: max(1, bufferingChunks ?? session.bufferLimit),
+                          minimumFrames: min(max(0, minimumFrames), 1 << 20))
+    }
+
     /// Called with every captured chunk, off the realtime thread, in order.
     /// A slow callback loses only its own chunks (reported in
     /// ``InputAudioChunk/droppedFramesBefore``). Set `nil` to stop.

@@ -10,36 +10,74 @@ final class Broadcaster<Element: Sendable>: Sendable {
     /// How many frames an element that had to be dropped stands for.
     typealias DropWeight = @Sendable (Element) -> Int
 
+    /// How a consumer that asked for elements of at least so many frames
+    /// gets them: consecutive elements joined into one.
+    struct Coalescing: Sendable {
+        /// The frames an element holds.
+        let frames: @Sendable (Element) -> Int
+        /// Whether the second element carries straight on from the first, so
+        /// the two may be joined.
+        let continues: @Sendable (Element, Element) -> Bool
+        /// One element for a run of elements each continuing the one before.
+        let join: @Sendable ([Element]) -> Element
+    }
+
     /// One consumer: `deliver` returns false when its buffer is full and the
     /// element was dropped; `end` finishes it.
     private final class Subscriber: Sendable {
         let deliver: @Sendable (Element) -> Bool
         let end: @Sendable ((any Error)?) -> Void
+        /// Frames this consumer takes at once (0: every element as it comes).
+        let minimumFrames: Int
         /// Touched only by the single producer thread.
         let droppedSinceLastDelivery = Atomic<Int>(0)
-        init(deliver: @escaping @Sendable (Element) -> Bool, end: @escaping @Sendable ((any Error)?) -> Void) {
+        /// Elements held back until they add up to `minimumFrames`, and their
+        /// frames. Touched by the producer thread and, once, by finish.
+        let held = Mutex<(elements: [Element], frames: Int)>(([], 0))
+        init(deliver: @escaping @Sendable (Element) -> Bool, end: @escaping @Sendable ((any Error)?) -> Void,
+             minimumFrames: Int = 0) {
             self.deliver = deliver
             self.end = end
+            self.minimumFrames = minimumFrames
         }
     }
 
     private struct State {
         var subscribers: [UInt64: Subscriber] = [:]
+        /// The subscribers' values, kept up to date, so that a broadcast
+        /// takes them without building an array.
+        var snapshot: [Subscriber] = []
         var nextID: UInt64 = 0
         var ending: (any Error)?? = nil
+
+        mutating func refresh() { snapshot = Array(subscribers.values) }
+        /// The fewest frames any consumer takes at once; 0 when one takes every element or none is there.
+        var demand: Int { snapshot.map(\.minimumFrames).min() ?? 0 }
     }
 
     private let state = Mutex<State>(State())
     private let account: DropAccounting?
     private let weight: DropWeight
+    private let coalescing: Coalescing?
+    private let demandChanged: (@Sendable (Int) -> Void)?
 
-    init(account: DropAccounting? = nil, weight: @escaping DropWeight = { _ in 1 }) {
+    /// - Parameters:
+    ///   - coalescing: How elements are joined for consumers that take at
+    ///     least so many frames at once; without it, every consumer gets every element.
+    ///   - demandChanged: Called (off the lock) with the fewest frames any
+    ///     consumer now takes at once, whenever consumers come and go.
+    init(account: DropAccounting? = nil, weight: @escaping DropWeight = { _ in 1 },
+         coalescing: Coalescing? = nil, demandChanged: (@Sendable (Int) -> Void)? = nil) {
         self.account = account
         self.weight = weight
+        self.coalescing = coalescing
+        self.demandChanged = demandChanged
     }
 
-    /// A new consumer's stream; it sees every element broadcast from now on.
-    func subscribe(bufferLimit: Int) -> AsyncThrowingStream<Element, any Error> {
+    /// A new consumer's stream; it sees every element broadcast from now on,
+    /// joined into elements of at least `minimumFrames` frames where the
+    /// broadcaster knows how (see ``Coalescing``).
+    func subscribe(bufferLimit: Int, minimumFrames: Int = 0) -> AsyncThrowingStream<Element, any Error> {
         let (stream, continuation) = AsyncThrowingStream.makeStream(
             of: Element.self, throwing: (any Error).self, bufferingPolicy: .bufferingOldest(max(1, bufferLimit)))
         let subscriber = Subscriber(
@@ -47,7 +85,8 @@ final class Broadcaster<Element: Sendable>: Sendable {
                 if case .dropped = continuation.yield(element) { return false }
                 return true
             },
-            end: { continuation.finish(throwing: $0) })
+            end: { continuation.finish(throwing: $0) },
+            minimumFrames: coalescing == nil || minimumFrames <= 1 ? 0 : minimumFrames)
         if let id = add(subscriber) {
             continuation.onTermination = { [weak self] _ in self?.remove(id) }
         }
@@ -64,15 +103,18 @@ final class Broadcaster<Element: Sendable>: Sendable {
     }
 
     private func add(_ subscriber: Subscriber) -> UInt64? {
-        let added: Result<UInt64, Ending> = state.withLock { state in
+        let added: Result<(UInt64, Int), Ending> = state.withLock { state in
             if let ending = state.ending { return .failure(Ending(error: ending)) }
             let id = state.nextID
             state.nextID += 1
             state.subscribers[id] = subscriber
-            return .success(id)
+            state.refresh()
+            return .success((id, state.demand))
         }
         switch added {
-        case let .success(id): return id
+        case let .success((id, demand)):
+            demandChanged?(demand)
+            return id
         case let .failure(ending):
             subscriber.end(ending.error)
             return nil
@@ -83,34 +125,73 @@ final class Broadcaster<Element: Sendable>: Sendable {
 
     /// Stops delivering to one consumer (it is not finished).
     func remove(_ id: UInt64) {
-        state.withLock { _ = $0.subscribers.removeValue(forKey: id) }
+        let demand: Int? = state.withLock { state in
+            guard state.subscribers.removeValue(forKey: id) != nil else { return nil }
+            state.refresh()
+            return state.demand
+        }
+        if let demand { demandChanged?(demand) }
     }
 
     /// Delivers to every consumer. Call from one producer thread only.
     func broadcast(_ element: Element) {
-        let subscribers = state.withLock { Array($0.subscribers.values) }
+        let subscribers = state.withLock { $0.snapshot }
         for subscriber in subscribers {
-            var delivered = element
-            let dropped = subscriber.droppedSinceLastDelivery.load(ordering: .relaxed)
-            if dropped > 0, let account { account(&delivered, dropped) }
-            if subscriber.deliver(delivered) {
-                subscriber.droppedSinceLastDelivery.store(0, ordering: .relaxed)
-            } else {
-                subscriber.droppedSinceLastDelivery.add(weight(element), ordering: .relaxed)
+            guard subscriber.minimumFrames > 0, let coalescing else {
+                send(element, to: subscriber)
+                continue
             }
+            // Held back until the run adds up to what the consumer asked for;
+            // an element that does not continue the run sends the run first.
+            let (earlier, run): (Element?, Element?) = subscriber.held.withLock { held in
+                var earlier: Element?
+                if let last = held.elements.last, !coalescing.continues(last, element) {
+                    earlier = coalescing.join(held.elements)
+                    held = ([], 0)
+                }
+                held.elements.append(element)
+                held.frames += coalescing.frames(element)
+                guard held.frames >= subscriber.minimumFrames else { return (earlier, nil) }
+                defer { held = ([], 0) }
+                return (earlier, coalescing.join(held.elements))
+            }
+            if let earlier { send(earlier, to: subscriber) }
+            if let run { send(run, to: subscriber) }
         }
     }
 
-    /// Ends every stream, now and for consumers that subscribe later.
+    private func send(_ element: Element, to subscriber: Subscriber) {
+        var delivered = element
+        let dropped = subscriber.droppedSinceLastDelivery.load(ordering: .relaxed)
+        if dropped > 0, let account { account(&delivered, dropped) }
+        if subscriber.deliver(delivered) {
+            subscriber.droppedSinceLastDelivery.store(0, ordering: .relaxed)
+        } else {
+            subscriber.droppedSinceLastDelivery.add(weight(element), ordering: .relaxed)
+        }
+    }
+
+    /// Ends every stream, now and for consumers that subscribe later. A
+    /// consumer's held-back elements are delivered first.
     func finish(throwing error: (any Error)? = nil) {
         let subscribers: [Subscriber] = state.withLock { state in
             guard state.ending == nil else { return [] }
             state.ending = .some(error)
-            defer { state.subscribers = [:] }
-            return Array(state.subscribers.values)
+            defer {
+                state.subscribers = [:]
+                state.snapshot = []
+            }
+            return state.snapshot
         }
         // Outside the lock: finishing runs onTermination, which takes the lock.
-        for subscriber in subscribers { subscriber.end(error) }
+        for subscriber in subscribers {
+            let held = subscriber.held.withLock { held in
+                defer { held = ([], 0) }
+                return held.elements
+            }
+            if let coalescing, !held.isEmpty { send(coalescing.join(held), to: subscriber) }
+            subscriber.end(error)
+        }
     }
 
     var subscriberCount: Int { state.withLock { $0.subscribers.count } }
@@ -128,10 +209,19 @@ public struct BroadcastSequence<Element: Sendable>: AsyncSequence, Sendable {
     let broadcaster: Broadcaster<Element>
     /// How many elements each consumer may fall behind before it loses some.
     public let bufferLimit: Int
+    /// Frames each consumer takes at once: consecutive input chunks are
+    /// joined until they hold at least this many (0: each as captured).
+    public let minimumFrames: Int
+
+    init(broadcaster: Broadcaster<Element>, bufferLimit: Int, minimumFrames: Int = 0) {
+        self.broadcaster = broadcaster
+        self.bufferLimit = bufferLimit
+        self.minimumFrames = minimumFrames
+    }
 
     /// Starts a new consumer: it receives every element from now on.
     public func makeAsyncIterator() -> Iterator {
-        Iterator(base: broadcaster.subscribe(bufferLimit: bufferLimit).makeAsyncIterator())
+        Iterator(base: broadcaster.subscribe(bufferLimit: bufferLimit, minimumFrames: minimumFrames).makeAsyncIterator())
     }
 
     /// Iterates one consumer's stream.

@@ -247,6 +247,8 @@ final class EngineCore: @unchecked Sendable {
     /// Whether the engine's memory, and the clips scheduled so far if it locks clips, are locked.
     var everythingLocked: Bool { memoryLocked && clipLockFailures.load(ordering: .relaxed) == 0 }
     var lostNotices: UInt64 { camio_engine_lost_notices(engine) }
+    /// Wakes the bridge for captured input only once `frames` wait (0: every chunk).
+    func setWakeFrames(_ frames: Int) { camio_engine_set_wake_frames(engine, UInt32(clamping: max(0, frames))) }
 }
 
 extension InputAudioChunk {
@@ -255,4 +257,37 @@ extension InputAudioChunk {
         chunk.droppedFramesBefore += dropped
     }
     static let dropWeight: Broadcaster<InputAudioChunk>.DropWeight = { $0.frameCount + $0.droppedFramesBefore }
+
+    /// Chunks join when the second was captured right after the first
+    /// (played-frame counts that meet, no loss between) under the same
+    /// playspec and transport state, and carries on the first's timeline:
+    /// the frame after it while rolling, the same frame while stopped.
+    static let coalescing = Broadcaster<InputAudioChunk>.Coalescing(
+        frames: { $0.frameCount },
+        continues: { first, second in
+            second.droppedFramesBefore == 0 && second.playedAt == first.playedAt + Int64(first.frameCount)
+                && second.playspecID == first.playspecID && second.wasTransportRolling == first.wasTransportRolling
+                && second.channelCount == first.channelCount
+                && second.startingFrame == (first.wasTransportRolling ? first.endFrame : first.startingFrame)
+        },
+        join: { chunks in
+            guard let first = chunks.first, chunks.count > 1 else { return chunks[0] }
+            let frames = chunks.reduce(0) { $0 + $1.frameCount }
+            let samples = [Float](unsafeUninitializedCapacity: frames * first.channelCount) { buffer, initialized in
+                var offset = 0
+                for chunk in chunks {
+                    for channel in 0..<first.channelCount {
+                        let source = chunk.samples[channel * chunk.frameCount ..< (channel + 1) * chunk.frameCount]
+                        _ = UnsafeMutableBufferPointer(rebasing: buffer[(channel * frames + offset)...]).initialize(from: source)
+                    }
+                    offset += chunk.frameCount
+                }
+                initialized = frames * first.channelCount
+            }
+            return InputAudioChunk(
+                startingFrame: first.startingFrame, playspecID: first.playspecID,
+                wasTransportRolling: first.wasTransportRolling, frameCount: frames, channelCount: first.channelCount,
+                cycleFrameTime: first.cycleFrameTime, cycleTime: first.cycleTime,
+                droppedFramesBefore: first.droppedFramesBefore, samples: samples, playedAt: first.playedAt)
+        })
 }

@@ -10,8 +10,7 @@ final class JackSession: @unchecked Sendable {
     let bufferLimit: Int
     /// The server this session holds in the ``ServerRegistry``.
     let serverKey: String
-    let chunks = Broadcaster<InputAudioChunk>(account: InputAudioChunk.dropAccounting,
-                                              weight: InputAudioChunk.dropWeight)
+    let chunks: Broadcaster<InputAudioChunk>
     let events = Broadcaster<AudioInterfaceEvent>()
 
     /// What the bridge has reported so far; touched by the bridge thread and,
@@ -33,6 +32,10 @@ final class JackSession: @unchecked Sendable {
         self.serverKey = serverKey
         self.core = core
         self.bufferLimit = bufferLimit
+        // The bridge wakes for input as often as its most eager consumer needs.
+        chunks = Broadcaster(account: InputAudioChunk.dropAccounting, weight: InputAudioChunk.dropWeight,
+                             coalescing: InputAudioChunk.coalescing,
+                             demandChanged: { [core] frames in core.setWakeFrames(frames) })
         seen = Mutex(Seen(bufferSize: camio_jack_buffer_size(jack), sampleRate: camio_jack_sample_rate(jack)))
     }
 

@@ -330,6 +330,12 @@ bool camio_engine_is_aligning_inputs(const camio_engine *engine);
 /// Frames each alignment ring holds (alignment_frames rounded up to a power of 2).
 uint32_t camio_engine_alignment_frames(const camio_engine *engine);
 
+/// [control] The bridge is woken for captured input once `frames` frames
+/// wait in the ring (0, the default: after every chunk), or the ring is half
+/// full. Changes' notices and JACK's callbacks wake it at once regardless.
+/// For consumers that take input in large pieces: fewer wakes, less CPU.
+void camio_engine_set_wake_frames(camio_engine *engine, uint32_t frames);
+
 /// [any] Whether all the memory the process thread touches (rings, change
 /// list, alignment buffers) is locked in RAM. It is resident either way
 /// (written once at creation); unlocked only when RLIMIT_MEMLOCK forbids.

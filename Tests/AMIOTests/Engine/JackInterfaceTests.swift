@@ -166,6 +166,35 @@ extension JackTests {
             #expect(woken <= ran - 30, "\(woken) wakes for \(ran) cycles, a 300 ms stall among them")
         }
 
+        /// A consumer that takes input in pieces of 4096 frames gets them
+        /// joined, keeps the chunk invariant, and wakes the bridge (and
+        /// itself) about 16 times less often than every 256-frame period.
+        @Test func coarseConsumersGetJoinedChunksAndWakeTheBridgeLessOften() async throws {
+            let server = try JackServer.suite
+            let io = try await AudioInterface(clientName: "coarse", serverName: server.name, inputChannels: 2,
+                                              outputChannels: 1, connectPhysicalPorts: false)
+            try io.setTransportRolling(true)
+            try await io.waitUntilPosition(reaches: 4800)
+            let wakes = io.bridgeWakesForTesting, cycles = io.session.core.cycles
+            var chunks: [InputAudioChunk] = []
+            for try await chunk in io.inputChunks(minimumFrames: 4096) {
+                chunks.append(chunk)
+                if chunks.count == 12 { break }
+            }
+            let woken = io.bridgeWakesForTesting - wakes, ran = Int(io.session.core.cycles - cycles)
+            await io.close()
+            for (previous, next) in zip(chunks, chunks.dropFirst()) {
+                #expect(next.startingFrame == previous.endFrame + Int64(next.droppedFramesBefore))
+                #expect(next.playedAt == previous.playedAt + Int64(previous.frameCount + next.droppedFramesBefore))
+            }
+            // Pieces hold 4096 frames (16 periods), a few more when a loss or xrun broke a run.
+            let full = chunks.filter { $0.frameCount == 4096 }.count
+            #expect(full >= 8, "\(chunks.map(\.frameCount))")
+            #expect(chunks.allSatisfy { $0.samples.count == $0.frameCount * 2 })
+            #expect(woken * 4 <= ran, "\(woken) wakes in \(ran) cycles")
+            print("coarse input: \(chunks.count) chunks of \(chunks.map(\.frameCount)), \(woken) bridge wakes in \(ran) cycles")
+        }
+
         @Test func severalConsumersEachGetEveryChunk() async throws {
             let server = try JackServer.suite
             let io = try await AudioInterface(clientName: "fanout", serverName: server.name, inputChannels: 1,
