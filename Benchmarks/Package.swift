@@ -21,9 +21,13 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "AMIO", package: parentIdentity),
+                "CPlainRead",
             ],
             path: "Benchmarks/AMIOBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        // The yardstick of the mixer's memory bandwidth: a plain loop over the clips' bytes, in C.
+        .target(name: "CPlainRead", path: "Sources/CPlainRead"),
     ],
-    swiftLanguageModes: [.v6]
+    swiftLanguageModes: [.v6],
+    cLanguageStandard: .c11
 )

@@ -1,5 +1,7 @@
 // Throughput of file decoding, resampling and mixing, and the same 10-minute
-// conversion done by SwiftAMIO and by sox, side by side in one run.
+// conversion done by SwiftAMIO and by sox, side by side in one run; then the
+// realtime core against its goals (ClipBandwidth), whose figures
+// scripts/benchmark.sh tabulates at the end.
 
 import AMIO
 import Benchmark
@@ -112,4 +114,6 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.stopMeasurement()
         }
     }
+
+    clipBandwidthBenchmarks()
 }
