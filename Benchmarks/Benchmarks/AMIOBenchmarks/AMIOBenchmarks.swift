@@ -1,7 +1,7 @@
 // Throughput of file decoding, resampling and mixing, and the same 10-minute
 // conversion done by SwiftAMIO and by sox, side by side in one run; then the
-// realtime core against its goals (ClipBandwidth), whose figures
-// scripts/benchmark.sh tabulates at the end.
+// realtime core against its goals (ClipBandwidth, SplitPeriods), whose
+// figures scripts/benchmark.sh tabulates at the end.
 
 import AMIO
 import Benchmark
@@ -102,18 +102,20 @@ let benchmarks: @Sendable () -> Void = {
     for (place, fraction) in [("start", 0.0), ("middle", 0.5), ("end", 0.999)] {
         Benchmark("Mix 65536 one-shot entries, 1000 periods of 16 frames at the \(place)") { benchmark in
             let renderer = try OfflineRenderer(sampleRate: 48000, outputChannels: 2)
-            let clip = try AudioClip(channels: [[Float](repeating: 0.1, count: 4800)], sampleRate: 48000)
-            try renderer.setPlayspec(Playspec((0..<65536).map {
-                PlayspecEntry(clip: clip, playAt: Int64($0) * 2400, gains: [0.5, 0.5])
-            }))
-            try renderer.setPosition(Int64(fraction * 65536 * 2400))
+            try renderer.setPlayspec(OneShotArrangement.playspec)
+            try renderer.setPosition(OneShotArrangement.frame(at: fraction))
             try renderer.setTransportRolling(true)
             _ = try renderer.render(frames: 16)
+            let clock = ContinuousClock()
             benchmark.startMeasurement()
+            let start = clock.now
             for _ in 0..<1000 { blackHole(try renderer.render(frames: 16)) }
+            let elapsed = start.duration(to: clock.now)
             benchmark.stopMeasurement()
+            if benchmark.isMeasuredRound { Figures.record("oneshot.\(place)_us", elapsed.seconds * 1e6 / 1000) }
         }
     }
 
     clipBandwidthBenchmarks()
+    splitPeriodBenchmarks()
 }
