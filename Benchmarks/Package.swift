@@ -1,7 +1,8 @@
 // swift-tools-version: 6.1
 // Benchmarks of SwiftAMIO: `swift package --package-path Benchmarks benchmark`
-// (or scripts/benchmark.sh). Kept in a package of its own so the library does
-// not depend on the benchmark tooling.
+// (or scripts/benchmark.sh, which also builds the two JACK clients below and
+// prints the table of figures at the end). Kept in a package of its own so
+// the library does not depend on the benchmark tooling.
 import Foundation
 import PackageDescription
 
@@ -27,6 +28,17 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
         // The yardstick of the mixer's memory bandwidth: a plain loop over the clips' bytes, in C.
         .target(name: "CPlainRead", path: "Sources/CPlainRead"),
+        // The two clients the idle-cost benchmark runs side by side on a private
+        // jackd. They live outside Benchmarks/, where the benchmark plugin takes
+        // every executable for a benchmark, so scripts/benchmark.sh builds them.
+        .executableTarget(
+            name: "PlainJackClient",
+            path: "Sources/PlainJackClient",
+            linkerSettings: [.linkedLibrary("jack"), .linkedLibrary("pthread")]),
+        .executableTarget(
+            name: "AMIORollingClient",
+            dependencies: [.product(name: "AMIO", package: parentIdentity)],
+            path: "Sources/AMIORollingClient"),
     ],
     swiftLanguageModes: [.v6],
     cLanguageStandard: .c11

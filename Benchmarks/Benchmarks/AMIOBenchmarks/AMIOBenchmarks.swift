@@ -1,7 +1,7 @@
 // Throughput of file decoding, resampling and mixing, and the same 10-minute
 // conversion done by SwiftAMIO and by sox, side by side in one run; then the
-// realtime core against its goals (ClipBandwidth, SplitPeriods), whose
-// figures scripts/benchmark.sh tabulates at the end.
+// realtime core against its goals (ClipBandwidth, SplitPeriods,
+// IdleClientCost), whose figures scripts/benchmark.sh tabulates at the end.
 
 import AMIO
 import Benchmark
@@ -118,4 +118,5 @@ let benchmarks: @Sendable () -> Void = {
 
     clipBandwidthBenchmarks()
     splitPeriodBenchmarks()
+    idleClientBenchmarks()
 }
