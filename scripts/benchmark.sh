@@ -56,13 +56,17 @@ AMIO_BENCHMARK_FIGURES="$figures" \
                 ">= 50 %", yes(ratio >= 50))
         }
         if (has("oneshot.start_us") && has("oneshot.middle_us") && has("oneshot.end_us")) {
+            # The three places took turns, so their medians compare (the largest
+            # over the smallest of three noisy samples, round by round, would
+            # show the noise, not the position).
             start = median("oneshot.start_us"); middle = median("oneshot.middle_us"); end = median("oneshot.end_us")
             slowest = start; if (middle > slowest) slowest = middle; if (end > slowest) slowest = end
             fastest = start; if (middle < fastest) fastest = middle; if (end < fastest) fastest = end
+            spread = slowest / fastest
             row("65 536 one-shot entries, P=16: period at start / middle / end",
                 sprintf("%.2f / %.2f / %.2f us", start, middle, end), "<= 10 us each", yes(slowest <= 10))
             row("65 536 one-shot entries: slowest / fastest of the three",
-                sprintf("%.2f x", slowest / fastest), "position-free: <= 1.25 x", yes(slowest / fastest <= 1.25))
+                sprintf("%.2f x", spread), "position-free: <= 1.25 x", yes(spread <= 1.25))
         }
         if (has("split.ratio_32_to_1")) {
             ratio = median("split.ratio_32_to_1")

@@ -1,7 +1,8 @@
 // Throughput of file decoding, resampling and mixing, and the same 10-minute
 // conversion done by SwiftAMIO and by sox, side by side in one run; then the
-// realtime core against its goals (ClipBandwidth, SplitPeriods,
-// IdleClientCost), whose figures scripts/benchmark.sh tabulates at the end.
+// realtime core against its goals (OneShotPositions, ClipBandwidth,
+// SplitPeriods, IdleClientCost), whose figures scripts/benchmark.sh
+// tabulates at the end.
 
 import AMIO
 import Benchmark
@@ -94,28 +95,7 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.stopMeasurement()
     }
 
-    // Mixer cost against the position in a long arrangement: 65 536 one-shot
-    // entries of 4800 frames, one every 2400 frames (two sound at any time),
-    // 1000 periods of 16 frames at the start, the middle and the end. With
-    // the max-end index the three cost the same; a scan of the entries
-    // started so far made the end 5000 times the start.
-    for (place, fraction) in [("start", 0.0), ("middle", 0.5), ("end", 0.999)] {
-        Benchmark("Mix 65536 one-shot entries, 1000 periods of 16 frames at the \(place)") { benchmark in
-            let renderer = try OfflineRenderer(sampleRate: 48000, outputChannels: 2)
-            try renderer.setPlayspec(OneShotArrangement.playspec)
-            try renderer.setPosition(OneShotArrangement.frame(at: fraction))
-            try renderer.setTransportRolling(true)
-            _ = try renderer.render(frames: 16)
-            let clock = ContinuousClock()
-            benchmark.startMeasurement()
-            let start = clock.now
-            for _ in 0..<1000 { blackHole(try renderer.render(frames: 16)) }
-            let elapsed = start.duration(to: clock.now)
-            benchmark.stopMeasurement()
-            if benchmark.isMeasuredRound { Figures.record("oneshot.\(place)_us", elapsed.seconds * 1e6 / 1000) }
-        }
-    }
-
+    oneShotPositionBenchmarks()
     clipBandwidthBenchmarks()
     splitPeriodBenchmarks()
     idleClientBenchmarks()

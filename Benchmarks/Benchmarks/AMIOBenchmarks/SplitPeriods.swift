@@ -17,24 +17,9 @@
 // package: SwiftPM hands a target the module maps of every C target its
 // dependencies are built on, and AMIO links the core into the benchmark.
 
-import AMIO
 import Benchmark
 import CAMIO
 import Foundation
-
-/// The long arrangement of the one-shot benchmarks: 65 536 one-shot entries
-/// of 4800 frames, one every 2400 frames, so two sound at any time.
-enum OneShotArrangement {
-    static let entries = 65536
-    static let spacing: Int64 = 2400
-    static let clipFrames = 4800
-    static let clip = try! AudioClip(channels: [[Float](repeating: 0.1, count: clipFrames)], sampleRate: 48000)
-    static let playspec = Playspec((0..<entries).map {
-        PlayspecEntry(clip: clip, playAt: Int64($0) * spacing, gains: [0.5, 0.5])
-    })
-    /// The timeline frame a fraction of the way through the arrangement.
-    static func frame(at fraction: Double) -> Int64 { Int64(fraction * Double(entries) * Double(spacing)) }
-}
 
 /// One way of splitting the measured period.
 struct PeriodSplit: Sendable {
