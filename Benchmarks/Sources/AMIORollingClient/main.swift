@@ -3,7 +3,10 @@
 // consumed by a task that iterates `inputChunks`, as an application that
 // records or meters would.
 //
-//   AMIORollingClient SERVER-NAME
+//   AMIORollingClient SERVER-NAME [MINIMUM-FRAMES]
+//
+// With MINIMUM-FRAMES the task iterates `inputChunks(minimumFrames:)`
+// instead: input in pieces of at least that many frames.
 //
 // It speaks the same protocol as PlainJackClient, its C yardstick: "ready"
 // once rolling, "cpu MICROSECONDS" for each line read from standard input
@@ -12,16 +15,17 @@
 import AMIO
 import Foundation
 
-guard CommandLine.arguments.count == 2 else {
-    FileHandle.standardError.write(Data("usage: AMIORollingClient SERVER-NAME\n".utf8))
+guard (2...3).contains(CommandLine.arguments.count),
+      let minimumFrames = CommandLine.arguments.count == 3 ? Int(CommandLine.arguments[2]) : 0 else {
+    FileHandle.standardError.write(Data("usage: AMIORollingClient SERVER-NAME [MINIMUM-FRAMES]\n".utf8))
     exit(2)
 }
-let io = try await AudioInterface(clientName: "amio-rolling", serverName: CommandLine.arguments[1],
+let io = try await AudioInterface(clientName: "amio-rolling-\(minimumFrames)", serverName: CommandLine.arguments[1],
                                   inputChannels: 2, outputChannels: 2, connectPhysicalPorts: true)
 let consumer = Task {
     var frames = 0, dropped = 0
     do {
-        for try await chunk in io.inputChunks {
+        for try await chunk in io.inputChunks(minimumFrames: minimumFrames) {
             frames += chunk.frameCount
             dropped += chunk.droppedFramesBefore
         }

@@ -56,6 +56,17 @@ final class Broadcaster<Element: Sendable>: Sendable {
     }
 
     private let state = Mutex<State>(State())
+    /// Moves with every change of the subscribers, after it is made: the
+    /// producer takes the lock to re-read them only when it moved, not for
+    /// every element.
+    private let generation = Atomic<UInt64>(0)
+    /// The subscribers as the producer last read them.
+    private final class ProducerView: @unchecked Sendable {
+        // Touched only by the single producer thread (see broadcast).
+        var generation: UInt64 = .max
+        var subscribers: [Subscriber] = []
+    }
+    private let producerView = ProducerView()
     private let account: DropAccounting?
     private let weight: DropWeight
     private let coalescing: Coalescing?
@@ -109,6 +120,7 @@ final class Broadcaster<Element: Sendable>: Sendable {
             state.nextID += 1
             state.subscribers[id] = subscriber
             state.refresh()
+            generation.add(1, ordering: .releasing)
             return .success((id, state.demand))
         }
         switch added {
@@ -128,6 +140,7 @@ final class Broadcaster<Element: Sendable>: Sendable {
         let demand: Int? = state.withLock { state in
             guard state.subscribers.removeValue(forKey: id) != nil else { return nil }
             state.refresh()
+            generation.add(1, ordering: .releasing)
             return state.demand
         }
         if let demand { demandChanged?(demand) }
@@ -135,8 +148,12 @@ final class Broadcaster<Element: Sendable>: Sendable {
 
     /// Delivers to every consumer. Call from one producer thread only.
     func broadcast(_ element: Element) {
-        let subscribers = state.withLock { $0.snapshot }
-        for subscriber in subscribers {
+        let current = generation.load(ordering: .acquiring)
+        if producerView.generation != current {
+            producerView.subscribers = state.withLock { $0.snapshot }
+            producerView.generation = current
+        }
+        for subscriber in producerView.subscribers {
             guard subscriber.minimumFrames > 0, let coalescing else {
                 send(element, to: subscriber)
                 continue
@@ -180,6 +197,7 @@ final class Broadcaster<Element: Sendable>: Sendable {
             defer {
                 state.subscribers = [:]
                 state.snapshot = []
+                generation.add(1, ordering: .releasing)
             }
             return state.snapshot
         }
@@ -231,6 +249,13 @@ public struct BroadcastSequence<Element: Sendable>: AsyncSequence, Sendable {
         /// The next element; `nil` when the sequence finished, or the error it ended with.
         public mutating func next() async throws -> Element? {
             try await base.next()
+        }
+
+        /// The next element, awaited on `actor` (the caller's isolation, which
+        /// `for try await` passes): the consumer resumes where it runs, without
+        /// a hop through the global executor and back for every element.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> Element? {
+            try await base.next(isolation: actor)
         }
     }
 }
