@@ -27,6 +27,8 @@ public final class AudioInterface: Sendable {
     let session: JackSession
     private let bridge: BridgeThread
     private let callback = Mutex<CallbackState>(CallbackState())
+    /// Whether the interface is closed; held for the whole of closing, so a
+    /// `close()` that comes while another runs returns only once it is done.
     private let closeState = Mutex<Bool>(false)
 
     private struct CallbackState {
@@ -129,6 +131,10 @@ public final class AudioInterface: Sendable {
 
     // MARK: State, readable from any thread
 
+    // These read what the realtime thread and the JACK callbacks publish,
+    // never the client itself: they take no lock, need none against
+    // close(), and after it keep their last values.
+
     /// Frames per second of the server.
     public var sampleRate: Int { Int(camio_jack_sample_rate(session.jack)) }
     /// The server's period size in frames.
@@ -142,7 +148,8 @@ public final class AudioInterface: Sendable {
     /// and ``currentPlayspecID`` read one after the other may each come from
     /// a different cycle.
     public var transportState: TransportState { session.core.transportState }
-    /// The latency around the interface, and the round trip input chunks are compensated by.
+    /// The latency around the interface, and the round trip input chunks are
+    /// compensated by: the last measurement, which reading does not wait for.
     public var latency: Latency { session.latency }
 
     /// Whether everything the realtime thread reads is locked in RAM: the
@@ -325,6 +332,11 @@ public final class AudioInterface: Sendable {
 
     /// Connects two JACK ports (either may belong to another client).
     ///
+    /// Safe from any thread, also while ``close()`` runs: calls that use the
+    /// JACK client run one at a time (jack2's client cannot carry two
+    /// requests at once), and one that comes once closing has begun throws
+    /// instead of using the client.
+    ///
     /// - Parameters:
     ///   - source: An output port's full name, e.g. `amio:out_1`.
     ///   - destination: An input port's full name, e.g. `amio:in_1`.
@@ -345,6 +357,11 @@ public final class AudioInterface: Sendable {
 
     /// Disconnects two JACK ports.
     ///
+    /// Safe from any thread, also while ``close()`` runs (see ``connect(_:to:)``).
+    ///
+    /// - Parameters:
+    ///   - source: An output port's full name.
+    ///   - destination: An input port's full name.
     /// - Throws: As ``connect(_:to:)``.
     public func disconnect(_ source: String, from destination: String) throws(AMIOError) {
         if let error = session.core.terminalError { throw error }
@@ -363,17 +380,21 @@ public final class AudioInterface: Sendable {
     /// clock.force-quantum 256`, and the engine follows such a change as any
     /// other. This method then throws rather than do nothing.
     ///
+    /// Safe from any thread, also while ``close()`` runs (see ``connect(_:to:)``).
+    ///
     /// - Parameter frames: The new period (a power of two JACK accepts).
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when JACK refuses
-    ///   or the server is PipeWire.
+    ///   or the server is PipeWire; ``AMIOError/closed`` or
+    ///   ``AMIOError/serverShutdown(reason:)`` once the interface is closing
+    ///   or the server has gone away.
     public func setPeriodFrames(_ frames: Int) throws(AMIOError) {
         if let error = session.core.terminalError { throw error }
-        guard !camio_jack_is_pipewire() else {
-            throw .invalidArgument(name: "periodFrames", reason: "PipeWire's JACK takes the period (quantum) from the "
-                + "server's settings, not from a client: pw-metadata -n settings 0 clock.force-quantum \(frames)")
-        }
         let accepted = try session.withOpenClient { jack throws(AMIOError) in
-            (1...Int(UInt32.max)).contains(frames) && camio_jack_set_buffer_size(jack, UInt32(frames)) == 0
+            guard !camio_jack_is_pipewire() else {
+                throw .invalidArgument(name: "periodFrames", reason: "PipeWire's JACK takes the period (quantum) from the "
+                    + "server's settings, not from a client: pw-metadata -n settings 0 clock.force-quantum \(frames)")
+            }
+            return (1...Int(UInt32.max)).contains(frames) && camio_jack_set_buffer_size(jack, UInt32(frames)) == 0
         }
         guard accepted else {
             throw .invalidArgument(name: "periodFrames", reason: "JACK refused a period of \(frames) frames")
@@ -382,10 +403,29 @@ public final class AudioInterface: Sendable {
 
     // MARK: Closing
 
-    /// Stops processing and closes the JACK client. Changes that have not taken
-    /// effect resolve as ``PlayspecChangeResult/cancelled``; the input and
-    /// event sequences end. Calling it again does nothing; every other call
-    /// afterwards throws ``AMIOError/closed``.
+    /// Stops processing and closes the JACK client.
+    ///
+    /// Changes that have not taken effect resolve as
+    /// ``PlayspecChangeResult/cancelled``; the input and event sequences end.
+    /// What is guaranteed when it returns:
+    /// - The client is closed: the realtime thread runs no more cycles, no
+    ///   JACK callback for this interface is running or will run, and the
+    ///   client has left the server (jackd removes its ports before it
+    ///   answers; PipeWire tells other clients a moment later).
+    /// - A call that uses the client (``connect(_:to:)``,
+    ///   ``disconnect(_:from:)``, ``setPeriodFrames(_:)``, ``ports()``,
+    ///   ``connectLoopback(_:)``) and was under way on another thread when it
+    ///   began has finished first: closing waits for it, and it never sees a
+    ///   closed client. Every such call, and every scheduling call, made once
+    ///   closing has begun throws ``AMIOError/closed``, or
+    ///   ``AMIOError/serverShutdown(reason:)`` when the server had gone away
+    ///   before.
+    /// - Calling it again, or from several tasks at once, is safe: each call
+    ///   returns once the first has finished closing.
+    /// - It works after the server went away (or was killed) as well.
+    ///
+    /// The state properties (``periodFrames``, ``sampleRate``, ``latency``,
+    /// ``xrunCount``, ``position`` …) stay readable and keep their last values.
     public func close() async {
         // Deactivating and closing wait on the server and on the bridge
         // thread: on a thread of their own, not on the Swift concurrency pool.
@@ -393,18 +433,21 @@ public final class AudioInterface: Sendable {
     }
 
     private func closeNow() {
-        let alreadyClosed = closeState.withLock { closed in
-            defer { closed = true }
-            return closed
+        closeState.withLock { closed in
+            guard !closed else { return }
+            // Scheduling calls are refused from here on …
+            session.core.end(with: .closed)
+            // … and, once the call under way has returned, every call that
+            // uses the client; the process thread stops.
+            session.deactivateClient()
+            // The bridge's last drain may still refresh the latency: refused now.
+            bridge.stop()
+            session.closeClient()
+            ServerRegistry.shared.release(session.serverKey)
+            session.finish()
+            callback.withLock { $0.task?.cancel() }
+            closed = true
         }
-        guard !alreadyClosed else { return }
-        session.core.end(with: .closed)
-        camio_jack_deactivate(session.jack)
-        bridge.stop()
-        session.closeClient()
-        ServerRegistry.shared.release(session.serverKey)
-        session.finish()
-        callback.withLock { $0.task?.cancel() }
     }
 
     /// The process thread's id, for the realtime allocation test.

@@ -64,27 +64,61 @@ final class JackSession: @unchecked Sendable {
     /// The last publication.
     private let published = Mutex(Published())
 
-    /// Whether the JACK client is open. Control calls that talk to the server
-    /// hold this lock and ``closeClient()`` takes it, so none of them can use
-    /// a client that `close()`, on another thread, has just closed. It also
-    /// serialises the latency refreshes (from the bridge thread and from
-    /// `connect`/`disconnect` callers): the engine's latency has one writer.
-    private let clientOpen = Mutex(true)
+    /// Where the JACK client is in its life.
+    private enum ClientState {
+        /// Control calls may use it.
+        case open
+        /// Deactivated on the way to closing: every control call is refused,
+        /// the client still exists (the bridge is being stopped).
+        case deactivated
+        /// Closed; `camio_jack_destroy` frees the rest in deinit.
+        case closed
+    }
 
-    /// Runs `body` with the open client; throws the interface's terminal
-    /// error (or ``AMIOError/closed``) once it is closed.
+    /// The client's state, and the lock every control call that talks to the
+    /// server holds (``withOpenClient(_:)``), as do deactivation and closing.
+    ///
+    /// So a call under way finishes before the client is deactivated, and a
+    /// call that comes later finds it no longer open and throws: none uses a
+    /// client that `close()`, on another thread, is closing or has closed.
+    /// It is one lock, not a reader lock: jack2's client sends every request
+    /// down one socket with no lock of its own, so two threads' requests must
+    /// not overlap either. It also serialises the latency refreshes (from the
+    /// bridge thread and from `connect`/`disconnect` callers): the engine's
+    /// latency has one writer.
+    private let client = Mutex(ClientState.open)
+
+    /// Runs `body` with the open client, after any other call using it has
+    /// returned.
+    ///
+    /// - Throws: The interface's terminal error (``AMIOError/serverShutdown(reason:)``
+    ///   when the server went away first), else ``AMIOError/closed``, once
+    ///   closing has begun; or what `body` throws.
     func withOpenClient<T: Sendable>(_ body: (OpaquePointer) throws(AMIOError) -> T) throws(AMIOError) -> T {
-        try clientOpen.withLock { (open: inout Bool) throws(AMIOError) -> T in
-            guard open else { throw core.terminalError ?? .closed }
+        try client.withLock { (state: inout ClientState) throws(AMIOError) -> T in
+            guard state == .open else { throw core.terminalError ?? .closed }
             return try body(jack)
         }
     }
 
-    /// Closes the client, after any control call using it has returned.
+    /// Refuses every later control call, waits for the one under way, and
+    /// deactivates the client: when it returns, the process thread no longer
+    /// runs the engine.
+    func deactivateClient() {
+        client.withLock { state in
+            guard state == .open else { return }
+            state = .deactivated
+            camio_jack_deactivate(jack)
+        }
+    }
+
+    /// Closes the client (refusing later calls, after the one under way, if
+    /// ``deactivateClient()`` has not already). When it returns no JACK
+    /// callback is running or will run for this client.
     func closeClient() {
-        clientOpen.withLock { open in
-            guard open else { return }
-            open = false
+        client.withLock { state in
+            guard state != .closed else { return }
+            state = .closed
             camio_jack_close(jack)
         }
     }

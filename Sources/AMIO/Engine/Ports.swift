@@ -22,7 +22,11 @@ extension AudioInterface {
     /// Every port of the JACK graph, with direction, type, latency and connections,
     /// in the order JACK lists them.
     ///
-    /// - Throws: ``AMIOError/closed`` or ``AMIOError/serverShutdown(reason:)``.
+    /// Safe from any thread, also while ``close()`` runs (see ``connect(_:to:)``):
+    /// the graph is read through the client with no other call using it.
+    ///
+    /// - Throws: ``AMIOError/closed`` once closing has begun, or
+    ///   ``AMIOError/serverShutdown(reason:)`` when the server has gone away.
     public func ports() throws(AMIOError) -> [JACKPort] {
         if let error = session.core.terminalError { throw error }
         return try session.withOpenClient { jack throws(AMIOError) in Self.ports(of: jack) }
@@ -100,6 +104,10 @@ extension AudioInterface {
     /// sink whose monitor ports give back what it played: `out_i →
     /// SINK:playback_X` and `SINK:monitor_X → in_i`, X the sink's channels in
     /// JACK's order (a sink mixes what every client plays into it).
+    ///
+    /// It reads the graph and makes each cable in separate calls, each safe
+    /// against ``close()`` on another thread: should closing begin meanwhile,
+    /// the cables made so far stay (until the client closes) and it throws.
     ///
     /// - Parameter route: Which way; ``LoopbackRoute/automatic`` by default.
     /// - Returns: The cables made.
