@@ -1,9 +1,47 @@
 /*
  * The JACK driver: a client whose process callback runs the engine.
  *
- * Callbacks other than process run on JACK's notification thread (or, for
- * shutdown, possibly the process thread): they only store into atomics and wake
- * the bridge thread, which does any work that may call back into the server.
+ * Threads. The process callback runs on the client's process thread; the
+ * others on a notification thread (jack2: the client channel's thread;
+ * PipeWire: the client's thread loop), except where they do not: jack2 calls
+ * the buffer-size callback on the process thread as it starts, and the
+ * shutdown callback from the process thread when its wait for a cycle fails
+ * (JackClient::Error). The callbacks only store into atomics and wake the
+ * bridge thread, which does any work that may call back into the server.
+ *
+ * Closing. jack_client_close stops and joins the threads it calls back on
+ * (jack2 cancels its notification and process threads and joins them;
+ * PipeWire stops its thread loop and data loop), with one exception: a jack2
+ * process thread in JackClient::Error has marked the client inactive before
+ * it calls the shutdown callback, and jack_deactivate and jack_client_close
+ * then neither cancel nor join it, so that callback may run while close runs
+ * or after it has returned. Every callback but process therefore goes
+ * through a gate:
+ *  - It is given not a pointer but a token: a slot of a static table and the
+ *    generation of that slot's current use. A callback that comes after its
+ *    client closed finds the slot free or in its next use and returns having
+ *    read only the table, which is never freed.
+ *  - Entering counts the callback in, in the same atomic word as the
+ *    generation and a closing bit: close sets the bit, then waits until no
+ *    callback is in flight, and only then deactivates, closes the client and
+ *    lets camio_jack_destroy free what the callbacks use. The wait cannot
+ *    deadlock: callbacks take no lock and wait for nothing (the process
+ *    thread in on_shutdown included), and close is never called from one.
+ *  - jack2 cancels its threads asynchronously (PTHREAD_CANCEL_ASYNCHRONOUS):
+ *    a callback cancelled after counting itself in would hold close forever,
+ *    and a process cycle cut in half would leave the engine's transport cell
+ *    half written, its readers spinning. So callbacks run with cancellation
+ *    disabled and a pending cancel takes effect as they return
+ *    (pthread_setcancelstate sets a flag in the thread's own descriptor: no
+ *    lock, no system call, fit for the process thread).
+ * The process callback needs no gate: deactivation stops its thread (both
+ * libraries join it) before anything it uses is freed, and a jack2 thread in
+ * JackClient::Error never calls it again.
+ *
+ * The control calls (connect, port queries, set_buffer_size, close) are
+ * serialised by the caller: jack2's client sends every request down one
+ * socket with no lock of its own, and requests of two threads would
+ * interleave.
  */
 #include <jack/jack.h>
 #include <errno.h>
@@ -12,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "camio.h"
 
@@ -35,6 +74,9 @@ struct camio_jack {
     _Atomic uint32_t shutdown_claimed;
     _Atomic uint32_t shut_down;
     _Atomic uint64_t process_thread;
+    /* The callbacks' argument (see "Callback gates"); valid while has_gate. */
+    uintptr_t gate_token;
+    bool has_gate;
     uint32_t latency_period; /* the period the last refresh measured at (refreshes are serialised) */
     char shutdown_reason[CAMIO_REASON_SIZE];
 };
@@ -60,6 +102,112 @@ static void copy_message(char *destination, size_t size, const char *message) {
 }
 
 /* ---------------------------------------------------------------------- */
+/* Callback gates (see the top of the file)                               */
+/* ---------------------------------------------------------------------- */
+
+/* Clients open at once in one process: jack2 serves at most 256 per server
+ * (CLIENT_NUM), and libjack one server per process. */
+#define CAMIO_GATE_SLOTS 1024u
+#define CAMIO_GATE_SLOT_BITS 16
+/* A gate's state: callbacks in flight (bits 0-30), closing (bit 31), and the
+ * generation (bits 32-63), odd while a client uses the slot. A late callback
+ * could only be taken for another client's if 2^31 clients had used its
+ * slot since. */
+#define CAMIO_GATE_IN_FLIGHT 0x7fffffffull
+#define CAMIO_GATE_CLOSING (1ull << 31)
+#define CAMIO_GATE_GENERATION_SHIFT 32
+
+_Static_assert(sizeof(uintptr_t) >= 8, "a token holds a 32-bit generation and a slot");
+
+typedef struct camio_gate {
+    _Atomic uint64_t state;
+    _Atomic(camio_jack *) jack;
+} camio_gate;
+
+static camio_gate gates[CAMIO_GATE_SLOTS];
+
+static uint32_t gate_slot(uintptr_t token) { return (uint32_t)(token & ((1u << CAMIO_GATE_SLOT_BITS) - 1)); }
+static uint64_t gate_generation(uintptr_t token) { return token >> CAMIO_GATE_SLOT_BITS; }
+
+/* [control] Takes a free slot for `jack`; false when every one is in use. */
+static bool gate_open(camio_jack *jack) {
+    for (uint32_t slot = 0; slot < CAMIO_GATE_SLOTS; slot++) {
+        camio_gate *gate = &gates[slot];
+        uint64_t state = atomic_load(&gate->state);
+        uint64_t generation = state >> CAMIO_GATE_GENERATION_SHIFT;
+        if (generation & 1) continue;
+        generation = (generation + 1) & 0xffffffffu;
+        /* Taken closed, so that no callback enters before the pointer is there. */
+        uint64_t taken = generation << CAMIO_GATE_GENERATION_SHIFT;
+        if (!atomic_compare_exchange_strong(&gate->state, &state, taken | CAMIO_GATE_CLOSING)) continue;
+        atomic_store_explicit(&gate->jack, jack, memory_order_relaxed);
+        atomic_store_explicit(&gate->state, taken, memory_order_release);
+        jack->gate_token = (uintptr_t)(generation << CAMIO_GATE_SLOT_BITS) | slot;
+        jack->has_gate = true;
+        return true;
+    }
+    return false;
+}
+
+/* [any] The client the token was given for, counted in as a callback in
+ * flight; NULL when it is closing or gone (nothing else is touched then). */
+static camio_jack *_Nullable gate_enter(void *_Nullable argument) {
+    uintptr_t token = (uintptr_t)argument;
+    uint32_t slot = gate_slot(token);
+    if (slot >= CAMIO_GATE_SLOTS) return NULL;
+    camio_gate *gate = &gates[slot];
+    uint64_t state = atomic_load_explicit(&gate->state, memory_order_relaxed);
+    do {
+        if ((state >> CAMIO_GATE_GENERATION_SHIFT) != gate_generation(token) || (state & CAMIO_GATE_CLOSING))
+            return NULL;
+    } while (!atomic_compare_exchange_weak_explicit(&gate->state, &state, state + 1, memory_order_acquire,
+                                                    memory_order_relaxed));
+    return atomic_load_explicit(&gate->jack, memory_order_relaxed);
+}
+
+/* [any] After a successful gate_enter: everything the callback did happens
+ * before close frees. */
+static void gate_leave(void *_Nullable argument) {
+    atomic_fetch_sub_explicit(&gates[gate_slot((uintptr_t)argument)].state, 1, memory_order_release);
+}
+
+/* [control] Refuses every later callback and waits for those in flight. */
+static void gate_close(camio_jack *jack) {
+    if (!jack->has_gate) return;
+    camio_gate *gate = &gates[gate_slot(jack->gate_token)];
+    atomic_fetch_or(&gate->state, CAMIO_GATE_CLOSING);
+    /* Callbacks are a few atomic stores long; a sleep, not a spin, in case
+     * the one in flight has been preempted. */
+    const struct timespec pause = {.tv_sec = 0, .tv_nsec = 50 * 1000};
+    while (atomic_load_explicit(&gate->state, memory_order_acquire) & CAMIO_GATE_IN_FLIGHT) nanosleep(&pause, NULL);
+}
+
+/* [control] After gate_close and jack_client_close: the slot is free for
+ * another client, under another generation than any token given out for it. */
+static void gate_free(camio_jack *jack) {
+    if (!jack->has_gate) return;
+    camio_gate *gate = &gates[gate_slot(jack->gate_token)];
+    uint64_t next = (gate_generation(jack->gate_token) + 1) & 0xffffffffu;
+    atomic_store_explicit(&gate->jack, NULL, memory_order_relaxed);
+    atomic_store_explicit(&gate->state, next << CAMIO_GATE_GENERATION_SHIFT, memory_order_release);
+    jack->has_gate = false;
+}
+
+/* Enters a callback: cancellation off (see the top of the file), then the
+ * gate. NULL when the callback must return at once. */
+static camio_jack *_Nullable callback_begin(void *_Nullable argument, int *cancel_state) {
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, cancel_state);
+    camio_jack *jack = gate_enter(argument);
+    if (jack == NULL) pthread_setcancelstate(*cancel_state, NULL);
+    return jack;
+}
+
+static void callback_end(void *_Nullable argument, int cancel_state) {
+    gate_leave(argument);
+    pthread_setcancelstate(cancel_state, NULL);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Callbacks                                                              */
 /* ---------------------------------------------------------------------- */
 
@@ -71,6 +219,9 @@ static int on_process(jack_nframes_t nframes, void *argument) {
     camio_jack *jack = argument;
     camio_cycle_hook hook = atomic_load_explicit(&cycle_hook, memory_order_relaxed);
     if (hook != NULL) hook(true);
+    /* A whole cycle or none (see the top of the file). */
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     atomic_store_explicit(&jack->process_thread, (uint64_t)pthread_self(), memory_order_relaxed);
     for (uint32_t c = 0; c < jack->input_count; c++)
         jack->input_buffers[c] = jack_port_get_buffer(jack->inputs[c], nframes);
@@ -91,20 +242,15 @@ static int on_process(jack_nframes_t nframes, void *argument) {
     }
     camio_engine_process(jack->engine, jack->input_count ? jack->input_buffers : NULL,
                          jack->output_count ? jack->output_buffers : NULL, nframes, frame_time, usecs);
+    pthread_setcancelstate(cancel_state, NULL);
     if (hook != NULL) hook(false);
     return 0;
 }
 
-/* PipeWire's libjack (0.3.65) never calls the info-shutdown callback, only
- * the plain one (measured); jack2 calls both. Both are installed, and the
- * first report wins. */
-static void on_plain_shutdown(void *argument);
-
-static void on_shutdown(jack_status_t code, const char *reason, void *argument) {
-    camio_jack *jack = argument;
+/* Only the first report is kept. The reason is written before the flag is
+ * published, so a reader that sees the flag sees the whole reason. */
+static void record_shutdown(camio_jack *jack, jack_status_t code, const char *_Nullable reason) {
     uint32_t unclaimed = 0;
-    /* Only the first report is kept. The reason is written before the flag is
-     * published, so a reader that sees the flag sees the whole reason. */
     if (atomic_compare_exchange_strong(&jack->shutdown_claimed, &unclaimed, 1)) {
         snprintf(jack->shutdown_reason, sizeof jack->shutdown_reason, "%s (status 0x%x)",
                  reason ? reason : "server shut down", (unsigned)code);
@@ -113,27 +259,54 @@ static void on_shutdown(jack_status_t code, const char *reason, void *argument) 
     camio_engine_wake(jack->engine);
 }
 
-static void on_plain_shutdown(void *argument) { on_shutdown(JackServerError, "the server went away", argument); }
+/* PipeWire's libjack (0.3.65) never calls the info-shutdown callback, only
+ * the plain one (measured); jack2 calls both, the notification thread and the
+ * process thread each at most once (JackClient::ShutDown). Both are
+ * installed, and the first report wins. */
+static void on_shutdown(jack_status_t code, const char *reason, void *argument) {
+    int cancel_state;
+    camio_jack *jack = callback_begin(argument, &cancel_state);
+    if (jack == NULL) return;
+    record_shutdown(jack, code, reason);
+    callback_end(argument, cancel_state);
+}
+
+static void on_plain_shutdown(void *argument) {
+    int cancel_state;
+    camio_jack *jack = callback_begin(argument, &cancel_state);
+    if (jack == NULL) return;
+    record_shutdown(jack, JackServerError, "the server went away");
+    callback_end(argument, cancel_state);
+}
 
 static int on_xrun(void *argument) {
-    camio_jack *jack = argument;
+    int cancel_state;
+    camio_jack *jack = callback_begin(argument, &cancel_state);
+    if (jack == NULL) return 0;
     atomic_fetch_add(&jack->xruns, 1);
     camio_engine_wake(jack->engine);
+    callback_end(argument, cancel_state);
     return 0;
 }
 
 static int on_buffer_size(jack_nframes_t frames, void *argument) {
-    camio_jack *jack = argument;
+    int cancel_state;
+    camio_jack *jack = callback_begin(argument, &cancel_state);
+    if (jack == NULL) return 0;
     atomic_store(&jack->buffer_size, frames);
     atomic_fetch_add(&jack->graph_generation, 1);
     camio_engine_wake(jack->engine);
+    callback_end(argument, cancel_state);
     return 0;
 }
 
 static int on_sample_rate(jack_nframes_t rate, void *argument) {
-    camio_jack *jack = argument;
+    int cancel_state;
+    camio_jack *jack = callback_begin(argument, &cancel_state);
+    if (jack == NULL) return 0;
     atomic_store(&jack->sample_rate, rate);
     camio_engine_wake(jack->engine);
+    callback_end(argument, cancel_state);
     return 0;
 }
 
@@ -150,7 +323,9 @@ static void max_range(jack_port_t **ports, uint32_t count, jack_latency_callback
 }
 
 static void on_latency(jack_latency_callback_mode_t mode, void *argument) {
-    camio_jack *jack = argument;
+    int cancel_state;
+    camio_jack *jack = callback_begin(argument, &cancel_state);
+    if (jack == NULL) return;
     /* The engine adds no latency of its own: pass what arrives straight through. */
     jack_latency_range_t range;
     if (mode == JackCaptureLatency) {
@@ -164,6 +339,7 @@ static void on_latency(jack_latency_callback_mode_t mode, void *argument) {
     }
     atomic_fetch_add(&jack->graph_generation, 1);
     camio_engine_wake(jack->engine);
+    callback_end(argument, cancel_state);
 }
 
 static bool is_own_port(camio_jack *jack, jack_port_t *_Nullable port) {
@@ -172,7 +348,9 @@ static bool is_own_port(camio_jack *jack, jack_port_t *_Nullable port) {
 
 static void on_port_connect(jack_port_id_t a, jack_port_id_t b, int connect, void *argument) {
     (void)connect;
-    camio_jack *jack = argument;
+    int cancel_state;
+    camio_jack *jack = callback_begin(argument, &cancel_state);
+    if (jack == NULL) return;
     /* A cable to or from one of our ports changes what our inputs hear
      * from now on: stop labelling input with the old delay until the
      * bridge has measured the new graph. (Port lookups by id are local
@@ -181,6 +359,7 @@ static void on_port_connect(jack_port_id_t a, jack_port_id_t b, int connect, voi
         camio_engine_invalidate_latency(jack->engine);
     atomic_fetch_add(&jack->graph_generation, 1);
     camio_engine_wake(jack->engine);
+    callback_end(argument, cancel_state);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -246,18 +425,24 @@ int camio_jack_start(camio_jack *jack, camio_engine *engine, char *error, size_t
             return -EINVAL;
         }
     }
+    if (!jack->has_gate && !gate_open(jack)) {
+        snprintf(error, error_size, "more than %u JACK clients open in this process", CAMIO_GATE_SLOTS);
+        return -EMFILE;
+    }
+    /* Every callback but process gets the gate's token (see the top of the file). */
+    void *token = (void *)jack->gate_token;
     int rc = jack_set_process_callback(jack->client, on_process, jack);
-    if (rc == 0) rc = jack_set_xrun_callback(jack->client, on_xrun, jack);
-    if (rc == 0) rc = jack_set_buffer_size_callback(jack->client, on_buffer_size, jack);
-    if (rc == 0) rc = jack_set_sample_rate_callback(jack->client, on_sample_rate, jack);
-    if (rc == 0) rc = jack_set_latency_callback(jack->client, on_latency, jack);
-    if (rc == 0) rc = jack_set_port_connect_callback(jack->client, on_port_connect, jack);
+    if (rc == 0) rc = jack_set_xrun_callback(jack->client, on_xrun, token);
+    if (rc == 0) rc = jack_set_buffer_size_callback(jack->client, on_buffer_size, token);
+    if (rc == 0) rc = jack_set_sample_rate_callback(jack->client, on_sample_rate, token);
+    if (rc == 0) rc = jack_set_latency_callback(jack->client, on_latency, token);
+    if (rc == 0) rc = jack_set_port_connect_callback(jack->client, on_port_connect, token);
     if (rc != 0) {
         copy_message(error, error_size, "cannot install JACK callbacks");
         return rc;
     }
-    jack_on_info_shutdown(jack->client, on_shutdown, jack);
-    jack_on_shutdown(jack->client, on_plain_shutdown, jack);
+    jack_on_info_shutdown(jack->client, on_shutdown, token);
+    jack_on_shutdown(jack->client, on_plain_shutdown, token);
     rc = jack_activate(jack->client);
     if (rc != 0) {
         snprintf(error, error_size, "jack_activate failed (%d): %s", rc, last_jack_message);
@@ -270,11 +455,19 @@ void camio_jack_deactivate(camio_jack *jack) {
     if (jack->client != NULL && !atomic_load(&jack->shut_down)) jack_deactivate(jack->client);
 }
 
+/* The order matters (see the top of the file): callbacks are refused and
+ * drained first, so none is using the client, its ports or the engine while
+ * they are torn down, and none that jack_client_close leaves running (a
+ * jack2 process thread in JackClient::Error) can reach them afterwards. */
 void camio_jack_close(camio_jack *jack) {
     if (jack == NULL || jack->client == NULL) return;
+    gate_close(jack);
+    /* After the server went away jack_deactivate has no one to ask;
+     * jack_client_close stops the threads all the same. */
     if (!atomic_load(&jack->shut_down)) jack_deactivate(jack->client);
     jack_client_close(jack->client);
     jack->client = NULL;
+    gate_free(jack);
 }
 
 void camio_jack_destroy(camio_jack *jack) {
@@ -306,6 +499,12 @@ void camio_jack_shutdown_reason(const camio_jack *jack, char *reason, size_t siz
 }
 uint64_t camio_jack_process_thread(const camio_jack *jack) {
     return atomic_load(&((camio_jack *)jack)->process_thread);
+}
+
+void *camio_jack_callback_argument(const camio_jack *jack) { return (void *)jack->gate_token; }
+
+void camio_jack_call_shutdown_callback(void *argument, const char *reason) {
+    on_shutdown(JackFailure | JackServerError, reason, argument);
 }
 
 const char *camio_jack_port_name(const camio_jack *jack, bool is_input, uint32_t index) {

@@ -401,12 +401,19 @@ camio_jack *_Nullable camio_jack_open(const char *client_name, const char *_Null
 
 /// [control] Registers `in_1…` and `out_1…`, installs the callbacks and
 /// activates the client with `engine` as its process cycle. Returns 0 or a
-/// negative code with a message in `error`.
+/// negative code with a message in `error` (-EMFILE when 1024 clients are
+/// open in the process: each takes a slot of the table that guards the
+/// callbacks against close).
 int camio_jack_start(camio_jack *jack, camio_engine *engine, char *error, size_t error_size);
 
 /// [control] Deactivates (the process thread stops) and closes the client.
-/// Safe after the server went away, and more than once. The queries below
-/// keep answering with their last values until camio_jack_destroy.
+/// Safe after the server went away, and more than once. When it returns no
+/// callback of the client is running, and one that libjack still makes
+/// (jack2's process thread after JackClient::Error, which jack_client_close
+/// does not join) returns at once having touched only static memory, also
+/// after camio_jack_destroy. Callers serialise it with the other [control]
+/// calls on the client. The queries below keep answering with their last
+/// values until camio_jack_destroy.
 void camio_jack_close(camio_jack *_Nullable jack);
 
 /// [control] Closes the client if it is open and frees `jack`.
@@ -414,6 +421,16 @@ void camio_jack_destroy(camio_jack *_Nullable jack);
 
 /// [control] Deactivates the client: after it returns, the engine is no longer processed.
 void camio_jack_deactivate(camio_jack *jack);
+
+/// [any] Test hook: the argument the client's callbacks other than process
+/// were installed with (a token, not a pointer); it stays harmless to pass
+/// after camio_jack_destroy.
+void *_Nullable camio_jack_callback_argument(const camio_jack *jack);
+
+/// [any] Test hook: calls the info-shutdown callback with `argument` as
+/// libjack does, from any thread, at any time: before, during or after
+/// close, as jack2's unjoined process thread may.
+void camio_jack_call_shutdown_callback(void *_Nullable argument, const char *reason);
 
 /// [any] The client's name as JACK gave it (it may differ from the one asked for).
 const char *camio_jack_client_name(const camio_jack *jack);
@@ -438,6 +455,10 @@ void camio_set_cycle_hook(camio_cycle_hook _Nullable hook);
 /// [control] Full port name of input (is_input) or output port `index`; NULL
 /// when out of range.
 const char *_Nullable camio_jack_port_name(const camio_jack *jack, bool is_input, uint32_t index);
+
+/* The [control] calls below talk to the server through the client: callers
+ * serialise them with each other and with camio_jack_close (jack2 sends
+ * every request of a client down one socket with no lock of its own). */
 
 /// [control] jack_connect(source, destination); 0 on success or when already
 /// connected, else JACK's error code. Invalidates the engine's latency before

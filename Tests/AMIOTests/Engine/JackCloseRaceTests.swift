@@ -1,4 +1,5 @@
 @testable import AMIO
+import CAMIO
 import Foundation
 import Synchronization
 import Testing
@@ -25,6 +26,13 @@ final class StartLine: Sendable {
     private let count = Atomic<Int>(0)
     func arrive() { count.add(1, ordering: .relaxed) }
     var arrived: Int { count.load(ordering: .relaxed) }
+}
+
+/// Tells threads of a test to stop.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .relaxed) }
+    var isSet: Bool { flag.load(ordering: .relaxed) }
 }
 
 /// Makes `call` again and again until the interface refuses it for good
@@ -187,6 +195,58 @@ extension JackTests {
                 expectEveryCallRefused(io, with: "closed") { $0 == .closed }
             }
             await observer.close()
+        }
+
+        /// jack2's process thread, when its wait for a cycle fails
+        /// (JackClient::Error), marks the client inactive and then calls the
+        /// shutdown callback; jack_client_close neither cancels nor joins it,
+        /// so the call may come while close runs or after the memory the
+        /// callback was given is freed. No real server here takes that path
+        /// (a SIGKILLed jackd leaves the process thread waiting, and close
+        /// joins it), so the test makes that one call itself, with the
+        /// argument libjack was given, on threads libjack does not join.
+        @Test func aShutdownCallbackLibjackNeverJoinedReachesNothingAfterClose() async throws {
+            let server = try JackServer.suite
+            var io: AudioInterface? = try await AudioInterface(clientName: "late-callback", serverName: server.name,
+                                                               connectPhysicalPorts: false)
+            // An integer, so that it can travel between threads (it is a token).
+            let argument = UInt(bitPattern: camio_jack_callback_argument(io!.session.jack))
+            let stop = StopFlag()
+            // While close runs: the callback may find the client open (and
+            // report a shutdown), closing, or closed; it must never be cut
+            // off from memory close frees, nor hold close up.
+            let callers = (0..<2).map { index in
+                Task.detached {
+                    await onOwnThread("late-shutdown-\(index)") {
+                        var calls = 0
+                        while !stop.isSet {
+                            camio_jack_call_shutdown_callback(UnsafeMutableRawPointer(bitPattern: argument), "late")
+                            calls += 1
+                        }
+                        return calls
+                    }
+                }
+            }
+            try await Task.sleep(nanoseconds: 5_000_000)
+            await io!.close()
+            stop.set()
+            for caller in callers { #expect(await caller.value > 0) }
+            // After the client's memory is freed …
+            weak let session = io!.session
+            io = nil
+            #expect(await eventually { session == nil }, "the closed interface's session was never freed")
+            camio_jack_call_shutdown_callback(UnsafeMutableRawPointer(bitPattern: argument), "after free")
+            // … and while the next client (which may take the same memory,
+            // and the same slot of the callback table) runs, the late call
+            // changes nothing.
+            let next = try await AudioInterface(clientName: "after-late-callback", serverName: server.name,
+                                                connectPhysicalPorts: false)
+            camio_jack_call_shutdown_callback(UnsafeMutableRawPointer(bitPattern: argument), "into the next client")
+            try await Task.sleep(nanoseconds: 50_000_000)
+            #expect(!camio_jack_is_shut_down(next.session.jack), "a late callback of a closed client shut the next one down")
+            #expect(next.session.core.terminalError == nil)
+            try next.connect(next.outputPortNames[0], to: next.inputPortNames[0])
+            await next.close()
         }
     }
 }
