@@ -41,11 +41,14 @@
  * The control calls (connect, port queries, set_buffer_size, close) are
  * serialised by the caller: jack2's client sends every request down one
  * socket with no lock of its own, and requests of two threads would
- * interleave.
+ * interleave. And each call that sends requests blocks SIGPIPE on its
+ * thread while it does (see "Requests to the server"): a request to a jack2
+ * server that has just died would otherwise end the process.
  */
 #include <jack/jack.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,12 +366,50 @@ static void on_port_connect(jack_port_id_t a, jack_port_id_t b, int connect, voi
 }
 
 /* ---------------------------------------------------------------------- */
+/* Requests to the server                                                 */
+/* ---------------------------------------------------------------------- */
+
+/* jack2 writes requests to the server's socket with write(). To a server
+ * that has died, before the client has noticed (its notification thread
+ * calls JackLibClient::ShutDown, which stops further requests), that raises
+ * SIGPIPE, whose default action ends the process; jack2 blocks SIGPIPE only
+ * in the thread that opened the process's first client. So every call that
+ * sends requests blocks SIGPIPE on its own thread for the time of the call,
+ * and takes a SIGPIPE the call raised off the thread before unblocking it
+ * (the request's own error says that it failed). A SIGPIPE that was pending
+ * before is left alone. */
+typedef struct camio_request_guard {
+    sigset_t previous_mask;
+    bool pipe_was_pending;
+} camio_request_guard;
+
+static void request_begin(camio_request_guard *guard) {
+    sigset_t pending;
+    sigemptyset(&pending);
+    guard->pipe_was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+    sigset_t pipe_only;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &guard->previous_mask);
+}
+
+static void request_end(camio_request_guard *guard) {
+    if (!guard->pipe_was_pending) {
+        sigset_t pipe_only;
+        sigemptyset(&pipe_only);
+        sigaddset(&pipe_only, SIGPIPE);
+        const struct timespec now = {.tv_sec = 0, .tv_nsec = 0};
+        while (sigtimedwait(&pipe_only, NULL, &now) == SIGPIPE) {}
+    }
+    pthread_sigmask(SIG_SETMASK, &guard->previous_mask, NULL);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Lifecycle                                                              */
 /* ---------------------------------------------------------------------- */
 
-camio_jack *camio_jack_open(const char *client_name, const char *server_name, uint32_t *status,
-                            char *error, size_t error_size) {
-    pthread_once(&install_handlers_once, install_handlers);
+static camio_jack *_Nullable open_client(const char *client_name, const char *_Nullable server_name,
+                                         uint32_t *status, char *error, size_t error_size) {
     last_jack_message[0] = 0;
     jack_status_t jack_status = 0;
     jack_options_t options = JackNoStartServer;
@@ -395,7 +436,17 @@ camio_jack *camio_jack_open(const char *client_name, const char *server_name, ui
     return jack;
 }
 
-int camio_jack_start(camio_jack *jack, camio_engine *engine, char *error, size_t error_size) {
+camio_jack *camio_jack_open(const char *client_name, const char *server_name, uint32_t *status,
+                            char *error, size_t error_size) {
+    pthread_once(&install_handlers_once, install_handlers);
+    camio_request_guard guard;
+    request_begin(&guard);
+    camio_jack *jack = open_client(client_name, server_name, status, error, error_size);
+    request_end(&guard);
+    return jack;
+}
+
+static int start_client(camio_jack *jack, camio_engine *engine, char *error, size_t error_size) {
     jack->engine = engine;
     jack->input_count = camio_engine_input_channels(engine);
     jack->output_count = camio_engine_output_channels(engine);
@@ -451,8 +502,20 @@ int camio_jack_start(camio_jack *jack, camio_engine *engine, char *error, size_t
     return 0;
 }
 
+int camio_jack_start(camio_jack *jack, camio_engine *engine, char *error, size_t error_size) {
+    camio_request_guard guard;
+    request_begin(&guard);
+    int rc = start_client(jack, engine, error, error_size);
+    request_end(&guard);
+    return rc;
+}
+
 void camio_jack_deactivate(camio_jack *jack) {
-    if (jack->client != NULL && !atomic_load(&jack->shut_down)) jack_deactivate(jack->client);
+    if (jack->client == NULL || atomic_load(&jack->shut_down)) return;
+    camio_request_guard guard;
+    request_begin(&guard);
+    jack_deactivate(jack->client);
+    request_end(&guard);
 }
 
 /* The order matters (see the top of the file): callbacks are refused and
@@ -462,10 +525,13 @@ void camio_jack_deactivate(camio_jack *jack) {
 void camio_jack_close(camio_jack *jack) {
     if (jack == NULL || jack->client == NULL) return;
     gate_close(jack);
+    camio_request_guard guard;
+    request_begin(&guard);
     /* After the server went away jack_deactivate has no one to ask;
      * jack_client_close stops the threads all the same. */
     if (!atomic_load(&jack->shut_down)) jack_deactivate(jack->client);
     jack_client_close(jack->client);
+    request_end(&guard);
     jack->client = NULL;
     gate_free(jack);
 }
@@ -526,14 +592,20 @@ static void invalidate_if_own(camio_jack *jack, const char *source, const char *
  * changed; the second makes its publication stale. */
 int camio_jack_connect(camio_jack *jack, const char *source, const char *destination) {
     invalidate_if_own(jack, source, destination);
+    camio_request_guard guard;
+    request_begin(&guard);
     int rc = jack_connect(jack->client, source, destination);
+    request_end(&guard);
     invalidate_if_own(jack, source, destination);
     return rc == EEXIST ? 0 : rc;
 }
 
 int camio_jack_disconnect(camio_jack *jack, const char *source, const char *destination) {
     invalidate_if_own(jack, source, destination);
+    camio_request_guard guard;
+    request_begin(&guard);
     int rc = jack_disconnect(jack->client, source, destination);
+    request_end(&guard);
     invalidate_if_own(jack, source, destination);
     return rc;
 }
@@ -711,7 +783,10 @@ void camio_jack_refresh_latency(camio_jack *jack, camio_latency *published, cami
      * would then be tagged with the new one. Ask for the recomputation (a
      * server call: fine here, never in a notification callback). */
     if (period != jack->latency_period) {
+        camio_request_guard guard;
+        request_begin(&guard);
         jack_recompute_total_latencies(jack->client);
+        request_end(&guard);
         jack->latency_period = period;
     }
     jack_latency_range_t capture, playback;
@@ -812,7 +887,11 @@ bool camio_jack_own_port_latency(camio_jack *jack, bool is_input, uint32_t index
 bool camio_jack_is_pipewire(void) { return strstr(jack_get_version_string(), "PipeWire") != NULL; }
 
 int camio_jack_set_buffer_size(camio_jack *jack, uint32_t frames) {
-    return jack_set_buffer_size(jack->client, frames);
+    camio_request_guard guard;
+    request_begin(&guard);
+    int rc = jack_set_buffer_size(jack->client, frames);
+    request_end(&guard);
+    return rc;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -458,7 +458,10 @@ const char *_Nullable camio_jack_port_name(const camio_jack *jack, bool is_input
 
 /* The [control] calls below talk to the server through the client: callers
  * serialise them with each other and with camio_jack_close (jack2 sends
- * every request of a client down one socket with no lock of its own). */
+ * every request of a client down one socket with no lock of its own). Those
+ * that send requests (as do open, start, deactivate and close) block SIGPIPE
+ * on the calling thread meanwhile: a request to a jack2 server that has just
+ * died would otherwise end the process. */
 
 /// [control] jack_connect(source, destination); 0 on success or when already
 /// connected, else JACK's error code. Invalidates the engine's latency before

@@ -249,4 +249,55 @@ extension JackTests {
             await next.close()
         }
     }
+
+    /// The server killed (SIGKILL) while calls are in flight, then `close()`
+    /// twice at once; and the server killed while `close()` runs.
+    @Suite struct JackCloseRacesAfterServerLoss {
+        /// Errors a call may throw as the server goes away: the request failed
+        /// before the interface learnt of the shutdown.
+        @Sendable static func toleratedWhileTheServerDies(_ error: AMIOError) -> Bool {
+            switch error {
+            case .connectionFailed: true
+            case let .invalidArgument(name, _): name == "periodFrames"
+            default: false
+            }
+        }
+
+        @Test(arguments: ["killed, closed twice once the calls have seen it", "killed while close runs",
+                          "killed, closed twice at once"])
+        func serverKilledWhileCallsAreInFlight(order: String) async throws {
+            let server = try JackServer.toBeLost()
+            defer { server.stop() }
+            let io = try await AudioInterface(clientName: "lost-race", serverName: server.name, connectPhysicalPorts: false)
+            let records = await hammerEveryCall(io, tolerated: Self.toleratedWhileTheServerDies) {
+                switch order {
+                case "killed, closed twice once the calls have seen it":
+                    server.kill9()
+                    // The calls in flight learn of the shutdown on their own first.
+                    _ = await eventually { io.session.core.terminalError != nil }
+                    async let first: Void = io.close()
+                    async let second: Void = io.close()
+                    _ = await (first, second)
+                case "killed while close runs":
+                    async let closing: Void = io.close()
+                    server.kill9()
+                    await closing
+                default:
+                    server.kill9()
+                    async let first: Void = io.close()
+                    async let second: Void = io.close()
+                    _ = await (first, second)
+                }
+                await io.close()
+            }
+            for record in records {
+                #expect(record.unexpected.isEmpty, "\(record.call): \(record.unexpected)")
+                #expect(record.ended != nil)
+            }
+            expectEveryCallRefused(io, with: "closed or serverShutdown") { error in
+                if case .serverShutdown = error { return true }
+                return error == .closed
+            }
+        }
+    }
 }
