@@ -26,9 +26,10 @@ static void free_per_channel(camio_engine *engine) {
 }
 
 /* Makes a block the process thread touches resident (see memory.c) and
- * remembers it, to unlock before it is freed. */
-static void pin(camio_engine *engine, void *memory, size_t size) {
-    if (engine->pinned_count == 0) engine->memory_locked = true;
+ * remembers it, to unlock before it is freed. Every block of the engine
+ * comes from camio_alloc_pages: all its pages are its own. */
+static void pin(camio_engine *engine, void *memory, size_t requested) {
+    size_t size = camio_page_rounded(requested);
     bool locked = camio_pin_memory(memory, size);
     engine->memory_locked = engine->memory_locked && locked;
     if (locked && engine->pinned_count < sizeof engine->pinned / sizeof engine->pinned[0])
@@ -38,11 +39,11 @@ static void pin(camio_engine *engine, void *memory, size_t size) {
 camio_engine *camio_engine_create(const camio_engine_config *config) {
     if (config->input_channels > 4096 || config->output_channels > 4096) return NULL;
     /* The rings inside are aligned to cache lines (_Alignas): calloc only
-     * promises 16 bytes, so the engine comes from aligned_alloc. */
+     * promises 16 bytes; whole pages of its own also let it be locked
+     * without locking (and later unlocking) a neighbour's page. */
     size_t engine_size = (sizeof(camio_engine) + CAMIO_CACHE_LINE - 1) & ~(size_t)(CAMIO_CACHE_LINE - 1);
-    camio_engine *engine = aligned_alloc(CAMIO_CACHE_LINE, engine_size);
+    camio_engine *engine = camio_alloc_pages(engine_size);
     if (engine == NULL) return NULL;
-    memset(engine, 0, engine_size);
     engine->input_channels = config->input_channels;
     engine->output_channels = config->output_channels;
 
@@ -54,14 +55,14 @@ camio_engine *camio_engine_create(const camio_engine_config *config) {
                           (ring_frames / 16 + 1) * sizeof(camio_chunk_info);
     uint64_t inputs = config->input_channels;
     engine->alignment_size = camio_next_power_of_two(config->alignment_frames ? config->alignment_frames : 1);
-    engine->pending = calloc(capacity, sizeof(camio_change));
-    engine->delays = calloc(channels, sizeof(camio_input_delay));
-    engine->delays_incoming = calloc(channels, sizeof(camio_input_delay));
-    engine->published_latency.channel_words = calloc(channels * CAMIO_DELAY_WORDS, sizeof(_Atomic uint32_t));
-    engine->held_end = calloc(channels, sizeof(int64_t));
+    engine->pending = camio_alloc_pages(capacity * sizeof(camio_change));
+    engine->delays = camio_alloc_pages(channels * sizeof(camio_input_delay));
+    engine->delays_incoming = camio_alloc_pages(channels * sizeof(camio_input_delay));
+    engine->published_latency.channel_words = camio_alloc_pages(channels * CAMIO_DELAY_WORDS * sizeof(_Atomic uint32_t));
+    engine->held_end = camio_alloc_pages(channels * sizeof(int64_t));
     uint64_t slots = inputs ? inputs * engine->alignment_size : 1;
-    engine->alignment = calloc(slots, sizeof(float));
-    engine->held_frame = calloc(slots, sizeof(int64_t));
+    engine->alignment = camio_alloc_pages(slots * sizeof(float));
+    engine->held_frame = camio_alloc_pages(slots * sizeof(int64_t));
     bool ok = engine->pending != NULL && engine->delays != NULL && engine->delays_incoming != NULL &&
               engine->published_latency.channel_words != NULL && engine->held_end != NULL &&
               engine->alignment != NULL && engine->held_frame != NULL &&
@@ -86,6 +87,7 @@ camio_engine *camio_engine_create(const camio_engine_config *config) {
     engine->gap_end = INT64_MIN;
     engine->history[0] = (camio_segment){0};
     engine->history_count = 1;
+    engine->memory_locked = true;
     pin(engine, engine, engine_size);
     pin(engine, engine->pending, capacity * sizeof(camio_change));
     pin(engine, engine->delays, channels * sizeof(camio_input_delay));

@@ -7,6 +7,7 @@
 #include "engine_internal.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -27,6 +28,9 @@ bool camio_engine_misbehave_for_testing(camio_engine *engine, camio_misbehaviour
         size_t size = (size_t)MISBEHAVIOUR_PAGES * (size_t)sysconf(_SC_PAGESIZE);
         void *pages = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (pages == MAP_FAILED || engine->misbehaviour_read_fd < 0 || engine->misbehaviour_write_fd < 0) return false;
+        /* Small pages, one fault each: with transparent huge pages set to
+         * "always" one fault would map 512 of them. */
+        madvise(pages, size, MADV_NOHUGEPAGE);
         engine->misbehaviour_pages = pages;
         engine->misbehaviour_pages_size = size;
     }
@@ -53,6 +57,9 @@ void camio_engine_misbehave(camio_engine *engine, camio_misbehaviour misbehaviou
         pthread_mutex_lock(&engine->misbehaviour_mutex);
         pthread_cond_timedwait(&engine->misbehaviour_condition, &engine->misbehaviour_mutex, &past);
         pthread_mutex_unlock(&engine->misbehaviour_mutex);
+        struct timespec none = {0, 0};
+        nanosleep(&none, NULL);
+        poll(NULL, 0, 0);
         break;
     }
     case CAMIO_MISBEHAVE_READ: {

@@ -23,7 +23,7 @@ camio_playspec *camio_playspec_create(uint64_t id, uint32_t entry_count, uint32_
     size_t tree_size = sizeof(int64_t) * 2 * (size_t)leaves;
     size_t active_size = sizeof(uint32_t) * (size_t)entry_count;
     size_t block_size = sizeof(camio_playspec) + entries_size + targets_size + tree_size + active_size;
-    camio_playspec *playspec = calloc(1, block_size);
+    camio_playspec *playspec = camio_alloc_pages(block_size);
     if (playspec == NULL) return NULL;
     playspec->block_size = block_size;
     playspec->id = id;
@@ -86,12 +86,12 @@ void camio_playspec_finish(camio_playspec *playspec) {
         max_end[node] = left > right ? left : right;
     }
     /* The process thread reads all of it and writes the active list. */
-    playspec->memory_locked = camio_pin_memory(playspec, playspec->block_size);
+    playspec->memory_locked = camio_pin_memory(playspec, camio_page_rounded(playspec->block_size));
 }
 
 void camio_playspec_destroy(camio_playspec *playspec) {
     if (playspec == NULL) return;
-    if (playspec->memory_locked) camio_unpin_memory(playspec, playspec->block_size);
+    if (playspec->memory_locked) camio_unpin_memory(playspec, camio_page_rounded(playspec->block_size));
     free(playspec);
 }
 

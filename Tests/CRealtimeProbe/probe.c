@@ -3,11 +3,13 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +33,10 @@ void amio_probe_watch(uint64_t thread_id) {
 }
 uint64_t amio_probe_count(amio_probe_kind kind, bool in_cycle) { return atomic_load(&counts[kind][in_cycle ? 1 : 0]); }
 uint64_t amio_probe_current_thread(void) { return (uint64_t)pthread_self(); }
+int amio_probe_memory_lock_unlimited(void) {
+    struct rlimit limit;
+    return getrlimit(RLIMIT_MEMLOCK, &limit) == 0 && limit.rlim_cur == RLIM_INFINITY;
+}
 int amio_probe_name_thread(uint64_t thread_id, const char *name) { return pthread_setname_np((pthread_t)thread_id, name); }
 void amio_probe_cycle(bool entering) {
     uint64_t watched = atomic_load_explicit(&watched_thread, memory_order_relaxed);
@@ -81,6 +87,9 @@ static int (*next_cond_wait)(pthread_cond_t *, pthread_mutex_t *);
 static int (*next_cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
 static int (*next_sem_wait)(sem_t *);
 static int (*next_sem_timedwait)(sem_t *, const struct timespec *);
+static int (*next_nanosleep)(const struct timespec *, struct timespec *);
+static int (*next_clock_nanosleep)(clockid_t, int, const struct timespec *, struct timespec *);
+static int (*next_poll)(struct pollfd *, nfds_t, int);
 static ssize_t (*next_read)(int, void *, size_t);
 static ssize_t (*next_write)(int, const void *, size_t);
 static void *(*next_mmap)(void *, size_t, int, int, int, off_t);
@@ -92,6 +101,9 @@ __attribute__((constructor)) static void find_next(void) {
     next_cond_timedwait = dlsym(RTLD_NEXT, "pthread_cond_timedwait");
     next_sem_wait = dlsym(RTLD_NEXT, "sem_wait");
     next_sem_timedwait = dlsym(RTLD_NEXT, "sem_timedwait");
+    next_nanosleep = dlsym(RTLD_NEXT, "nanosleep");
+    next_clock_nanosleep = dlsym(RTLD_NEXT, "clock_nanosleep");
+    next_poll = dlsym(RTLD_NEXT, "poll");
     next_read = dlsym(RTLD_NEXT, "read");
     next_write = dlsym(RTLD_NEXT, "write");
     next_mmap = dlsym(RTLD_NEXT, "mmap");
@@ -115,6 +127,15 @@ int sem_timedwait(sem_t *semaphore, const struct timespec *deadline) {
     note(AMIO_PROBE_WAIT);
     return NEXT(sem_timedwait)(semaphore, deadline);
 }
+int nanosleep(const struct timespec *duration, struct timespec *left) {
+    note(AMIO_PROBE_WAIT);
+    return NEXT(nanosleep)(duration, left);
+}
+int clock_nanosleep(clockid_t clock, int flags, const struct timespec *duration, struct timespec *left) {
+    note(AMIO_PROBE_WAIT);
+    return NEXT(clock_nanosleep)(clock, flags, duration, left);
+}
+int poll(struct pollfd *fds, nfds_t count, int timeout) { note(AMIO_PROBE_WAIT); return NEXT(poll)(fds, count, timeout); }
 ssize_t read(int fd, void *buffer, size_t count) { note(AMIO_PROBE_IO); return NEXT(read)(fd, buffer, count); }
 ssize_t write(int fd, const void *buffer, size_t count) { note(AMIO_PROBE_IO); return NEXT(write)(fd, buffer, count); }
 void *mmap(void *address, size_t length, int protection, int flags, int fd, off_t offset) {

@@ -50,32 +50,29 @@ final class ClipStorage: @unchecked Sendable {
         }
     }
 
-    /// 0: not locked; 1: locked in RAM; 2: locking failed (RLIMIT_MEMLOCK).
-    private let lockState = Atomic<Int>(0)
+    /// Whether the samples are locked in RAM: nil until tried. Locking takes
+    /// this lock, so two interfaces scheduling the clip at once lock it once.
+    private let locked = Mutex<Bool?>(nil)
 
     /// Locks the samples in RAM (they stay locked while the clip lives), so
     /// the realtime thread never waits for a page to come back from swap.
     /// Returns whether they are locked; tried once per clip.
     func lockInMemory() -> Bool {
-        switch lockState.load(ordering: .acquiring) {
-        case 1: return true
-        case 2: return false
-        default:
-            let bytes = max(1, frameCount * channelCount) * MemoryLayout<Float>.stride
-            let locked = camio_pin_memory(samples, bytes)
-            let (exchanged, original) = lockState.compareExchange(expected: 0, desired: locked ? 1 : 2, ordering: .acquiringAndReleasing)
-            // Another thread locked it at the same time: one unlock in deinit covers both.
-            return exchanged ? locked : original == 1
+        locked.withLock { locked in
+            if let locked { return locked }
+            let result = camio_pin_memory(samples, byteCount)
+            locked = result
+            return result
         }
     }
 
     /// Whether ``lockInMemory()`` locked the samples.
-    var isLockedInMemory: Bool { lockState.load(ordering: .acquiring) == 1 }
+    var isLockedInMemory: Bool { locked.withLock { $0 == true } }
+
+    private var byteCount: Int { max(1, frameCount * channelCount) * MemoryLayout<Float>.stride }
 
     deinit {
-        if lockState.load(ordering: .acquiring) == 1 {
-            camio_unpin_memory(samples, max(1, frameCount * channelCount) * MemoryLayout<Float>.stride)
-        }
+        if locked.withLock({ $0 == true }) { camio_unpin_memory(samples, byteCount) }
         free(samples)
         channelPointers.deallocate()
     }

@@ -152,9 +152,10 @@ public final class AudioInterface: Sendable {
     /// compensated by: the last measurement, which reading does not wait for.
     public var latency: Latency { session.latency }
 
-    /// Whether everything the realtime thread reads is locked in RAM: the
-    /// engine's buffers and playspecs, and (with
-    /// ``AudioInterfaceOptions/locksClipMemory``) every clip scheduled so far.
+    /// Whether everything the realtime thread reads has been locked in RAM:
+    /// the engine's buffers, every playspec scheduled so far, and (with
+    /// ``AudioInterfaceOptions/locksClipMemory``) their clips (all but the
+    /// pages a clip shares with other allocations).
     /// All of it is made resident before the realtime thread first touches
     /// it either way; false means RLIMIT_MEMLOCK (`ulimit -l`) was too small
     /// to also keep it from swap.
@@ -288,9 +289,11 @@ public final class AudioInterface: Sendable {
     /// are those of its first frame. While every consumer takes input this
     /// way, the bridge thread is woken only once so many frames are waiting,
     /// not every period: at 256 frames a period, `minimumFrames: 4096`
-    /// wakes it and the consumer 16 times less often, and delivers input up
-    /// to 4096 frames (85 ms at 48 kHz) later. The chunks held when the
-    /// interface closes are delivered before the sequence ends.
+    /// wakes it and the consumer 16 times less often. The price is lag: a
+    /// frame reaches the consumer up to about twice `minimumFrames` after it
+    /// was captured (here 170 ms at 48 kHz), since a piece that has not
+    /// filled up when the bridge drains waits for its next wake. The chunks
+    /// held when the interface closes are delivered before the sequence ends.
     ///
     /// - Parameters:
     ///   - minimumFrames: Frames per delivered chunk at least, up to 2^20 (0

@@ -60,13 +60,17 @@ final class Broadcaster<Element: Sendable>: Sendable {
     /// producer takes the lock to re-read them only when it moved, not for
     /// every element.
     private let generation = Atomic<UInt64>(0)
-    /// The subscribers as the producer last read them.
+    /// The subscribers as the producer last read them (with `singleProducer`).
     private final class ProducerView: @unchecked Sendable {
-        // Touched only by the single producer thread (see broadcast).
+        // Touched only by the one producer thread (see broadcast).
         var generation: UInt64 = .max
         var subscribers: [Subscriber] = []
     }
     private let producerView = ProducerView()
+    /// Whether one thread alone broadcasts (the bridge, for input chunks):
+    /// it may then keep the subscribers between elements. Events come from
+    /// the bridge and from control calls, and read them under the lock.
+    private let singleProducer: Bool
     private let account: DropAccounting?
     private let weight: DropWeight
     private let coalescing: Coalescing?
@@ -75,10 +79,15 @@ final class Broadcaster<Element: Sendable>: Sendable {
     /// - Parameters:
     ///   - coalescing: How elements are joined for consumers that take at
     ///     least so many frames at once; without it, every consumer gets every element.
-    ///   - demandChanged: Called (off the lock) with the fewest frames any
-    ///     consumer now takes at once, whenever consumers come and go.
+    ///   - demandChanged: Called with the fewest frames any consumer now
+    ///     takes at once, whenever consumers come and go; under the lock, so
+    ///     the calls come in the order of the changes. It must be quick.
+    ///   - singleProducer: Whether ``broadcast(_:)`` is only ever called
+    ///     from one thread.
     init(account: DropAccounting? = nil, weight: @escaping DropWeight = { _ in 1 },
-         coalescing: Coalescing? = nil, demandChanged: (@Sendable (Int) -> Void)? = nil) {
+         coalescing: Coalescing? = nil, demandChanged: (@Sendable (Int) -> Void)? = nil,
+         singleProducer: Bool = false) {
+        self.singleProducer = singleProducer
         self.account = account
         self.weight = weight
         self.coalescing = coalescing
@@ -114,18 +123,18 @@ final class Broadcaster<Element: Sendable>: Sendable {
     }
 
     private func add(_ subscriber: Subscriber) -> UInt64? {
-        let added: Result<(UInt64, Int), Ending> = state.withLock { state in
+        let added: Result<UInt64, Ending> = state.withLock { state in
             if let ending = state.ending { return .failure(Ending(error: ending)) }
             let id = state.nextID
             state.nextID += 1
             state.subscribers[id] = subscriber
             state.refresh()
             generation.add(1, ordering: .releasing)
-            return .success((id, state.demand))
+            demandChanged?(state.demand)
+            return .success(id)
         }
         switch added {
-        case let .success((id, demand)):
-            demandChanged?(demand)
+        case let .success(id):
             return id
         case let .failure(ending):
             subscriber.end(ending.error)
@@ -137,23 +146,29 @@ final class Broadcaster<Element: Sendable>: Sendable {
 
     /// Stops delivering to one consumer (it is not finished).
     func remove(_ id: UInt64) {
-        let demand: Int? = state.withLock { state in
-            guard state.subscribers.removeValue(forKey: id) != nil else { return nil }
+        state.withLock { state in
+            guard state.subscribers.removeValue(forKey: id) != nil else { return }
             state.refresh()
             generation.add(1, ordering: .releasing)
-            return state.demand
+            demandChanged?(state.demand)
         }
-        if let demand { demandChanged?(demand) }
     }
 
-    /// Delivers to every consumer. Call from one producer thread only.
+    /// Delivers to every consumer. With `singleProducer`, call from that one
+    /// thread only; elements from several threads may arrive in any order.
     func broadcast(_ element: Element) {
-        let current = generation.load(ordering: .acquiring)
-        if producerView.generation != current {
-            producerView.subscribers = state.withLock { $0.snapshot }
-            producerView.generation = current
+        let subscribers: [Subscriber]
+        if singleProducer {
+            let current = generation.load(ordering: .acquiring)
+            if producerView.generation != current {
+                producerView.subscribers = state.withLock { $0.snapshot }
+                producerView.generation = current
+            }
+            subscribers = producerView.subscribers
+        } else {
+            subscribers = state.withLock { $0.snapshot }
         }
-        for subscriber in producerView.subscribers {
+        for subscriber in subscribers {
             guard subscriber.minimumFrames > 0, let coalescing else {
                 send(element, to: subscriber)
                 continue

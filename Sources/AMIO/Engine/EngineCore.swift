@@ -28,8 +28,8 @@ final class EngineCore: @unchecked Sendable {
 
     /// Whether the clips of every playspec scheduled are locked in RAM.
     let locksClips: Bool
-    /// Clips that could not be locked (RLIMIT_MEMLOCK too low).
-    private let clipLockFailures = Atomic<Int>(0)
+    /// Playspecs and clips that could not be locked (RLIMIT_MEMLOCK too low).
+    private let lockFailures = Atomic<Int>(0)
 
     init(inputChannels: Int, outputChannels: Int, changeCapacity: Int, inputRingFrames: Int,
          alignmentFrames: Int? = nil, maximumEntries: Int, locksClips: Bool = false) throws(AMIOError) {
@@ -106,8 +106,9 @@ final class EngineCore: @unchecked Sendable {
                                     maximumEntries: maximumEntries)
         // Compiling can be slow for large playspecs; it happens outside the lock.
         let compiled = try playspec.compile(id: playspecID, limits: limits)
+        if !camio_playspec_memory_locked(compiled.pointer) { lockFailures.add(1, ordering: .relaxed) }
         if locksClips {
-            for clip in compiled.clips where !clip.lockInMemory() { clipLockFailures.add(1, ordering: .relaxed) }
+            for clip in compiled.clips where !clip.lockInMemory() { lockFailures.add(1, ordering: .relaxed) }
         }
         var flags = UInt32(CAMIO_CHANGE_HAS_PLAYSPEC)
         if immediate { flags |= UInt32(CAMIO_CHANGE_IMMEDIATE) }
@@ -244,8 +245,9 @@ final class EngineCore: @unchecked Sendable {
     var cycles: UInt64 { camio_engine_cycles(engine) }
     /// Whether the engine's realtime memory is locked in RAM (it is resident either way).
     var memoryLocked: Bool { camio_engine_memory_locked(engine) }
-    /// Whether the engine's memory, and the clips scheduled so far if it locks clips, are locked.
-    var everythingLocked: Bool { memoryLocked && clipLockFailures.load(ordering: .relaxed) == 0 }
+    /// Whether the engine's memory, every playspec scheduled so far and, if
+    /// it locks clips, their clips were locked.
+    var everythingLocked: Bool { memoryLocked && lockFailures.load(ordering: .relaxed) == 0 }
     var lostNotices: UInt64 { camio_engine_lost_notices(engine) }
     /// Wakes the bridge for captured input only once `frames` wait (0: every chunk).
     func setWakeFrames(_ frames: Int) { camio_engine_set_wake_frames(engine, UInt32(clamping: max(0, frames))) }

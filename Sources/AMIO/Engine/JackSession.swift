@@ -35,7 +35,7 @@ final class JackSession: @unchecked Sendable {
         // The bridge wakes for input as often as its most eager consumer needs.
         chunks = Broadcaster(account: InputAudioChunk.dropAccounting, weight: InputAudioChunk.dropWeight,
                              coalescing: InputAudioChunk.coalescing,
-                             demandChanged: { [core] frames in core.setWakeFrames(frames) })
+                             demandChanged: { [core] frames in core.setWakeFrames(frames) }, singleProducer: true)
         seen = Mutex(Seen(bufferSize: camio_jack_buffer_size(jack), sampleRate: camio_jack_sample_rate(jack)))
     }
 

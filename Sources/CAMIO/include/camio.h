@@ -82,10 +82,20 @@ bool camio_use_mix_kernel(const char *name);
 
 /// [control] Makes `size` bytes at `memory` resident before the process
 /// thread reads them: writes every page once (keeping its contents), so no
-/// first touch faults, then locks them in RAM with mlock. Returns whether
-/// they are locked (RLIMIT_MEMLOCK allows it); when not, they are still
-/// resident, only not kept from swap.
+/// first touch faults, then locks in RAM (mlock) the pages wholly inside the
+/// block, never one it shares with another allocation. Returns whether they
+/// are locked (RLIMIT_MEMLOCK allows it); when not, they are still resident,
+/// only not kept from swap.
 bool camio_pin_memory(void *_Nullable memory, size_t size);
+
+/// [control] `size` zeroed bytes on pages of their own (page-aligned, rounded
+/// up to whole pages), so camio_pin_memory locks all of it; free() frees it.
+/// NULL when out of memory.
+void *_Nullable camio_alloc_pages(size_t size);
+
+/// [any] The bytes camio_alloc_pages(size) takes: `size` rounded up to whole
+/// pages (0 if that overflows). Pin a block from it with this size.
+size_t camio_page_rounded(size_t size);
 
 /// [control] Unlocks what camio_pin_memory locked; call before freeing it.
 void camio_unpin_memory(void *_Nullable memory, size_t size);
@@ -348,7 +358,8 @@ typedef enum camio_misbehaviour {
     CAMIO_BEHAVE = 0,
     CAMIO_MISBEHAVE_ALLOCATE,  /* malloc and free */
     CAMIO_MISBEHAVE_LOCK,      /* pthread_mutex_lock and unlock */
-    CAMIO_MISBEHAVE_WAIT,      /* sem_wait on a posted semaphore, pthread_cond_timedwait past its deadline */
+    CAMIO_MISBEHAVE_WAIT,      /* sem_wait on a posted semaphore, pthread_cond_timedwait past its
+                                  deadline, nanosleep and poll for no time */
     CAMIO_MISBEHAVE_READ,      /* read(2) from /dev/zero */
     CAMIO_MISBEHAVE_WRITE,     /* write(2) to /dev/null */
     CAMIO_MISBEHAVE_MAP,       /* mmap and munmap a page */

@@ -265,7 +265,9 @@ extension JackTests {
             try io.setTransportRolling(true)
             #expect(await eventually { io.processThreadID != 0 })
             let tid = try ThreadFaults.kernelID(of: io.processThreadID)
-            #expect(io.session.core.memoryLocked, "running as \(getuid()): the engine's memory could not be locked")
+            if LockedMemory.isUnlimited {
+                #expect(io.session.core.memoryLocked, "the engine's memory could not be locked")
+            }
 
             // The probe must see calls made inside shared libraries.
             amio_probe_watch(amio_probe_current_thread())
@@ -274,7 +276,8 @@ extension JackTests {
 
             camio_set_cycle_hook(amio_probe_cycle)
             defer { camio_set_cycle_hook(nil) }
-            amio_probe_watch(io.processThreadID)
+            let watched = io.processThreadID
+            amio_probe_watch(watched)
             var faults = 0
             var faultsSince = try ThreadFaults.read(tid)
             let firstCycle = io.session.core.cycles
@@ -312,9 +315,12 @@ extension JackTests {
             for change in changes { _ = await change.result }
             try await Task.sleep(nanoseconds: 100_000_000)
             faults += try ThreadFaults.read(tid) - faultsSince
-            #expect(io.isMemoryLocked)
-            let clipsLocked = clips.allSatisfy { $0.storage.isLockedInMemory }
-            #expect(clipsLocked)
+            if LockedMemory.isUnlimited {
+                #expect(io.isMemoryLocked)
+                let clipsLocked = clips.allSatisfy { $0.storage.isLockedInMemory }
+                #expect(clipsLocked)
+            }
+            #expect(io.processThreadID == watched, "JACK's process thread changed: the probe watched another")
             let found = ProbeCounts.read()
             let cycles = io.session.core.cycles - firstCycle
             amio_probe_watch(0)
@@ -347,7 +353,8 @@ extension JackTests {
             let faultsBefore = try ThreadFaults.read(tid)
             #expect(camio_engine_misbehave_for_testing(io.session.core.engine, misbehaviour))
             let cycles = io.session.core.cycles
-            #expect(await eventually { io.session.core.cycles >= cycles + 20 })
+            // A cycle already running when the switch came counts without misbehaving.
+            #expect(await eventually { io.session.core.cycles >= cycles + 30 })
             _ = camio_engine_misbehave_for_testing(io.session.core.engine, CAMIO_BEHAVE)
             let faults = try ThreadFaults.read(tid) - faultsBefore
             let found = ProbeCounts.read()
@@ -356,7 +363,7 @@ extension JackTests {
             switch misbehaviour {
             case CAMIO_MISBEHAVE_ALLOCATE: #expect(found.inCycle.allocations >= 20, "\(found)")
             case CAMIO_MISBEHAVE_LOCK: #expect(found.inCycle.locks >= 20, "\(found)")
-            case CAMIO_MISBEHAVE_WAIT: #expect(found.inCycle.waits >= 40, "\(found)")
+            case CAMIO_MISBEHAVE_WAIT: #expect(found.inCycle.waits >= 80, "\(found)")
             case CAMIO_MISBEHAVE_READ, CAMIO_MISBEHAVE_WRITE: #expect(found.inCycle.io >= 20, "\(found)")
             case CAMIO_MISBEHAVE_MAP: #expect(found.inCycle.mappings >= 40, "\(found)")
             default: #expect(faults >= 20, "\(faults) faults")

@@ -8,7 +8,8 @@ import Testing
 /// kernels special-case: mono clips feeding every output (read once, written
 /// N times), clips wider and narrower than the outputs, zero gains, runs of
 /// every length around the vector width, and periods split by changes.
-@Suite struct MixKernelTests {
+/// Serialized: the tests switch the process's kernel, and one checks which it is.
+@Suite(.serialized) struct MixKernelTests {
     struct Placed {
         var clip: Int
         var crop: Range<Int>

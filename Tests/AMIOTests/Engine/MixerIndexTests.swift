@@ -8,27 +8,8 @@ import Testing
 /// entries, rendered in random periods with random seeks, equal a direct sum
 /// over every entry.
 @Suite struct MixerIndexTests {
-    struct Placed {
-        var clip: Int
-        var crop: Range<Int>
-        var playAt: Int64
-        var repeatInterval: Int64
-        var gain: Float
-    }
-
-    /// What the entries sound at timeline frame `t`, summed in their order.
-    static func expected(_ entries: [Placed], clips: [[Float]], at t: Int64) -> Float {
-        var sum: Float = 0
-        for entry in entries {
-            let length = Int64(entry.repeatInterval > 0 ? min(entry.crop.count, Int(entry.repeatInterval)) : entry.crop.count)
-            guard t >= entry.playAt else { continue }
-            var offset = t - entry.playAt
-            if entry.repeatInterval > 0 { offset %= entry.repeatInterval }
-            guard offset < length else { continue }
-            sum += entry.gain * clips[entry.clip][entry.crop.lowerBound + Int(offset)]
-        }
-        return sum
-    }
+    /// An entry as the tests place it; a mono clip here (see ``MixKernelTests/Placed``).
+    typealias Placed = MixKernelTests.Placed
 
     @Test(arguments: 0..<40)
     func randomArrangementsEqualADirectSum(seed: Int) throws {
@@ -43,13 +24,13 @@ import Testing
             let repeating = Int.random(in: 0..<5, using: &rng) == 0
             return Placed(clip: clip, crop: start..<end, playAt: Int64.random(in: -5000...100_000, using: &rng),
                           repeatInterval: repeating ? Int64.random(in: 1...20_000, using: &rng) : 0,
-                          gain: Float.random(in: 0.1...1, using: &rng))
+                          gains: [Float.random(in: 0.1...1, using: &rng)])
         }
         // The mixer sums in play_at order (ties in the given order): so does the reference.
         let sorted = entries.enumerated().sorted { ($0.element.playAt, $0.offset) < ($1.element.playAt, $1.offset) }.map(\.element)
         let renderer = try OfflineRenderer(outputChannels: 1)
         try renderer.setPlayspec(Playspec(entries.map {
-            PlayspecEntry(clip: audio[$0.clip], frames: $0.crop, playAt: $0.playAt, repeatInterval: $0.repeatInterval, gains: [$0.gain])
+            PlayspecEntry(clip: audio[$0.clip], frames: $0.crop, playAt: $0.playAt, repeatInterval: $0.repeatInterval, gains: $0.gains)
         }))
         entries = sorted
         var position: Int64 = Int64.random(in: -6000...0, using: &rng)
@@ -63,7 +44,7 @@ import Testing
             let frames = (count > 100 ? [1, 3, 64, 256] : [1, 3, 64, 256, 1000, 4096]).randomElement(using: &rng)!
             let output = try renderer.render(frames: frames)[0]
             for (i, value) in output.enumerated() {
-                let want = Self.expected(entries, clips: clips, at: position + Int64(i))
+                let want = MixKernelTests.expected(entries, clips: clips.map { [$0] }, channel: 0, at: position + Int64(i))
                 if abs(value - want) > 1e-4 * max(1, abs(want)) {
                     Issue.record("seed \(seed): frame \(position + Int64(i)) is \(value), the entries sum to \(want)")
                     return

@@ -57,3 +57,9 @@ struct ProbeCounts: Equatable, CustomStringConvertible {
     var description: String { "on the thread: \(onThread); inside cycles: \(inCycle)" }
 }
 
+
+/// Whether this process may lock any amount of memory (RLIMIT_MEMLOCK
+/// unlimited, or root's CAP_IPC_LOCK), so every lock must succeed.
+enum LockedMemory {
+    static var isUnlimited: Bool { amio_probe_memory_lock_unlimited() != 0 || getuid() == 0 }
+}

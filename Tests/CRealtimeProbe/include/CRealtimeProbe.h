@@ -7,7 +7,8 @@
 typedef enum amio_probe_kind {
     AMIO_PROBE_ALLOCATION = 0, ///< malloc, calloc, realloc, free, the aligned allocations
     AMIO_PROBE_LOCK,           ///< pthread_mutex_lock
-    AMIO_PROBE_WAIT,           ///< sem_wait, sem_timedwait, pthread_cond_wait, pthread_cond_timedwait
+    AMIO_PROBE_WAIT,           ///< sem_wait, sem_timedwait, pthread_cond_wait, pthread_cond_timedwait,
+                               ///< nanosleep, clock_nanosleep, poll
     AMIO_PROBE_IO,             ///< read, write
     AMIO_PROBE_MAPPING,        ///< mmap, munmap
     AMIO_PROBE_KINDS
@@ -27,6 +28,8 @@ uint64_t amio_probe_current_thread(void);
 /// Names another thread of this process (at most 15 bytes): its /proc entry
 /// changes, the thread itself makes no call.
 int amio_probe_name_thread(uint64_t thread_id, const char *name);
+/// 1 when RLIMIT_MEMLOCK puts no limit on this process.
+int amio_probe_memory_lock_unlimited(void);
 /// The cycle hook to install with camio_set_cycle_hook.
 void amio_probe_cycle(bool entering);
 /// 1 when the functions are interposed; 0 in AddressSanitizer builds, where
