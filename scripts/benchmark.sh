@@ -87,6 +87,11 @@ AMIO_BENCHMARK_FIGURES="$figures" \
             row("CPU, rolling client, no clips, input consumed, P=" p,
                 sprintf("%.2f %% of a core (C client %.2f %%: %.1f x)", amio, median(key ".c_pct"), median(key ".ratio")),
                 goal ? sprintf("<= %s %%", goal) : "-", goal ? yes(amio <= goal) : "-")
+            if (has(key ".executor_pct")) {
+                executor = median(key ".executor_pct")
+                row("  the same, consuming on io.inputExecutor", sprintf("%.2f %% of a core", executor),
+                    goal ? sprintf("<= %s %%", goal) : "-", goal ? yes(executor <= goal) : "-")
+            }
             if (has(key ".coarse_pct")) {
                 coarse = median(key ".coarse_pct")
                 row("  the same, taking input 4096 frames at once (inputChunks(minimumFrames:))",

@@ -210,25 +210,30 @@ private func measureIdleClients(period: Int, clients: [(URL, [String])]) throws 
 func idleClientBenchmarks() {
     let amioMetric = BenchmarkMetric.custom("SwiftAMIO client (% of a core, x1000)", useScalingFactor: false)
     let coarseMetric = BenchmarkMetric.custom("SwiftAMIO client taking 4096 frames at once (% of a core, x1000)", useScalingFactor: false)
+    let executorMetric = BenchmarkMetric.custom("SwiftAMIO client on io.inputExecutor (% of a core, x1000)", useScalingFactor: false)
     let plainMetric = BenchmarkMetric.custom("C client (% of a core, x1000)", useScalingFactor: false)
     for period in [64, 256, 1024] {
         Benchmark("CPU of a rolling JACK client with input consumed, \(period)-frame periods: SwiftAMIO beside a minimal C client",
-                  configuration: .init(metrics: [amioMetric, coarseMetric, plainMetric], warmupIterations: 0,
+                  configuration: .init(metrics: [amioMetric, coarseMetric, executorMetric, plainMetric], warmupIterations: 0,
                                        maxDuration: .seconds(60), maxIterations: 1)) { benchmark in
             guard let amio = sibling("AMIORollingClient"), let plain = sibling("PlainJackClient") else {
                 throw IdleCostError(description: "AMIORollingClient and PlainJackClient are not built beside the "
                     + "benchmark; scripts/benchmark.sh builds them (swift build -c release --package-path Benchmarks --product NAME)")
             }
             // The same client taking its input in pieces of 4096 frames
-            // (inputChunks(minimumFrames:)): fewer wakes for more lag.
-            let costs = try measureIdleClients(period: period, clients: [(amio, []), (amio, ["4096"]), (plain, [])])
+            // (inputChunks(minimumFrames:)): fewer wakes for more lag; and
+            // consuming on io.inputExecutor: one thread to wake, not two.
+            let costs = try measureIdleClients(period: period, clients: [(amio, []), (amio, ["4096"]),
+                                                                         (amio, ["0", "on-input-executor"]), (plain, [])])
             benchmark.measurement(amioMetric, Int(costs[0].percent * 1000))
             benchmark.measurement(coarseMetric, Int(costs[1].percent * 1000))
-            benchmark.measurement(plainMetric, Int(costs[2].percent * 1000))
+            benchmark.measurement(executorMetric, Int(costs[2].percent * 1000))
+            benchmark.measurement(plainMetric, Int(costs[3].percent * 1000))
             Figures.record("jack.P\(period).amio_pct", costs[0].percent)
             Figures.record("jack.P\(period).coarse_pct", costs[1].percent)
-            Figures.record("jack.P\(period).c_pct", costs[2].percent)
-            Figures.record("jack.P\(period).ratio", costs[0].percent / costs[2].percent)
+            Figures.record("jack.P\(period).executor_pct", costs[2].percent)
+            Figures.record("jack.P\(period).c_pct", costs[3].percent)
+            Figures.record("jack.P\(period).ratio", costs[0].percent / costs[3].percent)
         }
     }
 }

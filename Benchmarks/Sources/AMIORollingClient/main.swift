@@ -3,10 +3,11 @@
 // consumed by a task that iterates `inputChunks`, as an application that
 // records or meters would.
 //
-//   AMIORollingClient SERVER-NAME [MINIMUM-FRAMES]
+//   AMIORollingClient SERVER-NAME [MINIMUM-FRAMES [on-input-executor]]
 //
 // With MINIMUM-FRAMES the task iterates `inputChunks(minimumFrames:)`
-// instead: input in pieces of at least that many frames.
+// instead: input in pieces of at least that many frames; with
+// on-input-executor the task prefers `io.inputExecutor`.
 //
 // It speaks the same protocol as PlainJackClient, its C yardstick: "ready"
 // once rolling, "cpu MICROSECONDS" for each line read from standard input
@@ -15,14 +16,16 @@
 import AMIO
 import Foundation
 
-guard (2...3).contains(CommandLine.arguments.count),
-      let minimumFrames = CommandLine.arguments.count == 3 ? Int(CommandLine.arguments[2]) : 0 else {
-    FileHandle.standardError.write(Data("usage: AMIORollingClient SERVER-NAME [MINIMUM-FRAMES]\n".utf8))
+let arguments = CommandLine.arguments
+guard (2...4).contains(arguments.count), let minimumFrames = arguments.count >= 3 ? Int(arguments[2]) : 0,
+      arguments.count < 4 || arguments[3] == "on-input-executor" else {
+    FileHandle.standardError.write(Data("usage: AMIORollingClient SERVER-NAME [MINIMUM-FRAMES [on-input-executor]]\n".utf8))
     exit(2)
 }
-let io = try await AudioInterface(clientName: "amio-rolling-\(minimumFrames)", serverName: CommandLine.arguments[1],
+let onInputExecutor = arguments.count == 4
+let io = try await AudioInterface(clientName: "amio-rolling-\(minimumFrames)\(onInputExecutor ? "-x" : "")", serverName: CommandLine.arguments[1],
                                   inputChannels: 2, outputChannels: 2, connectPhysicalPorts: true)
-let consumer = Task {
+let consumer = Task(executorPreference: onInputExecutor ? io.inputExecutor : nil) {
     var frames = 0, dropped = 0
     do {
         for try await chunk in io.inputChunks(minimumFrames: minimumFrames) {

@@ -269,6 +269,24 @@ public final class AudioInterface: Sendable {
         BroadcastSequence(broadcaster: session.chunks, bufferLimit: session.bufferLimit)
     }
 
+    /// The executor of the thread that delivers input: a task that prefers
+    /// it runs on that thread, woken by the very wake that brought the
+    /// chunk, with no thread of the concurrency pool to wake for it. For a
+    /// consumer at the machine's limit (small periods, many interfaces):
+    ///
+    /// ```swift
+    /// let meter = Task(executorPreference: io.inputExecutor) {
+    ///     for try await chunk in io.inputChunks { levels.add(chunk) }
+    /// }
+    /// ```
+    ///
+    /// Code running there holds up the delivery of input, change results
+    /// and events while it runs: keep it short, and never block in it (a
+    /// wait for something this interface delivers would wait forever). Work
+    /// that awaits another actor leaves the thread while it waits. After
+    /// ``close()`` such tasks run on the global executor.
+    public var inputExecutor: any TaskExecutor { bridge }
+
     /// The input chunks with a buffer of `bufferingChunks` for each consumer.
     ///
     /// - Parameter bufferingChunks: How far a consumer may fall behind before
@@ -460,5 +478,6 @@ public final class AudioInterface: Sendable {
 
     /// Test hook: how many times the bridge thread has woken.
     var bridgeWakesForTesting: Int { bridge.wakes }
+    var bridgeThreadForTesting: UInt { bridge.threadID }
 }
 

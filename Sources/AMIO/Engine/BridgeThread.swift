@@ -5,7 +5,12 @@ import Synchronization
 /// The one non-realtime thread that the realtime thread wakes. It sleeps on the
 /// engine's semaphore (it never polls), and each time it wakes it runs `work`,
 /// which drains everything the realtime thread and JACK's callbacks left.
-final class BridgeThread: Sendable {
+///
+/// It is also a task executor (``AudioInterface/inputExecutor``): a task that
+/// prefers it runs its jobs here, after each drain. A consumer of the input
+/// chunks that runs here is resumed by the very wake that delivered the
+/// chunk, with no second thread to wake.
+final class BridgeThread: TaskExecutor, Sendable {
     private final class Flags: Sendable {
         let stopRequested = Atomic<Bool>(false)
         /// Test hook: while set, the bridge sleeps this long before draining,
@@ -14,27 +19,72 @@ final class BridgeThread: Sendable {
         let stallMicroseconds = Atomic<Int>(0)
         /// How many times the thread has woken and drained.
         let wakes = Atomic<Int>(0)
+        /// The thread's pthread_self, once it runs.
+        let threadID = Atomic<UInt>(0)
+    }
+
+    /// Jobs of tasks that prefer this executor, and whether the thread still
+    /// takes them (once it has exited they go to the global executor).
+    private final class Jobs: Sendable {
+        let queue = Mutex<(jobs: [UnownedJob], open: Bool)>(([], true))
+        /// How many wait in `queue`: a wake with none takes no lock for them.
+        let waiting = Atomic<Int>(0)
     }
 
     private let core: EngineCore
     private let flags = Flags()
+    private let jobs = Jobs()
     private let exited = DispatchSemaphore(value: 0)
 
     init(core: EngineCore, name: String, work: @escaping @Sendable () -> Void) {
         self.core = core
-        let thread = Thread { [core, flags, exited] in
+        // The thread holds the executor it is until it exits (at stop).
+        let thread = Thread { [self, core, flags, jobs, exited] in
+            let executor = self.asUnownedTaskExecutor()
+            flags.threadID.store(UInt(pthread_self()), ordering: .releasing)
             while true {
                 camio_engine_wait(core.engine)
                 let stall = flags.stallMicroseconds.load(ordering: .relaxed)
                 if stall > 0 { usleep(UInt32(clamping: stall)) }
                 flags.wakes.add(1, ordering: .relaxed)
                 work()
+                Self.runJobs(jobs, on: executor)
                 if flags.stopRequested.load(ordering: .acquiring) { break }
             }
+            // Jobs that come from now on, or came too late, run elsewhere.
+            let left = jobs.queue.withLock { queue in
+                defer { queue = ([], false) }
+                return queue.jobs
+            }
+            for job in left { globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
             exited.signal()
         }
         thread.name = name
         thread.start()
+    }
+
+    /// Runs the jobs queued so far, and those they queue in turn.
+    private static func runJobs(_ jobs: Jobs, on executor: UnownedTaskExecutor) {
+        while jobs.waiting.load(ordering: .acquiring) > 0 {
+            let batch = jobs.queue.withLock { queue in
+                defer { queue.jobs = [] }
+                return queue.jobs
+            }
+            jobs.waiting.subtract(batch.count, ordering: .releasing)
+            for job in batch { job.runSynchronously(on: executor) }
+        }
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let queued = jobs.queue.withLock { queue in
+            guard queue.open else { return false }
+            queue.jobs.append(job)
+            return true
+        }
+        guard queued else { return globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
+        jobs.waiting.add(1, ordering: .releasing)
+        camio_engine_wake(core.engine)
     }
 
     /// Wakes the thread for a last drain and waits until it has exited.
@@ -49,6 +99,8 @@ final class BridgeThread: Sendable {
 
     /// How many times the thread has woken and drained so far.
     var wakes: Int { flags.wakes.load(ordering: .relaxed) }
+    /// The thread's pthread_self (0 until it runs).
+    var threadID: UInt { flags.threadID.load(ordering: .acquiring) }
 }
 
 /// Runs `work`, which blocks (JACK calls that wait on the server, joining a

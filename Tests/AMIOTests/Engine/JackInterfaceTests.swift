@@ -195,6 +195,43 @@ extension JackTests {
             print("coarse input: \(chunks.count) chunks of \(chunks.map(\.frameCount)), \(woken) bridge wakes in \(ran) cycles")
         }
 
+        /// A consumer that prefers the input executor runs on the bridge
+        /// thread, gets every chunk in line, can await a change's result
+        /// there (it suspends, the bridge resolves it), and finishes on close.
+        @Test func aConsumerOnTheInputExecutorRunsOnTheBridgeThread() async throws {
+            let server = try JackServer.suite
+            let io = try await AudioInterface(clientName: "onbridge", serverName: server.name, inputChannels: 1,
+                                              outputChannels: 1, connectPhysicalPorts: false)
+            try io.setTransportRolling(true)
+            let consumer = Task(executorPreference: io.inputExecutor) { () throws -> (chunks: [InputAudioChunk], offBridge: Int, change: PlayspecChangeResult) in
+                var chunks: [InputAudioChunk] = [], offBridge = 0
+                for try await chunk in io.inputChunks {
+                    if UInt(pthread_self()) != io.bridgeThreadForTesting { offBridge += 1 }
+                    chunks.append(chunk)
+                    if chunks.count == 100 { break }
+                }
+                let change = try io.schedulePlayspecChange([], insertAt: io.position + 512, startFrom: 0)
+                let result = await change.result
+                if UInt(pthread_self()) != io.bridgeThreadForTesting { offBridge += 1 }
+                return (chunks, offBridge, result)
+            }
+            let (chunks, offBridge, result) = try await consumer.value
+            #expect(offBridge == 0, "\(offBridge) of 101 steps ran off the bridge thread")
+            if case .applied = result {} else { Issue.record("the change ended \(result)") }
+            for (previous, next) in zip(chunks, chunks.dropFirst()) {
+                #expect(next.startingFrame == previous.endFrame + Int64(next.droppedFramesBefore))
+            }
+            // A consumer still waiting when the interface closes finishes (elsewhere).
+            let waiting = Task(executorPreference: io.inputExecutor) { () throws -> Int in
+                var count = 0
+                for try await _ in io.inputChunks { count += 1 }
+                return count
+            }
+            try await Task.sleep(nanoseconds: 50_000_000)
+            await io.close()
+            #expect(try await waiting.value > 0)
+        }
+
         @Test func severalConsumersEachGetEveryChunk() async throws {
             let server = try JackServer.suite
             let io = try await AudioInterface(clientName: "fanout", serverName: server.name, inputChannels: 1,
