@@ -276,7 +276,9 @@ public final class AudioInterface: Sendable {
     ///
     /// ```swift
     /// let meter = Task(executorPreference: io.inputExecutor) {
-    ///     for try await chunk in io.inputChunks { levels.add(chunk) }
+    ///     var peak: Float = 0
+    ///     for try await chunk in io.inputChunks { peak = max(peak, chunk.samples.max() ?? 0) }
+    ///     return peak
     /// }
     /// ```
     ///
