@@ -146,13 +146,7 @@ struct JSONParser {
             skipWhitespace()
             fields[key] = try value()
             path.removeLast()
-            skipWhitespace()
-            guard index < bytes.count else { throw fail("expected ',' or '}', found the end of file") }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(fields) }
-            guard bytes[index] == UInt8(ascii: ",") else { throw fail("expected ',' or '}', found \(describeNext())") }
-            index += 1
-            skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { throw fail("a trailing ',' before '}'") }
+            if try endsAfterItem(closing: "}") { return .object(fields) }
         }
     }
 
@@ -167,14 +161,21 @@ struct JSONParser {
             path.append("[\(items.count)]")
             items.append(try value())
             path.removeLast()
-            skipWhitespace()
-            guard index < bytes.count else { throw fail("expected ',' or ']', found the end of file") }
-            if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
-            guard bytes[index] == UInt8(ascii: ",") else { throw fail("expected ',' or ']', found \(describeNext())") }
-            index += 1
-            skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") { throw fail("a trailing ',' before ']'") }
+            if try endsAfterItem(closing: "]") { return .array(items) }
         }
+    }
+
+    /// After an object's field or an array's item: consumes `closing` (true:
+    /// the container ends) or a ',' that another item must follow (false).
+    private mutating func endsAfterItem(closing: Unicode.Scalar) throws(JSONSyntaxError) -> Bool {
+        skipWhitespace()
+        guard index < bytes.count else { throw fail("expected ',' or '\(closing)', found the end of file") }
+        if bytes[index] == UInt8(ascii: closing) { index += 1; return true }
+        guard bytes[index] == UInt8(ascii: ",") else { throw fail("expected ',' or '\(closing)', found \(describeNext())") }
+        index += 1
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: closing) { throw fail("a trailing ',' before '\(closing)'") }
+        return false
     }
 
     private mutating func number() throws(JSONSyntaxError) -> Double {
