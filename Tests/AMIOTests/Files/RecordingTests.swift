@@ -13,6 +13,21 @@ extension JackTests {
             return io
         }
 
+        /// Checks a take of that ramp: file frame i holds timeline frame
+        /// `from + i` (value `from + i + 1`), or silence where input was lost.
+        /// Returns the silent frames, for the caller to set against the losses reported.
+        func silentFramesCheckingRamp(_ samples: [Float], from: Int64 = 0) -> Int {
+            var silent = 0
+            for (i, value) in samples.enumerated() {
+                if value == 0 { silent += 1; continue }
+                if Int64(value) - 1 != from + Int64(i) {
+                    Issue.record("file frame \(i) holds timeline frame \(Int64(value) - 1), not \(from + Int64(i))")
+                    break
+                }
+            }
+            return silent
+        }
+
         @Test func tenSecondsFromAChosenFrameLineUpExactly() async throws {
             let directory = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: directory) }
@@ -28,15 +43,7 @@ extension JackTests {
             #expect(summary.framesWritten == frames)
             #expect(try SoxInfo(url.path).samples == frames, "sox sees exactly the frames asked for")
             let samples = try readAll(url).samples[0]
-            var silent = 0
-            for (i, value) in samples.enumerated() {
-                if value == 0 { silent += 1; continue }
-                if Int64(value) - 1 != from + Int64(i) {
-                    Issue.record("file frame \(i) holds timeline frame \(Int64(value) - 1), not \(from + Int64(i))")
-                    return
-                }
-            }
-            #expect(silent == summary.droppedFrames, "every gap is a reported loss")
+            #expect(silentFramesCheckingRamp(samples, from: from) == summary.droppedFrames, "every gap is a reported loss")
             print("10 s take: \(frames) frames from \(from), \(summary.droppedFrames) lost, offset 0")
         }
 
@@ -57,12 +64,7 @@ extension JackTests {
             #expect(summary.droppedFrames > 10_000, "the stall lost frames")
             let samples = try readAll(url).samples[0]
             #expect(samples.count == 96_000)
-            let silent = samples.filter { $0 == 0 }.count
-            #expect(silent == summary.droppedFrames)
-            for (i, value) in samples.enumerated() where value != 0 && Int64(value) - 1 != Int64(i) {
-                Issue.record("file frame \(i) holds timeline frame \(Int64(value) - 1)")
-                return
-            }
+            #expect(silentFramesCheckingRamp(samples) == summary.droppedFrames)
         }
 
         @Test func closingTheInterfaceFinalisesTheFile() async throws {
@@ -120,12 +122,8 @@ extension JackTests {
             #expect(summary.unwrittenFrames == 0, "the input up to the stop frame all arrived")
             let samples = try readAll(url).samples[0]
             #expect(samples.count == summary.framesWritten)
-            let silent = samples.filter { $0 == 0 }.count
-            #expect(silent == summary.droppedFrames, "frames in the file + frames reported lost = the frames up to the stop")
-            for (i, value) in samples.enumerated() where value != 0 && Int64(value) - 1 != Int64(i) {
-                Issue.record("file frame \(i) holds timeline frame \(Int64(value) - 1)")
-                return
-            }
+            #expect(silentFramesCheckingRamp(samples) == summary.droppedFrames,
+                    "frames in the file + frames reported lost = the frames up to the stop")
             print("slow disk: \(writtenAtStop) frames written when stopped, \(summary.framesWritten) in the file, "
                   + "\(summary.droppedFrames) lost, stop frame \(end)")
         }
