@@ -174,6 +174,10 @@ extension JackTests {
             let io = try await AudioInterface(clientName: "coarse", serverName: server.name, inputChannels: 2,
                                               outputChannels: 1, connectPhysicalPorts: false)
             try io.setTransportRolling(true)
+            // Out-of-range sizes are brought into range, not trusted.
+            #expect(io.inputChunks(minimumFrames: .max).minimumFrames == 1 << 20)
+            #expect(io.inputChunks(minimumFrames: -5).minimumFrames == 0)
+            #expect(io.inputChunks(minimumFrames: 8, bufferingChunks: -1).bufferLimit == 1)
             try await io.waitUntilPosition(reaches: 4800)
             let wakes = io.bridgeWakesForTesting, cycles = io.session.core.cycles
             var chunks: [InputAudioChunk] = []
