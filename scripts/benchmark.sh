@@ -78,6 +78,9 @@ AMIO_BENCHMARK_FIGURES="$figures" \
             row("256-frame period: 32 runs / the same 32 changes on one frame",
                 sprintf("%.2f x (%.1f us on one frame)", median("split.ratio_32_to_32_on_one_frame"),
                         median("split.32_on_one_frame_us")), "- (the runs alone)", "-")
+            row("256-frame period: 32 changes bringing the playspec playing / by 1",
+                sprintf("%.2f x (%.1f us)", median("split.ratio_32_same_playspec_to_1"),
+                        median("split.32_runs_same_playspec_us")), "- (nothing read cold)", "-")
         }
         for (p = 64; p <= 1024; p *= 4) {
             key = "jack.P" p

@@ -5,7 +5,9 @@
 // arrangement, so only the splitting differs). A fourth variant has the
 // same 32 changes all on the period's first frame: one run with the same
 // change handling, which tells the cost of mixing in runs apart from the
-// cost of taking changes.
+// cost of taking changes. A fifth brings the playspec already playing with
+// every one of the 32 changes, so nothing is read cold: what is left over
+// the unsplit period is the work a change and a run cost in themselves.
 //
 // The C core is driven directly, as OfflineRenderer drives it, so that the
 // clock sees the cycle alone: `OfflineRenderer.render` also drains the
@@ -27,8 +29,18 @@ struct PeriodSplit: Sendable {
     var changes: Int
     /// All on its first frame (one run) rather than spread evenly over it.
     var onOneFrame: Bool = false
+    /// Every change brings the playspec already playing, in cache, rather
+    /// than a copy the process thread has not read yet.
+    var samePlayspec: Bool = false
 
-    var key: String { onOneFrame ? "\(changes)_on_one_frame" : "\(changes)_runs" }
+    var key: String {
+        onOneFrame ? "\(changes)_on_one_frame" : samePlayspec ? "\(changes)_runs_same_playspec" : "\(changes)_runs"
+    }
+    var metricName: String {
+        onOneFrame ? "\(changes) changes on one frame (ns)"
+            : samePlayspec ? "\(changes) changes, \(changes) runs, the playspec playing (ns)"
+            : "\(changes) changes, \(changes) runs (ns)"
+    }
 }
 
 /// A C engine with two outputs and no inputs, in the middle of the one-shot
@@ -39,7 +51,7 @@ struct PeriodSplit: Sendable {
 final class CoreCycleRig: @unchecked Sendable {
     static let period = 256
     static let splits = [PeriodSplit(changes: 1), PeriodSplit(changes: 8), PeriodSplit(changes: 32),
-                         PeriodSplit(changes: 32, onOneFrame: true)]
+                         PeriodSplit(changes: 32, onOneFrame: true), PeriodSplit(changes: 32, samePlayspec: true)]
     static let shared = CoreCycleRig()
 
     private let engine: OpaquePointer
@@ -50,6 +62,8 @@ final class CoreCycleRig: @unchecked Sendable {
     /// process thread has not just read, as a newly compiled one would be.
     private var copies: [OpaquePointer] = []
     private var nextCopy = 0
+    /// The copy the engine plays now (the last one a change brought).
+    private var playing: OpaquePointer?
     private var nextChangeID: UInt64 = 1
     /// The clip's one channel, for the entries (they outlive every playspec: never freed).
     private let clipChannel: UnsafeMutablePointer<UnsafePointer<Float>>
@@ -87,6 +101,7 @@ final class CoreCycleRig: @unchecked Sendable {
 
     private func nextPlayspec() -> OpaquePointer {
         defer { nextCopy = (nextCopy + 1) % copies.count }
+        playing = copies[nextCopy]
         return copies[nextCopy]
     }
 
@@ -115,7 +130,8 @@ final class CoreCycleRig: @unchecked Sendable {
         let start = camio_engine_position(engine)
         for index in 0..<split.changes {
             let frame = split.onOneFrame ? start : start + Int64(index * Self.period / split.changes)
-            submit(playspec: nextPlayspec(), insertAt: frame, startFrom: frame, flags: CAMIO_CHANGE_HAS_PLAYSPEC)
+            let playspec = split.samePlayspec ? playing! : nextPlayspec()
+            submit(playspec: playspec, insertAt: frame, startFrom: frame, flags: CAMIO_CHANGE_HAS_PLAYSPEC)
         }
         let elapsed = ContinuousClock().measure { cycle() }
         blackHole(outputs[0][Self.period - 1])
@@ -126,9 +142,7 @@ final class CoreCycleRig: @unchecked Sendable {
 
 func splitPeriodBenchmarks() {
     let metrics = CoreCycleRig.splits.map { split in
-        BenchmarkMetric.custom(split.onOneFrame ? "\(split.changes) changes on one frame (ns)"
-                                                : "\(split.changes) changes, \(split.changes) runs (ns)",
-                               useScalingFactor: false)
+        BenchmarkMetric.custom(split.metricName, useScalingFactor: false)
     }
     Benchmark("Mix one 256-frame period of 65536 one-shot entries split by 1, 8 and 32 changes",
               configuration: .init(metrics: metrics, warmupIterations: 3,
@@ -144,5 +158,6 @@ func splitPeriodBenchmarks() {
         for (key, value) in nanoseconds { Figures.record("split.\(key)_us", value / 1000) }
         Figures.record("split.ratio_32_to_1", nanoseconds["32_runs"]! / nanoseconds["1_runs"]!)
         Figures.record("split.ratio_32_to_32_on_one_frame", nanoseconds["32_runs"]! / nanoseconds["32_on_one_frame"]!)
+        Figures.record("split.ratio_32_same_playspec_to_1", nanoseconds["32_runs_same_playspec"]! / nanoseconds["1_runs"]!)
     }
 }
