@@ -14,7 +14,7 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Start a private dummy jackd when no server runs, and stop it at exit.")
     var startServer = false
 
-    @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+    @Flag(name: .shortAndLong, help: "No status lines or notes: only errors, and what the command prints as its result (ports, meter's levels).")
     var quiet = false
 
     @Flag(name: .shortAndLong, help: "Log what happens, step by step.")
@@ -35,6 +35,51 @@ enum ExitStatus {
     static let badInput: Int32 = 65     // EX_DATAERR: a bad input file or session
     static let unavailable: Int32 = 69  // EX_UNAVAILABLE: no JACK server
     static let ioError: Int32 = 74      // EX_IOERR: a file could not be written
+    static let xrun: Int32 = 75         // EX_TEMPFAIL: an xrun with --fatal-xruns (try again)
+}
+
+/// `--fatal-xruns`, for the commands that play or capture in real time.
+struct XrunOptions: ParsableArguments {
+    @Flag(help: "End at the first xrun (a period the server or amio missed) with exit status 75; a take is kept up to then.")
+    var fatalXruns = false
+}
+
+/// An xrun ended a run that was asked to end at one.
+struct FatalXrun: Error, CustomStringConvertible {
+    let total: Int
+    let at: String
+    var description: String { "an xrun at \(at) (--fatal-xruns): the server or amio missed a period" }
+}
+
+/// Counts the xruns of a run from its start, for the status lines and `--fatal-xruns`.
+struct XrunWatch {
+    let io: AudioInterface
+    let fatal: Bool
+    let before: Int
+
+    init(_ io: AudioInterface, fatal: Bool) {
+        self.io = io
+        self.fatal = fatal
+        before = io.xrunCount
+    }
+
+    var count: Int { io.xrunCount - before }
+
+    /// `  xruns N`, for the end of a status line.
+    var summary: String { "  xruns \(count)" }
+
+    /// Throws ``FatalXrun`` once an xrun happened, if asked to.
+    func check(at frame: Int64) throws {
+        if fatal, count > 0 { throw FatalXrun(total: count, at: formatTime(frames: frame, rate: io.sampleRate)) }
+    }
+}
+
+/// A count shared between tasks.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+    func increment() { lock.lock(); count += 1; lock.unlock() }
 }
 
 /// Runs a command's body, turning errors into one line on stderr and an exit code.
@@ -50,6 +95,9 @@ func perform(_ options: GlobalOptions, _ body: (Logger) async throws -> Void) as
         let (status, hint) = classify(error)
         printError("amio: \(error)" + (hint.map { "\n\($0)" } ?? ""))
         throw ExitCode(status)
+    } catch let error as FatalXrun {
+        printError("amio: \(error)")
+        throw ExitCode(ExitStatus.xrun)
     } catch let error as ExitCode {
         throw error
     } catch let error as ValidationError {
@@ -81,23 +129,6 @@ func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
-/// A time argument (`hh:mm:ss.frac`, seconds, or frames with `s`).
-extension AudioTime: ExpressibleByArgument {
-    public init?(argument: String) {
-        guard let time = try? AudioTime(parsing: argument) else { return nil }
-        self = time
-    }
-}
-
-/// Parses a TIME argument; what is wrong (syntax, or beyond the timeline
-/// limit) becomes ArgumentParser's usage error, exit 64.
-@Sendable func parseTime(_ argument: String) throws -> AudioTime {
-    do { return try AudioTime(parsing: argument) } catch {
-        if case let .invalidArgument(_, reason) = error { throw ValidationError(reason) }
-        throw error
-    }
-}
-
 /// The loudest `--gain`: +770 dB is about the largest 32-bit float gain.
 let maximumGainDecibels = 770.0
 
@@ -105,7 +136,7 @@ let maximumGainDecibels = 770.0
 /// (the JACK rate is not known yet, so at the highest rate; the run checks
 /// again at the server's rate): a bad value is a usage error (exit 64) that
 /// names the option and the limit.
-func checkTime(_ time: AudioTime, name: String) throws {
+func checkTime(_ time: TimeArgument, name: String) throws {
     do { _ = try time.frames(atSampleRate: TimelineLimit.maximumSampleRate, name: name) } catch {
         throw ValidationError("\(error)")
     }
@@ -305,12 +336,12 @@ func untilInterrupted(_ work: @escaping @Sendable () async throws -> Void) async
 /// Waits on the audio clock until the timeline reaches `end` (with no end,
 /// until cancelled), calling `show` with the position every tenth of a second
 /// of audio. Throws when the server goes away, so nothing waits forever.
-func followPosition(of io: AudioInterface, until end: Int64?, show: (Int64) -> Void) async throws(AMIOError) {
+func followPosition(of io: AudioInterface, until end: Int64?, show: (Int64) throws -> Void) async throws {
     let step = Int64(max(1, io.sampleRate / 10))
     while end.map({ io.position < $0 }) ?? true {
         let next = io.position + step
         try await io.waitUntilPosition(reaches: end.map { min($0, next) } ?? next)
-        show(io.position)
+        try show(io.position)
     }
 }
 
@@ -326,16 +357,18 @@ final class LevelMeter: @unchecked Sendable {
         sumOfSquares = Array(repeating: 0, count: channels)
     }
 
-    func add(_ chunk: InputAudioChunk) {
+    /// Adds the first `frames` frames of `chunk` (all by default).
+    func add(_ chunk: InputAudioChunk, frames: Int? = nil) {
+        let frames = max(0, min(frames ?? chunk.frameCount, chunk.frameCount))
         lock.lock()
         defer { lock.unlock() }
         for channel in 0..<min(chunk.channelCount, peak.count) {
-            for sample in chunk.samples(channel: channel) {
+            for sample in chunk.samples(channel: channel).prefix(frames) {
                 peak[channel] = max(peak[channel], abs(sample))
                 sumOfSquares[channel] += Double(sample) * Double(sample)
             }
         }
-        count += chunk.frameCount
+        count += frames
     }
 
     /// `peak / RMS` in dBFS per channel, and resets.
@@ -384,24 +417,48 @@ struct StatusLine {
         guard enabled else { return }
         FileHandle.standardError.write(Data(((terminal ? "\r\u{1B}[K" : "") + text + "\n").utf8))
     }
+
+    /// Erases the line, leaving nothing in its place.
+    func clear() {
+        guard enabled, terminal else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
 }
 
-/// Parses a format name (`wav`, `flac` …) and an encoding name (`pcm16` …).
-func fileFormat(_ name: String?, for url: URL) throws -> AudioFileFormat {
-    guard let name else { return AudioFileFormat(fileExtensionOf: url) ?? .wav }
-    let formats: [String: AudioFileFormat] = ["wav": .wav, "w64": .wav64, "rf64": .rf64, "aiff": .aiff, "caf": .caf,
-                                              "flac": .flac, "ogg": .ogg, "mp3": .mp3]
-    guard let format = formats[name.lowercased()] else {
-        throw ValidationError("--format '\(name)' is not one of \(formats.keys.sorted().joined(separator: ", "))")
+/// The files a command reads, `-` (standard input) among them: libsndfile
+/// tells a type from its header, which it may have to seek back to, and a
+/// file is opened twice (its channels, then its samples), so standard input
+/// is first copied to a temporary file, removed when the command ends. A
+/// clip is loaded whole before it plays in any case.
+final class InputFiles {
+    let urls: [URL]
+    private var temporary: URL?
+
+    init(_ paths: [String]) throws {
+        var urls: [URL] = []
+        for path in paths {
+            guard path == "-" else {
+                urls.append(URL(fileURLWithPath: path))
+                continue
+            }
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("amio-stdin-\(getpid())")
+            guard FileManager.default.createFile(atPath: url.path, contents: nil),
+                  let file = FileHandle(forWritingAtPath: url.path) else {
+                throw AMIOError.fileError(path: url.path, problem: .writeFailed, message: "cannot hold standard input")
+            }
+            temporary = url
+            while let block = try FileHandle.standardInput.read(upToCount: 1 << 20), !block.isEmpty { try file.write(contentsOf: block) }
+            try file.close()
+            urls.append(url)
+        }
+        self.urls = urls
     }
-    return format
+
+    deinit { if let temporary { try? FileManager.default.removeItem(at: temporary) } }
 }
 
-func fileEncoding(_ name: String) throws -> AudioFileEncoding {
-    let encodings: [String: AudioFileEncoding] = ["pcm16": .pcm16, "pcm24": .pcm24, "pcm32": .pcm32, "float": .float,
-                                                  "double": .double, "vorbis": .vorbis, "opus": .opus, "mp3": .mp3]
-    guard let encoding = encodings[name.lowercased()] else {
-        throw ValidationError("--encoding '\(name)' is not one of \(encodings.keys.sorted().joined(separator: ", "))")
-    }
-    return encoding
+/// Where a command writes `path`: standard output for `-` (libsndfile
+/// streams it; WAV as sox writes it to a pipe).
+enum OutputFile {
+    static func url(_ path: String) -> URL { URL(fileURLWithPath: path == "-" ? "/dev/stdout" : path) }
 }

@@ -26,8 +26,25 @@ public struct AudioFileFormat: Hashable, Sendable, CustomStringConvertible {
     public static let ogg = AudioFileFormat(name: "ogg", code: Int32(SF_FORMAT_OGG))
     /// MPEG-1/2 audio (MP3).
     public static let mp3 = AudioFileFormat(name: "mp3", code: Int32(SF_FORMAT_MPEG))
+    /// Sun/NeXT AU, whose header allows an unknown length: sox's format for pipes.
+    public static let au = AudioFileFormat(name: "au", code: Int32(SF_FORMAT_AU))
+    /// Headerless samples: the rate, channels and encoding must be given.
+    public static let raw = AudioFileFormat(name: "raw", code: Int32(SF_FORMAT_RAW))
 
-    static let known: [AudioFileFormat] = [.wav, .wavExtensible, .wav64, .rf64, .aiff, .caf, .flac, .ogg, .mp3]
+    static let known: [AudioFileFormat] = [.wav, .wavExtensible, .wav64, .rf64, .aiff, .caf, .flac, .ogg, .mp3, .au, .raw]
+
+    /// The encodings libsndfile can write in this container, of those named
+    /// by a constant of ``AudioFileEncoding``.
+    public var encodings: [AudioFileEncoding] { AudioFileEncoding.known.filter(supports) }
+
+    /// Whether libsndfile can write `encoding` in this container (as
+    /// `sf_format_check` says, for a stereo file at 48 kHz).
+    ///
+    /// - Parameter encoding: The sample encoding.
+    public func supports(_ encoding: AudioFileEncoding) -> Bool {
+        var info = SF_INFO(frames: 0, samplerate: 48000, channels: 2, format: code | encoding.code, sections: 0, seekable: 0)
+        return sf_format_check(&info) == Int32(SF_TRUE)
+    }
 
     /// The format `code` names; formats without a constant here get libsndfile's own name.
     init(code: Int32) {
@@ -58,6 +75,8 @@ public struct AudioFileFormat: Hashable, Sendable, CustomStringConvertible {
         case "flac": self = .flac
         case "ogg", "oga", "opus": self = .ogg
         case "mp3": self = .mp3
+        case "au", "snd": self = .au
+        case "raw": self = .raw
         default: return nil
         }
     }
@@ -410,6 +429,8 @@ public final class AudioFileWriter {
     private var framesAtHeaderUpdate = 0
 
     private var handle: OpaquePointer?
+    /// The pipe a WAV stream goes to; released after the handle is closed.
+    private var stream: PipeStream?
     private var interleaved: [Float] = []
     private var integers: [Int32] = []
     private var random = SplitMix(seed: 0x5EED)
@@ -436,9 +457,11 @@ public final class AudioFileWriter {
             throw .fileError(path: url.path, problem: .unsupported,
                              message: "libsndfile cannot write \(encoding) in \(format) with \(channelCount) channels at \(sampleRate) Hz")
         }
-        guard let handle = sf_open(url.path, Int32(SFM_WRITE), &info) else {
+        let (opened, stream) = try Self.open(url, &info, format: format)
+        guard let handle = opened else {
             throw .fileError(path: url.path, problem: .writeFailed, message: String(cString: sf_strerror(nil)))
         }
+        self.stream = stream
         // Float to integer conversion clips instead of wrapping around.
         sf_command(handle, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
         self.handle = handle
@@ -458,6 +481,36 @@ public final class AudioFileWriter {
     }
 
     deinit { try? close() }
+
+    /// The formats that can be written to a pipe: those libsndfile streams by
+    /// itself (AU, raw, Ogg, MP3: a length at the start or none), and WAV
+    /// and FLAC, which ``PipeStream`` writes forward only.
+    public static let pipeFormats: [AudioFileFormat] = [.wav, .flac, .ogg, .mp3, .au, .raw]
+
+    /// Opens `url` with libsndfile; a pipe (`/dev/stdout` into `| sox …`, a
+    /// FIFO) is written as a stream, WAV and FLAC through a ``PipeStream``.
+    private static func open(_ url: URL, _ info: inout SF_INFO,
+                             format: AudioFileFormat) throws(AMIOError) -> (OpaquePointer?, PipeStream?) {
+        let descriptor = Foundation.open(url.path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o666)
+        guard descriptor >= 0 else {
+            throw .fileError(path: url.path, problem: .writeFailed, message: String(cString: strerror(errno)))
+        }
+        guard PipeStream.isUnseekable(descriptor) else {
+            Foundation.close(descriptor)
+            return (sf_open(url.path, Int32(SFM_WRITE), &info), nil)
+        }
+        guard pipeFormats.contains(format) || format == .wavExtensible else {
+            Foundation.close(descriptor)
+            throw .fileError(path: url.path, problem: .unsupported,
+                             message: "\(format) cannot be written to a pipe (its header is completed at the end); "
+                                 + "pipe one of \(pipeFormats.map(\.name).joined(separator: ", "))")
+        }
+        if [.wav, .wavExtensible, .flac].contains(format) {
+            let stream = PipeStream(descriptor: descriptor, isWAV: format != .flac)
+            return (stream.open(&info), stream)
+        }
+        return (sf_open_fd(descriptor, Int32(SFM_WRITE), &info, Int32(SF_TRUE)), nil)
+    }
 
     /// Writes frames given one collection of samples per channel (all of the same
     /// length): arrays, array slices or unsafe buffers.
@@ -544,6 +597,7 @@ public final class AudioFileWriter {
         guard let handle else { return }
         self.handle = nil
         let result = sf_close(handle)
+        stream = nil  // closes the pipe: its reader sees the end
         if result != 0 {
             throw .fileError(path: url.path, problem: .writeFailed, message: String(cString: sf_error_number(result)))
         }

@@ -106,7 +106,10 @@ func waitForPortGone(_ prefix: String, server: String) async throws -> Bool {
         BadCall(arguments: ["render"], status: 64, message: "Missing expected argument"),
         BadCall(arguments: ["frobnicate"], status: 64, message: "Unexpected argument"),
         BadCall(arguments: ["render", "SESSION", "/tmp/x.wav", "--rate", "0"], status: 64, message: "--rate"),
-        BadCall(arguments: ["render", "SESSION", "/tmp/x.wav", "--format", "mod"], status: 64, message: "--format 'mod'"),
+        BadCall(arguments: ["render", "SESSION", "/tmp/x.wav", "--format", "mod"], status: 64, message: "--type 'mod' is not one of wav, w64"),
+        BadCall(arguments: ["render", "SESSION", "/tmp/x.xyz"], status: 64, message: "names no file type: give -t/--type"),
+        BadCall(arguments: ["render", "SESSION", "/tmp/x"], status: 64, message: "'/tmp/x' has no extension"),
+        BadCall(arguments: ["render", "SESSION", "/tmp/x.ogg", "-e", "pcm24"], status: 64, message: "--encoding pcm24 cannot be written in ogg: it takes vorbis, opus"),
         BadCall(arguments: ["render", "SESSION", "/tmp/x.wav", "--encoding", "pcm12"], status: 64, message: "--encoding 'pcm12'"),
         BadCall(arguments: ["mix", "SESSION", "--start", "soon"], status: 64, message: "soon"),
         BadCall(arguments: ["render", "/nonexistent/session.json", "/tmp/x.wav"], status: 65, message: "missing"),
@@ -116,15 +119,16 @@ func waitForPortGone(_ prefix: String, server: String) async throws -> Bool {
         BadCall(arguments: ["ports", "--server", "amio-no-such-server"], status: 69, message: "--start-server"),
         // Numbers from the command line: range-checked before anything starts, exit 64, naming the value and the limit.
         BadCall(arguments: ["record", "/tmp/x.wav", "--duration", "1e300"], status: 64,
-                message: "'1e300' is not a time: hh:mm:ss.frac, mm:ss, seconds, or frames with an s suffix (48000s); seconds are plain decimal digits, at most 6004799503160.661 s (the timeline limit"),
+                message: "'1e300' is not a TIME: [[hh:]mm:]ss[.frac][t] (1:30, 90, 0.5, 5025t), frames with s (48000s, 1.7e6s), or a sum or difference of those"),
+        BadCall(arguments: ["record", "/tmp/x.wav", "--duration", "1e300s"], status: 64, message: "beyond the timeline limit of 2^62 frames"),
         BadCall(arguments: ["record", "/tmp/x.wav", "--duration", "99999999999:00:00"], status: 64,
-                message: "'99999999999:00:00' is beyond the timeline limit of 6004799503160.661 s"),
+                message: "invalid --duration: 359999999996400 s at 768000 Hz is beyond the timeline limit of ±2^62 frames"),
         BadCall(arguments: ["record", "/tmp/x.wav", "--duration", "0s"], status: 64, message: "--duration must be longer than 0"),
-        BadCall(arguments: ["play", "/tmp/x.wav", "--at", "1e300"], status: 64, message: "'1e300' is not a time"),
+        BadCall(arguments: ["play", "/tmp/x.wav", "--at", "1e300"], status: 64, message: "'1e300' is not a TIME"),
         BadCall(arguments: ["play", "/tmp/x.wav", "--at", "9999999999999999999s"], status: 64, message: "beyond the timeline limit of 2^62 frames"),
         BadCall(arguments: ["play", "/tmp/x.wav", "--gain", "1000"], status: 64, message: "--gain 1000.0 is not a number of dB up to +770"),
-        BadCall(arguments: ["mix", "SESSION", "--start", "1e300"], status: 64, message: "'1e300' is not a time"),
-        BadCall(arguments: ["mix", "SESSION", "--loop", "0", "1e300"], status: 64, message: "'1e300' is not a time"),
+        BadCall(arguments: ["mix", "SESSION", "--start", "1e300"], status: 64, message: "'1e300' is not a TIME"),
+        BadCall(arguments: ["mix", "SESSION", "--loop", "0", "1e300"], status: 64, message: "'1e300' is not a TIME"),
         BadCall(arguments: ["mix", "SESSION", "--loop", "0", "4611686018427387905s"], status: 64, message: "beyond the timeline limit of 2^62 frames"),
         BadCall(arguments: ["meter", "--channels", "0"], status: 64, message: "--channels must be 1...64"),
         // Numbers from a session: exit 65, naming the file, the JSON path, the value and the limit.
@@ -174,6 +178,14 @@ func waitForPortGone(_ prefix: String, server: String) async throws -> Bool {
         #expect(result.status == call.status, "\(call.arguments): \(result.err)")
         #expect(result.err.contains(call.message), "\(result.err)")
         #expect(!result.err.contains("Fatal error") && !result.err.contains("Stack dump"), "no stack traces")
+        // One style: `amio: what`, and for a usage error the subcommand's usage, nothing else.
+        let lines = result.err.split(separator: "\n").filter { !$0.hasPrefix("hint: ") }
+        #expect(lines.first?.hasPrefix("amio: ") == true, "\(result.err)")
+        if call.status == 64, let command = call.arguments.first, command != "frobnicate" {
+            #expect(lines.count == 2 && lines[1].hasPrefix("usage: amio \(command) "), "\(result.err)")
+        } else {
+            #expect(lines.count <= 2, "\(result.err)")
+        }
     }
 }
 
@@ -350,10 +362,10 @@ extension JackTests {
             let directory = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: directory) }
             let take = directory.appendingPathComponent("take.ogg")
-            let result = try amio(["record", take.path, "--encoding", "vorbis", "--channels", "1", "--duration", "0.2",
+            let result = try amio(["record", take.path, "--channels", "1", "--duration", "0.2",
                                    "--server", server.name, "--client-name", "ogg-rec"])
             #expect(result.status == 0, "\(result.err)")
-            #expect(result.err.contains("does not survive a killed recorder"), "\(result.err)")
+            #expect(result.err.contains("ogg takes do not survive a killed recorder"), "\(result.err)")
         }
 
         @Test func mixPlaysASessionInRealTime() async throws {
@@ -364,6 +376,80 @@ extension JackTests {
             try FileManager.default.copyItem(at: exampleSessions.appendingPathComponent("multitrack.json"), to: session)
             let result = try amio(["mix", session.path, "--server", server.name, "--start", "7.5", "-q"])
             #expect(result.status == 0, "\(result.err)")
+        }
+
+        /// `amio record - | sox -t wav - …` and `sox … | amio play -`: standard output and input.
+        @Test func recordingToAndPlayingFromAPipe() async throws {
+            let server = try JackServer.suite
+            let amio = "'\(amioTool.path)'"
+            let recorded = try run("bash", ["-c", "\(amio) record - -d 0.5 -c 1 --server \(server.name) --client-name pipe-rec -q "
+                + "| sox -t wav - -n stat 2>&1"])
+            #expect(recorded.status == 0 && recorded.output.contains("Samples read:             24000"), "\(recorded.output)")
+            let played = try run("bash", ["-c", "sox -n -r 48000 -c 2 -t wav - synth 0.3 sine 440 2>/dev/null "
+                + "| \(amio) play - --server \(server.name) --client-name pipe-play"])
+            #expect(played.status == 0 && played.output.contains("played 0:00.30"), "\(played.output)")
+        }
+
+        /// Files play one after another unless `--mix`; `--start` begins inside them.
+        @Test func playSequencesMixesAndStartsInside() async throws {
+            let server = try JackServer.suite
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let short = directory.appendingPathComponent("short.wav"), long = directory.appendingPathComponent("long.wav")
+            try rampClip(frames: 9600).write(to: short, encoding: .float)
+            try rampClip(frames: 14400).write(to: long, encoding: .float)
+            for (extra, played) in [([String](), "played 0:00.50"), (["--mix"], "played 0:00.30"),
+                                    (["--start", "0.25"], "played 0:00.25"), (["--start", "4800s", "--mix"], "played 0:00.20")] {
+                let result = try amio(["play", short.path, long.path, "--server", server.name, "--client-name", "seq"] + extra)
+                #expect(result.status == 0 && result.err.contains(played), "\(extra): \(result.err)")
+            }
+        }
+
+        /// A mono file opens two outputs, both connected to the speakers.
+        @Test func aMonoFilePlaysOnBothOutputs() async throws {
+            let server = try JackServer.suite
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let mono = directory.appendingPathComponent("mono.wav")
+            try AudioClip(channels: [[Float](repeating: 0.1, count: 48000)], sampleRate: 48000).write(to: mono, encoding: .float)
+            let child = try startAmio(["play", mono.path, "--loop", "--server", server.name, "--client-name", "mono-play", "-q"])
+            defer { child.kill9() }
+            #expect(try await waitForPort("mono-play:out_2", server: server.name))
+            // jack_lsp -c: each port, then the ports it connects to, indented.
+            let listing = try run("jack_lsp", ["-s", server.name, "-c"]).output.components(separatedBy: "\n")
+            for output in ["mono-play:out_1", "mono-play:out_2"] {
+                let line = try #require(listing.firstIndex(of: output), "\(listing)")
+                #expect(listing.indices.contains(line + 1) && listing[line + 1].hasPrefix("   "), "\(output) is connected: \(listing)")
+            }
+        }
+
+        /// `meter -q` prints the run's levels on standard output and nothing else.
+        @Test func meterQuietPrintsOnlyItsResult() async throws {
+            let server = try JackServer.suite
+            let result = try amio(["meter", "-d", "0.3", "-q", "--server", server.name, "--client-name", "quiet-meter"])
+            #expect(result.status == 0 && result.err.isEmpty, "\(result.err)")
+            #expect(result.out.split(separator: "\n").count == 1 && result.out.hasPrefix("1 "), "\(result.out)")
+        }
+
+        /// Progress on a terminal for `mix --loop` and `playrec`, xruns counted in it.
+        @Test func loopingAndMeasuringShowProgressOnATerminal() async throws {
+            let server = try JackServer.suite
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let clip = directory.appendingPathComponent("clip.wav")
+            try rampClip(frames: 24000).write(to: clip, encoding: .float)
+            let session = directory.appendingPathComponent("multitrack.json")
+            try FileManager.default.copyItem(at: exampleSessions.appendingPathComponent("multitrack.json"), to: session)
+            let amio = "'\(amioTool.path)'"
+            // script(1) gives the command a terminal; timeout stops the loop as Ctrl-C would.
+            let looping = try run("script", ["-qefc", "timeout -s INT 1.5 \(amio) mix '\(session.path)' --loop 0 0.4 "
+                + "--server \(server.name) --client-name loop-progress", "/dev/null"])
+            #expect(looping.output.contains("looping 0:00.00–0:00.40: ") && looping.output.contains(", pass 2  xruns "),
+                    "\(looping.output)")
+            let measuring = try run("script", ["-qefc", "\(amio) playrec '\(clip.path)' '\(directory.path)/response.wav' "
+                + "--server \(server.name) --client-name playrec-progress", "/dev/null"])
+            #expect(measuring.status == 0 && measuring.output.contains("playing and recording 0:00.") && measuring.output.contains(" / 0:00.50  xruns "),
+                    "\(measuring.output)")
         }
     }
 
@@ -401,6 +487,34 @@ extension JackTests {
             if command == "record" {
                 #expect(try SoxInfo(take.path).samples > 0, "the take was finalised")
             }
+        }
+
+        /// `--fatal-xruns` ends a run at its first xrun with status 75: an xrun
+        /// is provoked by stopping the client (SIGSTOP) for longer than a period.
+        @Test(.enabled(if: JackServer.kind == .jackd, "jackd reports a stopped client's missed cycles as xruns"),
+              arguments: ["play", "record"])
+        func fatalXrunsEndARunWithItsOwnStatus(command: String) async throws {
+            let server = try JackServer.toBeLost()
+            defer { server.stop() }
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let clip = directory.appendingPathComponent("clip.wav")
+            try rampClip(frames: 4800).write(to: clip, encoding: .float)
+            let take = directory.appendingPathComponent("take.wav")
+            let client = "fatal-\(command)"
+            let arguments = command == "play" ? ["play", clip.path, "--loop"] : ["record", take.path]
+            let child = try ChildProcess(amioTool, arguments + ["--fatal-xruns", "--server", server.name, "--client-name", client, "-q"])
+            defer { child.kill9() }
+            let port = command == "record" ? "\(client):in_1" : "\(client):out_1"
+            #expect(try await waitForPort(port, server: server.name))
+            try await Task.sleep(nanoseconds: 500_000_000)
+            kill(child.pid, SIGSTOP)
+            try await Task.sleep(nanoseconds: 300_000_000)
+            kill(child.pid, SIGCONT)
+            let result = try child.waitForExit(within: 20)
+            #expect(result.status == 75, "\(result.err)")
+            #expect(result.err.contains("(--fatal-xruns)"), "\(result.err)")
+            if command == "record" { #expect(try SoxInfo(take.path).samples > 0, "the take was kept, finalised") }
         }
 
         @Test(.enabled(if: JackServer.kind == .jackd, "--start-server starts a jackd, which PipeWire's libjack cannot reach"))

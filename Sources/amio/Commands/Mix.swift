@@ -1,0 +1,90 @@
+import AMIO
+import ArgumentParser
+import Foundation
+
+struct Mix: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Play a session file in real time.")
+
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var xruns: XrunOptions
+
+    @Argument(help: "The session file (JSON).")
+    var session: String
+
+    @Option(help: "Where to start (TIME).", transform: TimeArgument.init(parsing:))
+    var start: TimeArgument = .zero
+
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Loop between two times A B until interrupted.", valueName: "time"),
+            transform: TimeArgument.init(parsing:))
+    var loop: [TimeArgument] = []
+
+    @Option(parsing: .upToNextOption, help: "Ports to connect the outputs to (default: the physical ones).")
+    var to: [String] = []
+
+    func validate() throws {
+        guard loop.isEmpty || loop.count == 2 else { throw ValidationError("--loop takes two times, A and B") }
+        try checkTime(start, name: "--start")
+        for (time, name) in zip(loop, ["--loop A", "--loop B"]) { try checkTime(time, name: name) }
+    }
+
+    func run() async throws {
+        try await perform(options) { logger in
+            let session = try Session(contentsOf: URL(fileURLWithPath: self.session))
+            try await Connection.with(options, inputs: 0, outputs: session.outputs,
+                                      connectPhysical: to.isEmpty, logger: logger) { io in
+                for (output, port) in zip(io.outputPortNames, to) { try io.connect(output, to: port) }
+                let rate = io.sampleRate
+                let (playspec, length) = try await session.playspec(sampleRate: rate)
+                let loopFrames = try zip(loop, ["--loop A", "--loop B"]).map { time, name throws(AMIOError) in
+                    try time.frames(atSampleRate: rate, name: name)
+                }
+                if loopFrames.count == 2, loopFrames[1] <= loopFrames[0] {
+                    throw AMIOError.invalidArgument(name: "--loop", reason: "B must come after A")
+                }
+                try io.setPosition(try start.frames(atSampleRate: rate, name: "--start"))
+                try io.setPlayspec(playspec)
+                try io.setTransportRolling(true)
+                let status = StatusLine(enabled: !options.quiet)
+                let watch = XrunWatch(io, fatal: xruns.fatalXruns)
+                let finished = try await untilInterrupted {
+                    if loopFrames.count == 2 {
+                        let (a, b) = (loopFrames[0], loopFrames[1])
+                        let passes = Counter()
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            // The jumps, scheduled one at a time, each once the last has applied;
+                            // this ends when one does not (the server went away).
+                            group.addTask {
+                                while !Task.isCancelled {
+                                    let jump = try io.schedulePlayspecChange(playspec, insertAt: b, startFrom: a)
+                                    guard case let .applied(frame) = await jump.result else { return }
+                                    passes.increment()
+                                    logger.debug("looped at frame \(frame)")
+                                }
+                            }
+                            // The status, by the wall clock: the position goes back at every jump.
+                            group.addTask {
+                                while true {
+                                    try await Task.sleep(nanoseconds: 100_000_000)
+                                    let position = io.position
+                                    try watch.check(at: position)
+                                    status.show("looping \(formatTime(frames: a, rate: rate))–\(formatTime(frames: b, rate: rate)): "
+                                        + "\(formatTime(frames: position, rate: rate)), pass \(passes.value + 1)" + watch.summary)
+                                }
+                            }
+                            try await group.next()
+                            group.cancelAll()
+                        }
+                    } else {
+                        try await followPosition(of: io, until: length) { position in
+                            try watch.check(at: position)
+                            status.show("mixing \(formatTime(frames: position, rate: rate)) / \(formatTime(frames: length, rate: rate))"
+                                + watch.summary)
+                        }
+                    }
+                }
+                status.finish((finished ? "mixed to " : "stopped at ") + formatTime(frames: io.position, rate: rate) + watch.summary)
+                try io.setTransportRolling(false)
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+@testable import AMIO
+@testable import amio
+import ArgumentParser
+import Foundation
+import Testing
+
+/// The command line in sox's and pastream's idiom: what a user of those
+/// tools types works as they expect.
+@Suite struct CLIConventionTests {
+    /// Every form of sox's time grammar, at 48 kHz.
+    @Test(arguments: [
+        ("90", 90 * 48000), ("1:30", 90 * 48000), ("1:30.5", 90 * 48000 + 24000), ("0:0:1", 48000),
+        (".5", 24000), ("0.25", 12000), ("79:0285", (79 * 60 + 285) * 48000), ("5025t", 5025 * 48000),
+        ("1:", 60 * 48000), ("1::", 3600 * 48000), ("1.1t", 52800), ("48000s", 48000), ("1.7e6s", 1_700_000),
+        ("1e6s", 1_000_000), ("0.6e0s", 1), ("4611686018427387904s", 1 << 62), ("1:23+37", 120 * 48000), ("12t+12s", 12 * 48000 + 12),
+        ("1e6s-10", 1_000_000 - 10 * 48000), ("10-2:00", 0), ("123-45+12s+2:00-3e3s", (78 + 120) * 48000 + 12 - 3000),
+        (" 2 ", 2 * 48000),
+    ] as [(String, Int)])
+    func timesParseAsInSox(text: String, frames: Int) throws {
+        let time = try TimeArgument(parsing: text)
+        #expect(try time.frames(atSampleRate: 48000, name: "TIME") == Int64(frames))
+    }
+
+    @Test(arguments: ["", "x", "-5", "+5", "1e6t", "1e6", "1:2:3:4", "1.5.5", "inf", "nan", "0x10s", "1:.", "1,5", "5 s",
+                      "1:2.5:3", "1++2", "1+", "s", ":5", "5ss", "0.6s"])
+    func whatSoxRejectsIsNoTimeAndTheErrorListsTheForms(text: String) {
+        let error = #expect(throws: ValidationError.self) { try TimeArgument(parsing: text) }
+        #expect(error?.message.contains("is not a TIME: [[hh:]mm:]ss[.frac][t] (1:30, 90, 0.5, 5025t), frames with s") == true)
+    }
+
+    @Test func timesBeyondTheTimelineAreRangeErrors() throws {
+        for text in ["1e300s", "99999999999:00:00", "4611686018427387905s"] {
+            let time = try TimeArgument(parsing: text)
+            #expect(throws: AMIOError.self) { try time.frames(atSampleRate: 768_000, name: "--duration") }
+        }
+    }
+
+    /// What each file type is written with when `--encoding` gives nothing.
+    @Test(arguments: [
+        ("x.wav", "float"), ("x.WAV", "float"), ("x.w64", "float"), ("x.rf64", "float"), ("x.aiff", "float"),
+        ("x.caf", "float"), ("x.au", "float"), ("x.flac", "pcm24"), ("x.ogg", "vorbis"), ("x.oga", "vorbis"),
+        ("x.opus", "opus"), ("x.mp3", "mp3"), ("-", "float"),
+    ])
+    func eachTypeDefaultsToAnEncodingItsContainerTakes(path: String, encoding: String) throws {
+        let type = try FileType.forWriting(path, type: nil)
+        let chosen = try type.encoding(nil, commandDefault: .float)
+        #expect(chosen.name == encoding)
+        #expect(type.format.supports(chosen))
+        #expect(try FileType.forWriting(path, type: nil).encoding(nil, commandDefault: .pcm24).name
+            == (encoding == "float" ? "pcm24" : encoding))
+    }
+
+    @Test func helpListsEveryTypeAndEncoding() throws {
+        for command in ["record", "render", "playrec"] {
+            let result = try amio([command, "--help"])
+            let help = result.out.replacingOccurrences(of: "\n", with: " ").split(separator: " ").joined(separator: " ")
+            for type in FileType.all { #expect(help.contains(type.name), "\(command) --help names \(type.name)") }
+            for (name, _) in FileType.encodings { #expect(help.contains(name), "\(command) --help names \(name)") }
+            #expect(help.contains("-t, --type, --format") && help.contains("-e, --encoding"))
+        }
+    }
+
+    /// A bounce to each compressed type with no flags: the file is what its name says.
+    @Test(arguments: [("flac", AudioFileEncoding.pcm24), ("ogg", .vorbis), ("opus", .opus), ("mp3", .mp3)])
+    func renderToACompressedTypeNeedsNoFlags(fileExtension: String, encoding: AudioFileEncoding) throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = directory.appendingPathComponent("drum.\(fileExtension)")
+        let result = try amio(["render", exampleSessions.appendingPathComponent("drum-loop.json").path, output.path, "-q"])
+        #expect(result.status == 0, "\(result.err)")
+        let file = try AudioFile(contentsOf: output)
+        #expect(file.encoding == encoding && file.channelCount == 2)
+    }
+
+    @Test func aBounceToStandardOutputIsAWAVStreamSoxReads() throws {
+        let session = exampleSessions.appendingPathComponent("drum-loop.json").path
+        for (arguments, soxType) in [("", "wav"), ("-t flac", "flac"), ("-t au -e pcm16", "au"), ("-t raw -e float", "raw")] {
+            let soxInput = soxType == "raw" ? "-t raw -r 48000 -c 2 -e floating-point -b 32" : "-t \(soxType)"
+            let result = try run("bash", ["-c", "'\(amioTool.path)' render '\(session)' - \(arguments) -q | sox \(soxInput) - -n stat 2>&1"])
+            #expect(result.status == 0, "\(result.output)")
+            #expect(result.output.contains("Samples read:            768000"), "\(arguments): \(result.output)")
+            // sox notes that libsndfile's float header has no cbSize, and that its AU header
+            // is the minimal 24 bytes, as it does for files on disk: warnings, not failures.
+            #expect(!result.output.contains("FAIL"), "\(result.output)")
+        }
+        // A container whose header is completed at the end cannot stream: said, not written broken.
+        let result = try run("bash", ["-c", "'\(amioTool.path)' render '\(session)' - -t caf -q | cat > /dev/null"])
+        #expect(result.status == 0 && result.output.contains("caf cannot be written to a pipe"), "\(result.output)")
+    }
+
+    /// Negative values, options before the subcommand, short options, `--version`.
+    @Test func argumentsParseAsUsersTypeThem() throws {
+        // `--gain -6` is a gain, not an option: the call gets as far as the (missing) file.
+        for gain in [["--gain", "-6"], ["--gain=-6"], ["--gain", "-0.5"]] {
+            let result = try amio(["play", "/nonexistent/take.wav"] + gain)
+            #expect(result.status == 65 && result.err.contains("/nonexistent/take.wav: missing"), "\(gain): \(result.err)")
+        }
+        let before = try amio(["--server", "amio-no-such-server", "-q", "ports"])
+        #expect(before.status == 69 && before.err.contains("'amio-no-such-server'"), "\(before.err)")
+        let version = try amio(["--version"])
+        #expect(version.status == 0 && version.out.hasPrefix("amio \(SwiftAMIO.version) (libjack "), "\(version.out)")
+        let short = try amio(["record", "/tmp/x.wav", "-d", "0s", "-c", "1", "-t", "wav", "-e", "pcm16"])
+        #expect(short.status == 64 && short.err.contains("--duration must be longer than 0"), "\(short.err)")
+        let badShort = try amio(["record", "/tmp/x.wav", "-c", "65"])
+        #expect(badShort.status == 64 && badShort.err.hasPrefix("amio: --channels must be 1...64\nusage: amio record [<options>] <output>"),
+                "\(badShort.err)")
+    }
+
+    /// A mono file feeds both sides; `--map` sends each channel where it says.
+    @Test func monoGoesToEveryOutputUnlessMapped() throws {
+        let mono = try AudioClip(channels: [[0.5, 0.25]], sampleRate: 48000)
+        let both = try Play.entries(for: mono, playAt: 0, repeatInterval: 0, gain: 1, outputs: 2, map: [])
+        #expect(both.count == 1 && both[0].gains == [1, 1])
+        let stereo = try AudioClip(channels: [[1, 1], [2, 2]], sampleRate: 48000)
+        let swapped = try Play.entries(for: stereo, playAt: 7, repeatInterval: 0, gain: 0.5, outputs: 2, map: [2, 1])
+        #expect(swapped.map(\.gains) == [[0, 0.5], [0.5, 0]])
+        #expect(swapped.map { $0.clip.samples(channel: 0) } == [[1, 1], [2, 2]] && swapped.allSatisfy { $0.playAt == 7 })
+        let leftOnly = try Play.entries(for: stereo, playAt: 0, repeatInterval: 0, gain: 1, outputs: 2, map: [1, 0])
+        #expect(leftOnly.count == 1 && leftOnly[0].gains == [1, 0])
+    }
+}
