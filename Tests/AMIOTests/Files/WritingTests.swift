@@ -107,6 +107,54 @@ import Testing
             #expect(!message.isEmpty)
         }
     }
+
+    /// A pipe (here a FIFO that sox reads) takes WAV, FLAC, AU and the rest
+    /// as streams, and sox reads every sample back; a container whose header
+    /// must be completed at the end is refused with a typed error, not written broken.
+    @Test(arguments: [(AudioFileFormat.wav, AudioFileEncoding.pcm16, "wav"), (.wav, .float, "wav"), (.wav, .pcm24, "wav"),
+                      (.wavExtensible, .pcm24, "wav"), (.flac, .pcm24, "flac"), (.au, .pcm16, "au"), (.ogg, .vorbis, "ogg")])
+    func pipesTakeStreamsSoxReadsToTheEnd(format: AudioFileFormat, encoding: AudioFileEncoding, soxType: String) throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fifo = directory.appendingPathComponent("pipe")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        let reader = try ChildProcess(try JackServer.locate("sox"), ["-t", soxType, fifo.path, "-n", "stat"])
+        let clip = try AudioClip(channels: [(0..<48000).map { Float($0 % 100) / 200 }, [Float](repeating: 0.25, count: 48000)],
+                                 sampleRate: 48000)
+        try clip.write(to: fifo, format: format, encoding: encoding)
+        let result = try reader.waitForExit(within: 30)
+        #expect(result.status == 0 && result.err.contains("Samples read:             96000"), "\(result.err)")
+        #expect(!result.err.contains("FAIL") && !result.err.contains("Premature EOF"), "\(result.err)")
+    }
+
+    @Test func aHeaderWrittenLastCannotGoDownAPipe() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fifo = directory.appendingPathComponent("pipe")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        let reader = try ChildProcess(try JackServer.locate("cat"), [fifo.path])
+        let clip = try AudioClip(channels: [[0, 0.5]], sampleRate: 48000)
+        let error = #expect(throws: AMIOError.self) { try clip.write(to: fifo, format: .caf, encoding: .float) }
+        guard case let .fileError(_, .unsupported, message) = error else { Issue.record("\(String(describing: error))"); return }
+        #expect(message.contains("caf cannot be written to a pipe") && message.contains("wav, flac"), "\(message)")
+        _ = try reader.waitForExit(within: 30)
+    }
+
+    /// The header walk that gives a piped WAV sox's placeholder length:
+    /// the RIFF size and the data chunk's, found past any chunk before it.
+    @Test func aPipedWAVHeaderAnnouncesSoxsPlaceholderLength() {
+        func le(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+        var header = Array("RIFF".utf8) + le(36) + Array("WAVEfmt ".utf8) + le(16) + [UInt8](repeating: 1, count: 16)
+            + Array("fact".utf8) + le(5) + [UInt8](repeating: 2, count: 6) + Array("data".utf8) + le(0)
+        let dataSizeAt = header.count - 4
+        PipeStream.announceUnknownLength(in: &header)
+        #expect(Array(header[dataSizeAt...]) == le(PipeStream.placeholderDataBytes))
+        #expect(Array(header[4..<8]) == le(PipeStream.placeholderDataBytes + UInt32(dataSizeAt - 4)))
+        var truncated = Array(header.prefix(30))
+        let before = truncated
+        PipeStream.announceUnknownLength(in: &truncated)
+        #expect(truncated == before, "a header cut before its data chunk is left alone")
+    }
 }
 
 @Suite struct ResamplingTests {
