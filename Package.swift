@@ -53,7 +53,8 @@ let package = Package(
             path: "Tests/CRealtimeProbe", linkerSettings: [.linkedLibrary("dl")]),
         .testTarget(
             name: "AMIOTests",
-            dependencies: ["AMIO", "CAMIO", "CRealtimeProbe", "amio", "PlaySine", "RecordSeconds", "SpectrumChunks"]),
+            dependencies: ["AMIO", "CAMIO", "CRealtimeProbe", "amio", "PlaySine", "RecordSeconds", "SpectrumChunks", "Thru",
+                           "DAWLoop", "AMIODemo", "FileEffect", "ToneToFile"]),
     ],
     swiftLanguageModes: [.v6],
     cLanguageStandard: .c11

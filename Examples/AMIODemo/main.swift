@@ -65,6 +65,29 @@ func cpuSeconds(pid: Int32?) -> Double? {
     return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
+/// The jackd serving `server` (the default server when nil), found by
+/// reading each process's command line: jackd names its server with `-n`
+/// or `--name`, else it is "default". Nil unless exactly one matches.
+func findJackd(serving server: String?) -> Int32? {
+    let wanted = server ?? ProcessInfo.processInfo.environment["JACK_DEFAULT_SERVER"] ?? "default"
+    let processes = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    let matches = processes.compactMap(Int32.init).filter { pid in
+        guard processName(pid: pid) == "jackd",
+              let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        let words = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        var name = "default"
+        for (index, word) in words.enumerated() {
+            if (word == "-n" || word == "--name"), index + 1 < words.count { name = words[index + 1] }
+            else if word.hasPrefix("--name=") { name = String(word.dropFirst(7)) }
+            else if word.hasPrefix("-n"), word.count > 2 { name = String(word.dropFirst(2)) }
+            // The driver's own options follow -d; the server's come before.
+            if word == "-d" { break }
+        }
+        return name == wanted
+    }
+    return matches.count == 1 ? matches[0] : nil
+}
+
 /// The name of a process, from /proc/PID/comm.
 func processName(pid: Int32) -> String? {
     (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -128,7 +151,10 @@ func run() async throws {
 
     let start = try io.schedulePlayspecChange(playspec, insertAt: 0, startFrom: 0)
     try io.setTransportRolling(true)
-    let cpuBefore = cpuSeconds(pid: nil), serverBefore = cpuSeconds(pid: options.serverPID)
+    // The server's CPU is measured only for a process known to be it: given, or found by its name.
+    let serverPID = options.serverPID ?? findJackd(serving: options.server)
+    let serverSource = options.serverPID != nil ? "from --server-pid" : "found by its server name"
+    let cpuBefore = cpuSeconds(pid: nil), serverBefore = serverPID.flatMap { cpuSeconds(pid: $0) }
     let wallBefore = Date()
     print("change \(start.id): \(await start.result) — the playspec starts")
 
@@ -146,8 +172,8 @@ func run() async throws {
     looper.cancel()
     let wall = Date().timeIntervalSince(wallBefore)
     let cpu = cpuSeconds(pid: nil).flatMap { after in cpuBefore.map { after - $0 } }
-    let serverCPU = cpuSeconds(pid: options.serverPID).flatMap { after in serverBefore.map { after - $0 } }
-    let serverProcess = options.serverPID.flatMap(processName(pid:)) ?? "server"
+    let serverCPU = serverPID.flatMap { cpuSeconds(pid: $0) }.flatMap { after in serverBefore.map { after - $0 } }
+    let serverProcess = serverPID.map { "\(processName(pid: $0) ?? "server") (pid \($0), \(serverSource))" }
     let xruns = io.xrunCount
     await io.close()
     _ = await looper.result
@@ -169,14 +195,16 @@ func run() async throws {
     print("clicks heard at timeline frames \(clicks.sorted()) (one every \(beat) frames, offset 0)")
     if let cpu {
         print(String(format: "CPU: demo process %.1f%% of one core over %.1f s with %d clips", 100 * cpu / wall, wall, options.clips)
-            + (serverCPU.map { "; \(serverProcess) " + String(format: "%.1f%%", 100 * $0 / wall) } ?? ""))
+            + (serverCPU.map { "; \(serverProcess ?? "server") " + String(format: "%.1f%%", 100 * $0 / wall) }
+                ?? "; the server's CPU not measured (no jackd found by its name: pass --server-pid)"))
     }
     if exact != compared { throw DemoError.usage("captured audio differs from the render") }
 }
 
+// Errors end the program as a command-line tool ends: one line, a sysexits status.
 do {
     try await run()
 } catch {
     FileHandle.standardError.write(Data("AMIODemo: \(error)\n".utf8))
-    exit(error is DemoError ? 64 : 1)
+    exit(error is DemoError ? 64 : (error as? AMIOError)?.exitStatus ?? 70)
 }

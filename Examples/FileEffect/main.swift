@@ -5,24 +5,29 @@ import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard arguments.count == 2 else {
-    print("usage: FileEffect IN OUT")
+    FileHandle.standardError.write(Data("usage: FileEffect IN OUT\n".utf8))
     exit(64)
 }
-let input = try AudioFile(contentsOf: URL(fileURLWithPath: arguments[0]))
-let writer = try AudioFileWriter(url: URL(fileURLWithPath: arguments[1]), format: AudioFileFormat(fileExtensionOf: URL(fileURLWithPath: arguments[1])) ?? .wav,
-                                 encoding: .float, channelCount: input.channelCount, sampleRate: input.sampleRate)
-// Stream in blocks: the file never has to fit in memory.
-var frame = 0
-while true {
-    var block = try input.read(maxFrames: 8192)
-    guard let count = block.first?.count, count > 0 else { break }
-    for i in 0..<count {
-        let depth = 0.5 + 0.5 * sin(2 * Double.pi * 4 * Double(frame + i) / Double(input.sampleRate))
-        for channel in block.indices { block[channel][i] *= Float(depth) }
+// Errors end the program as a command-line tool ends: one line, a sysexits status.
+do throws(AMIOError) {
+    let input = try AudioFile(contentsOf: URL(fileURLWithPath: arguments[0]))
+    let writer = try AudioFileWriter(url: URL(fileURLWithPath: arguments[1]), format: AudioFileFormat(fileExtensionOf: URL(fileURLWithPath: arguments[1])) ?? .wav,
+                                     encoding: .float, channelCount: input.channelCount, sampleRate: input.sampleRate)
+    // Stream in blocks: the file never has to fit in memory.
+    var frame = 0
+    while true {
+        var block = try input.read(maxFrames: 8192)
+        guard let count = block.first?.count, count > 0 else { break }
+        for i in 0..<count {
+            let depth = 0.5 + 0.5 * sin(2 * Double.pi * 4 * Double(frame + i) / Double(input.sampleRate))
+            for channel in block.indices { block[channel][i] *= Float(depth) }
+        }
+        try writer.write(planar: block)
+        frame += count
     }
-    try writer.write(planar: block)
-    frame += count
+    try writer.close()
+    print("applied a 4 Hz tremolo to \(frame) frames: \(arguments[0]) -> \(arguments[1])")
+} catch {
+    FileHandle.standardError.write(Data("FileEffect: \(error)\n".utf8))
+    exit(error.exitStatus)
 }
-try writer.close()
-print("applied a 4 Hz tremolo to \(frame) frames: \(arguments[0]) -> \(arguments[1])")
-

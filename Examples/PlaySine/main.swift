@@ -7,17 +7,23 @@ let arguments = CommandLine.arguments.dropFirst()
 let seconds = arguments.first.flatMap(Double.init) ?? 2
 let frequency = arguments.dropFirst().first.flatMap(Double.init) ?? 440
 
-let io = try await AudioInterface(clientName: "play-sine", inputChannels: 0, outputChannels: 2)
-let rate = io.sampleRate
-// One second of tone, repeated every second: a whole number of cycles, so the loop is seamless.
-let cycles = (frequency).rounded()
-let tone = try AudioClip(channels: [(0..<rate).map { Float(0.25 * sin(2 * Double.pi * cycles * Double($0) / Double(rate))) }],
-                         sampleRate: rate)
-let change = try io.schedulePlayspecChange([PlayspecEntry(clip: tone, playAt: 0, repeatInterval: Int64(rate), gains: [1, 1])],
-                                           insertAt: 0, startFrom: 0)
-try io.setTransportRolling(true)
-print("playing \(cycles) Hz at \(rate) Hz on \(io.outputPortNames.joined(separator: ", ")): \(await change.result)")
-// Counted on the audio clock, not the wall clock: exactly `seconds` of tone.
-try await io.waitUntilPosition(reaches: Int64(seconds * Double(rate)))
-print("played \(io.position) frames (\(String(format: "%.2f", Double(io.position) / Double(rate))) s), xruns \(io.xrunCount)")
-await io.close()
+// Errors end the program as a command-line tool ends: one line, a sysexits status.
+do throws(AMIOError) {
+    let io = try await AudioInterface(clientName: "play-sine", inputChannels: 0, outputChannels: 2)
+    let rate = io.sampleRate
+    // One second of tone, repeated every second: a whole number of cycles, so the loop is seamless.
+    let cycles = (frequency).rounded()
+    let tone = try AudioClip(channels: [(0..<rate).map { Float(0.25 * sin(2 * Double.pi * cycles * Double($0) / Double(rate))) }],
+                             sampleRate: rate)
+    let change = try io.schedulePlayspecChange([PlayspecEntry(clip: tone, playAt: 0, repeatInterval: Int64(rate), gains: [1, 1])],
+                                               insertAt: 0, startFrom: 0)
+    try io.setTransportRolling(true)
+    print("playing \(cycles) Hz at \(rate) Hz on \(io.outputPortNames.joined(separator: ", ")): \(await change.result)")
+    // Counted on the audio clock, not the wall clock: exactly `seconds` of tone.
+    try await io.waitUntilPosition(reaches: Int64(seconds * Double(rate)))
+    print("played \(io.position) frames (\(String(format: "%.2f", Double(io.position) / Double(rate))) s), xruns \(io.xrunCount)")
+    await io.close()
+} catch {
+    FileHandle.standardError.write(Data("PlaySine: \(error)\n".utf8))
+    exit(error.exitStatus)
+}

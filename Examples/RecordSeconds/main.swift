@@ -5,15 +5,21 @@ import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let path = arguments.first else {
-    print("usage: RecordSeconds OUT.wav [seconds]")
+    FileHandle.standardError.write(Data("usage: RecordSeconds OUT.wav [seconds]\n".utf8))
     exit(64)
 }
 let seconds = arguments.dropFirst().first.flatMap(Double.init) ?? 5
-let io = try await AudioInterface(clientName: "record-seconds", inputChannels: 2, outputChannels: 0)
-let frames = Int64(seconds * Double(io.sampleRate))
-// File frame 0 is timeline frame 0: the frame the transport starts at.
-let recording = try await io.record(to: URL(fileURLWithPath: path), encoding: .pcm16, from: 0, until: frames)
-try io.setTransportRolling(true)
-let summary = await recording.summary
-await io.close()
-print("recorded \(summary.framesWritten) frames (\(seconds) s) from \(io.inputPortNames.joined(separator: ", ")) to \(path), \(summary.droppedFrames) lost")
+// Errors end the program as a command-line tool ends: one line, a sysexits status.
+do throws(AMIOError) {
+    let io = try await AudioInterface(clientName: "record-seconds", inputChannels: 2, outputChannels: 0)
+    let frames = Int64(seconds * Double(io.sampleRate))
+    // File frame 0 is timeline frame 0: the frame the transport starts at.
+    let recording = try await io.record(to: URL(fileURLWithPath: path), encoding: .pcm16, from: 0, until: frames)
+    try io.setTransportRolling(true)
+    let summary = await recording.summary
+    await io.close()
+    print("recorded \(summary.framesWritten) frames (\(seconds) s) from \(io.inputPortNames.joined(separator: ", ")) to \(path), \(summary.droppedFrames) lost")
+} catch {
+    FileHandle.standardError.write(Data("RecordSeconds: \(error)\n".utf8))
+    exit(error.exitStatus)
+}

@@ -6,22 +6,28 @@ import AMIO
 import Foundation
 
 let seconds = CommandLine.arguments.dropFirst().first.flatMap(Double.init) ?? 10
-let io = try await AudioInterface(clientName: "thru", inputChannels: 2, outputChannels: 2)
-let delay = Int64(io.latency.roundTrip + 4 * io.periodFrames)
-try io.setTransportRolling(true)
-print("thru: inputs to outputs, \(delay) frames (\(String(format: "%.1f", 1000 * Double(delay) / Double(io.sampleRate))) ms) late")
-let forwarding = Task {
-    var recent: [PlayspecEntry] = []
-    for try await chunk in io.inputChunks where chunk.wasTransportRolling {
-        let clip = try AudioClip(channels: (0..<chunk.channelCount).map { Array(chunk.samples(channel: $0)) },
-                                 sampleRate: io.sampleRate)
-        recent.append(PlayspecEntry(clip: clip, playAt: chunk.startingFrame + delay, gains: [1, 1]))
-        // Keep what has not finished playing yet.
-        recent.removeAll { $0.playAt + Int64($0.clip.frameCount) < io.position }
-        try io.setPlayspec(Playspec(recent))
+// Errors end the program as a command-line tool ends: one line, a sysexits status.
+do {
+    let io = try await AudioInterface(clientName: "thru", inputChannels: 2, outputChannels: 2)
+    let delay = Int64(io.latency.roundTrip + 4 * io.periodFrames)
+    try io.setTransportRolling(true)
+    print("thru: inputs to outputs, \(delay) frames (\(String(format: "%.1f", 1000 * Double(delay) / Double(io.sampleRate))) ms) late")
+    let forwarding = Task {
+        var recent: [PlayspecEntry] = []
+        for try await chunk in io.inputChunks where chunk.wasTransportRolling {
+            let clip = try AudioClip(channels: (0..<chunk.channelCount).map { Array(chunk.samples(channel: $0)) },
+                                     sampleRate: io.sampleRate)
+            recent.append(PlayspecEntry(clip: clip, playAt: chunk.startingFrame + delay, gains: [1, 1]))
+            // Keep what has not finished playing yet.
+            recent.removeAll { $0.playAt + Int64($0.clip.frameCount) < io.position }
+            try io.setPlayspec(Playspec(recent))
+        }
     }
+    try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+    forwarding.cancel()
+    print("forwarded \(io.position) frames, \(io.droppedInputFrames) lost, \(io.xrunCount) xruns")
+    await io.close()
+} catch {
+    FileHandle.standardError.write(Data("Thru: \(error)\n".utf8))
+    exit((error as? AMIOError)?.exitStatus ?? 70)
 }
-try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-forwarding.cancel()
-print("forwarded \(io.position) frames, \(io.droppedInputFrames) lost, \(io.xrunCount) xruns")
-await io.close()

@@ -5,7 +5,7 @@ import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let path = arguments.first else {
-    print("usage: ToneToFile OUT.wav [seconds] [frequency]")
+    FileHandle.standardError.write(Data("usage: ToneToFile OUT.wav [seconds] [frequency]\n".utf8))
     exit(64)
 }
 let seconds = arguments.dropFirst().first.flatMap(Double.init) ?? 1
@@ -13,6 +13,12 @@ let frequency = arguments.dropFirst(2).first.flatMap(Double.init) ?? 440
 let rate = 48000
 let frames = Int(seconds * Double(rate))
 let samples = (0..<frames).map { Float(0.5 * sin(2 * Double.pi * frequency * Double($0) / Double(rate))) }
-let clip = try AudioClip(channels: [samples, samples], sampleRate: rate)
-try clip.write(to: URL(fileURLWithPath: path), encoding: .pcm16, dither: true)
-print("wrote \(frames) frames of \(frequency) Hz to \(path) (16-bit, dithered)")
+// Errors end the program as a command-line tool ends: one line, a sysexits status.
+do throws(AMIOError) {
+    let clip = try AudioClip(channels: [samples, samples], sampleRate: rate)
+    try clip.write(to: URL(fileURLWithPath: path), encoding: .pcm16, dither: true)
+    print("wrote \(frames) frames of \(frequency) Hz to \(path) (16-bit, dithered)")
+} catch {
+    FileHandle.standardError.write(Data("ToneToFile: \(error)\n".utf8))
+    exit(error.exitStatus)
+}

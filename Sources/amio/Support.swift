@@ -108,21 +108,12 @@ func perform(_ options: GlobalOptions, _ body: (Logger) async throws -> Void) as
     }
 }
 
+/// The status `error` ends amio with (its sysexits status), and a hint where one helps.
 func classify(_ error: AMIOError) -> (Int32, String?) {
-    switch error {
-    case .serverUnavailable:
-        return (ExitStatus.unavailable, "hint: start jackd, or pass --start-server to run a private dummy server")
-    case .serverShutdown:
-        return (ExitStatus.unavailable, nil)
-    case let .fileError(_, problem, _):
-        return (problem == .writeFailed ? ExitStatus.ioError : ExitStatus.badInput, nil)
-    case .invalidSession, .invalidPlayspec, .invalidClip, .resamplingFailed:
-        return (ExitStatus.badInput, nil)
-    case .invalidArgument, .connectionFailed:
-        return (ExitStatus.usage, nil)
-    case .clientStartFailed, .closed, .changeQueueFull, .outOfMemory, .cancelled:
-        return (ExitStatus.ioError, nil)
+    if case .serverUnavailable = error {
+        return (error.exitStatus, "hint: start jackd, or pass --start-server to run a private dummy server")
     }
+    return (error.exitStatus, nil)
 }
 
 func printError(_ message: String) {

@@ -98,7 +98,9 @@ public final class AudioInterface: Sendable {
         var message = [CChar](repeating: 0, count: 512)
         guard let jack = camio_jack_open(clientName, serverName, &status, &message, message.count) else {
             ServerRegistry.shared.release(serverKey)
-            throw .serverUnavailable(server: serverName, status: JACKStatus(rawValue: status),
+            // Named as libjack looked for it: without a name, $JACK_DEFAULT_SERVER's.
+            let looked = serverName ?? getenv("JACK_DEFAULT_SERVER").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+            throw .serverUnavailable(server: looked, status: JACKStatus(rawValue: status),
                                      message: String(cBuffer: message))
         }
         let sampleRate = Int(camio_jack_sample_rate(jack))

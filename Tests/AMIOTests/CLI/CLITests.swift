@@ -537,6 +537,38 @@ func example(_ name: String, _ arguments: [String], server: JackServer) throws -
     return (result.status, result.output)
 }
 
+/// The examples end as command-line tools do: one line, `NAME: message`, and
+/// a sysexits status; never a backtrace.
+@Suite struct ExampleExitTests {
+    static let servedExamples: [(String, [String])] = [
+        ("PlaySine", ["0.1"]), ("RecordSeconds", ["/tmp/amio-example-never.wav", "0.1"]), ("Thru", ["0.1"]),
+        ("SpectrumChunks", ["0.1"]), ("DAWLoop", ["0.1"]), ("AMIODemo", ["--seconds", "0.1"]),
+    ]
+
+    @Test(arguments: servedExamples.map(\.0))
+    func everyExampleWithNoServerExits69WithOneLine(name: String) throws {
+        let arguments = Self.servedExamples.first { $0.0 == name }!.1
+        let result = try ChildProcess(amioTool.deletingLastPathComponent().appendingPathComponent(name), arguments,
+                                      environment: ProcessInfo.processInfo.environment.merging(["JACK_DEFAULT_SERVER": "amio-no-such-server"]) { $1 })
+            .waitForExit(within: 60)
+        #expect(result.status == 69, "\(result.err)")
+        #expect(result.err == "\(name): JACK server 'amio-no-such-server' is unavailable: status 0x11 (failure, server failed): "
+            + "jack server is not running or cannot be started\n", "\(result.err)")
+        #expect(result.out.isEmpty, "\(result.out)")
+    }
+
+    @Test func fileExamplesSayWhatIsWrongWithTheFile() throws {
+        let tool = amioTool.deletingLastPathComponent()
+        let missing = try ChildProcess(tool.appendingPathComponent("FileEffect"), ["/nonexistent/tone.wav", "/tmp/out.flac"]).waitForExit(within: 60)
+        #expect(missing.status == 65 && missing.err.hasPrefix("FileEffect: /nonexistent/tone.wav: missing") && missing.err.split(separator: "\n").count == 1,
+                "\(missing.err)")
+        let unwritable = try ChildProcess(tool.appendingPathComponent("ToneToFile"), ["/nonexistent/tone.wav"]).waitForExit(within: 60)
+        #expect(unwritable.status == 74 && unwritable.err.hasPrefix("ToneToFile: /nonexistent/tone.wav: write failed"), "\(unwritable.err)")
+        let usage = try ChildProcess(tool.appendingPathComponent("ToneToFile"), []).waitForExit(within: 60)
+        #expect(usage.status == 64 && usage.err == "usage: ToneToFile OUT.wav [seconds] [frequency]\n" && usage.out.isEmpty)
+    }
+}
+
 extension JackTests {
     @Suite(.jackServer(period: 256))
     struct Examples {
