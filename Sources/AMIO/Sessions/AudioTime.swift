@@ -12,7 +12,8 @@ import Foundation
 public enum AudioTime: Sendable, Hashable, CustomStringConvertible {
     /// A time in seconds.
     case seconds(Double)
-    /// An exact number of frames.
+    /// An exact number of frames, at the rate the times count at: a
+    /// session's `sampleRate`, or the playing rate on the command line.
     case frames(Int64)
 
     /// The grammar of a time string, as an ECMA-262 regular expression (the

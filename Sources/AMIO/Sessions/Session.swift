@@ -13,6 +13,11 @@ import Foundation
 /// are listed in Docs/Session-Format.md): a time never leaves the timeline's
 /// ±2^62 frames (``TimelineLimit``), and a problem is an
 /// ``AMIOError/invalidSession(path:location:reason:)`` naming the JSON path.
+///
+/// A session keeps its arrangement at any rate: times in frames (`"24000s"`)
+/// count at its ``sampleRate`` and, like times in seconds, become frames of
+/// the playing rate in ``playspec(sampleRate:)`` (see "Times at any rate" in
+/// Docs/Session-Format.md).
 public struct Session: Sendable {
     /// The format version this library reads and writes.
     public static let formatVersion = 1
@@ -45,9 +50,43 @@ public struct Session: Sendable {
         /// The audio file, resolved against the session file's folder.
         public var file: URL
         /// The part of the file to use, if not all of it.
-        public var crop: ClosedRange<AudioTimeBound>?
+        public var crop: Crop?
         /// How to make the file when it is missing (the example sessions ship no audio).
         public var generator: Generator?
+    }
+
+    /// The part of a clip to play, `[start, end]` in the file: times from the
+    /// clip's start, at the session's rate like every other time (a time in
+    /// frames counts at the session's `sampleRate`, not at the rate of the
+    /// clip's file), so a crop and a repeat in frames line up at any rate.
+    public struct Crop: Sendable, Hashable {
+        /// Where the crop begins, from the clip's start.
+        public var start: AudioTime
+        /// Where it ends (the frame after its last), or the clip's end.
+        public var end: AudioTimeBound
+
+        /// A crop; a session checks that its end comes after its start.
+        ///
+        /// - Parameters:
+        ///   - start: Where the crop begins, from the clip's start.
+        ///   - end: Where it ends, or ``AudioTimeBound/end`` for the clip's end.
+        public init(start: AudioTime = .seconds(0), end: AudioTimeBound = .end) {
+            self.start = start
+            self.end = end
+        }
+
+        /// Whether the end comes after the start, a time in frames counting at `frameRate`.
+        func endIsAfterStart(countingFramesAt frameRate: Int) -> Bool {
+            guard case let .time(end) = end else { return true }
+            switch (start, end) {
+            case let (.seconds(a), .seconds(b)): return a < b
+            case let (.frames(a), .frames(b)): return a < b
+            // Compared in frames at the session's rate; the exact check is the
+            // playing rate's, once both ends are frames of the loaded clip.
+            case let (.seconds(a), .frames(b)): return a * Double(frameRate) < Double(b)
+            case let (.frames(a), .seconds(b)): return Double(a) < b * Double(frameRate)
+            }
+        }
     }
 
     /// One placement of a clip on the timeline.
@@ -55,7 +94,7 @@ public struct Session: Sendable {
         /// The clip's name.
         public var clip: String
         /// The part of the clip to play; the clip's own crop if nil.
-        public var crop: ClosedRange<AudioTimeBound>?
+        public var crop: Crop?
         /// Where the crop starts sounding.
         public var start: AudioTime
         /// The distance between repetitions, or nil to play once.
@@ -82,7 +121,9 @@ public struct Session: Sendable {
     public var version: Int
     /// Output channels.
     public var outputs: Int
-    /// The sample rate to render at when none is given.
+    /// The rate the session's times in frames (`"24000s"`) count at, and the
+    /// rate to render at when none is given; nil if the session gives none
+    /// (then it uses no time in frames, and renders at 48 000 Hz).
     public var sampleRate: Int?
     /// How long the session is; by default where the last one-shot entry ends.
     public var length: AudioTime?
@@ -137,6 +178,14 @@ public struct Session: Sendable {
         }
     }
 
+    /// Why a time in frames (`text`) is refused in a session without a
+    /// `sampleRate`: its frames would count at whatever rate it is played at,
+    /// and so move with it; guessing a rate would move them silently.
+    static func framesNeedARate(_ text: String) -> String {
+        "\(quoted(text)) is a time in frames, which count at the session's sampleRate, and the session gives none: "
+            + "add \"sampleRate\" (the rate the frames were counted at, such as 48000), or give the time in seconds"
+    }
+
     /// A JSON path cut to about 200 characters (a path 64 levels deep can be long).
     static func shorten(_ location: String) -> String {
         location.count <= 200 ? location : "\(location.prefix(100))…\(location.suffix(80))"
@@ -144,7 +193,7 @@ public struct Session: Sendable {
 
     init(_ root: JSONValue, url: URL) throws(AMIOError) {
         self.url = url
-        let reader = SessionReader(path: url.path)
+        var reader = SessionReader(path: url.path)
         let top = try reader.object(root, at: "$")
         try reader.allowOnly(["$schema", "version", "outputs", "sampleRate", "length", "clips", "entries"], in: top, at: "")
         if let schema = top["$schema"] { _ = try reader.string(schema, at: "$schema") }
@@ -159,6 +208,8 @@ public struct Session: Sendable {
         version = Int(versionNumber)
         outputs = try reader.integer(top["outputs"], at: "outputs", required: false, in: 1...4096) ?? 2
         sampleRate = try reader.integer(top["sampleRate"], at: "sampleRate", required: false, in: 1...TimelineLimit.maximumSampleRate)
+        // Read before any time, so a time in frames knows the rate it counts at.
+        reader.sampleRate = sampleRate
         length = try top["length"].map { value throws(AMIOError) in try reader.time(value, at: "length") }
 
         let base = url.deletingLastPathComponent()
@@ -214,51 +265,25 @@ public struct Session: Sendable {
     }
 }
 
-/// One end of a crop: a time from the start of the clip, or its end (`"end"`).
-public enum AudioTimeBound: Sendable, Hashable, Comparable {
-    /// A time from the clip's start.
-    case time(AudioTime)
-    /// The clip's last frame.
-    case end
-
-    /// The frame it stands for in a clip of `length` frames at `sampleRate`.
-    ///
-    /// - Parameters:
-    ///   - sampleRate: The clip's rate.
-    ///   - length: The clip's frames.
-    ///   - name: What the bound is, for the error.
-    /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when the time does not fit the timeline.
-    public func frame(sampleRate: Int, length: Int, name: String = "crop") throws(AMIOError) -> Int {
-        switch self {
-        case let .time(time): Int(try time.frames(atSampleRate: sampleRate, name: name))
-        case .end: length
-        }
-    }
-
-    /// Orders bounds as times; a time in seconds and one in frames compare at
-    /// ``TimelineLimit/maximumSampleRate``, where both fit the timeline.
-    public static func < (a: AudioTimeBound, b: AudioTimeBound) -> Bool {
-        switch (a, b) {
-        case (.end, _): false
-        case (.time, .end): true
-        case let (.time(.seconds(x)), .time(.seconds(y))): x < y
-        case let (.time(.frames(x)), .time(.frames(y))): x < y
-        case let (.time(x), .time(y)):
-            ((try? x.frames(atSampleRate: TimelineLimit.maximumSampleRate)) ?? 0)
-                < ((try? y.frames(atSampleRate: TimelineLimit.maximumSampleRate)) ?? 0)
-        }
-    }
-}
-
 extension Session {
     /// Loads (and, where missing and described, generates) every clip at
     /// `sampleRate` and builds the playspec.
     ///
+    /// Every time becomes frames at `sampleRate`, rounded to the nearest
+    /// frame (halves away from zero): one in seconds from its seconds, one
+    /// in frames from its frames at the session's ``sampleRate`` (24000
+    /// frames of a 48 kHz session are 22050 at 44.1 kHz). Crops are times
+    /// like the others, so a session keeps its arrangement at any rate; each
+    /// time is rounded on its own, so an entry's end is within a frame of
+    /// where it would be exactly.
+    ///
     /// - Parameter sampleRate: The rate to play or render at, 1…768 000.
     /// - Returns: The playspec and the session's length in frames.
     /// - Throws: ``AMIOError/invalidSession(path:location:reason:)`` for a crop
-    ///   outside its clip, a time that does not fit the timeline at this rate,
-    ///   a repeat shorter than a frame, or a clip file that cannot be read or
+    ///   outside its clip or shorter than a frame at this rate, a time that
+    ///   does not fit the timeline at this rate, a time in frames in a session
+    ///   without a ``sampleRate``, a repeat shorter than a frame, an entry
+    ///   naming no clip, or a clip file that cannot be read or
     ///   resampled (at `clips.NAME.file`); ``AMIOError/fileError(path:problem:message:)``
     ///   when a generated clip cannot be written.
     public func playspec(sampleRate: Int) async throws(AMIOError) -> (playspec: Playspec, length: Int64) {
@@ -270,20 +295,23 @@ extension Session {
         }
         /// A conversion's range error, moved to the JSON path of the value.
         func frames(_ time: AudioTime, at location: String) throws(AMIOError) -> Int64 {
-            do { return try time.frames(atSampleRate: sampleRate, name: location) } catch {
+            // A session read from a file has a rate when it has frames; one whose rate was set to nil after has not.
+            if case .frames = time, self.sampleRate == nil { throw fail(location, Self.framesNeedARate(time.description)) }
+            do { return try time.frames(atSampleRate: sampleRate, countingFramesAt: self.sampleRate ?? sampleRate, name: location) } catch {
                 if case let .invalidArgument(_, reason) = error { throw fail(location, reason) }
                 throw error
             }
         }
         var loaded: [String: AudioClip] = [:]
         let used = Set(entries.map(\.clip))
-        for clip in clips.values.sorted(by: { $0.name < $1.name }) where used.contains(clip.name) {
-            let at = "clips" + JSONPath.component(clip.name, first: false) + ".file"
+        // By key, the name entries use (a clip's own name is the same unless changed since).
+        for (name, clip) in clips.sorted(by: { $0.key < $1.key }) where used.contains(name) {
+            let at = "clips" + JSONPath.component(name, first: false) + ".file"
             if let generator = clip.generator, !FileManager.default.fileExists(atPath: clip.file.path) {
                 try generator.write(to: clip.file)
             }
             do {
-                loaded[clip.name] = try await AudioClip(contentsOf: clip.file, resamplingTo: sampleRate)
+                loaded[name] = try await AudioClip(contentsOf: clip.file, resamplingTo: sampleRate)
             } catch {
                 switch error {
                 case .cancelled, .outOfMemory: throw error
@@ -296,11 +324,15 @@ extension Session {
         var end: Int64 = 0
         for (index, entry) in entries.enumerated() {
             let at = "entries[\(index)]"
-            let clip = loaded[entry.clip]!
-            let crop = entry.crop ?? clips[entry.clip]?.crop ?? (.time(.frames(0)) ... .end)
+            guard let clip = loaded[entry.clip] else { throw fail("\(at).clip", "no clip named \(quoted(entry.clip))") }
+            // In seconds, so a session without a rate needs none for it.
+            let crop = entry.crop ?? clips[entry.clip]?.crop ?? Crop(start: .seconds(0), end: .end)
             let cropAt = entry.crop != nil ? "\(at).crop" : "clips" + JSONPath.component(entry.clip, first: false) + ".crop"
-            let a = try crop.lowerBound.time.map { time throws(AMIOError) in Int(try frames(time, at: "\(cropAt)[0]")) } ?? clip.frameCount
-            let b = try crop.upperBound.time.map { time throws(AMIOError) in Int(try frames(time, at: "\(cropAt)[1]")) } ?? clip.frameCount
+            let a = Int(try frames(crop.start, at: "\(cropAt)[0]"))
+            let b = try crop.end.time.map { time throws(AMIOError) in Int(try frames(time, at: "\(cropAt)[1]")) } ?? clip.frameCount
+            guard a != b else {
+                throw fail(cropAt, "frames \(a)..<\(b): the crop is shorter than one frame at \(sampleRate) Hz")
+            }
             guard 0 <= a, a < b, b <= clip.frameCount else {
                 throw fail(entry.crop != nil ? "\(at).crop" : at,
                            "frames \(a)..<\(b) are not inside clip \(quoted(entry.clip)) of \(clip.frameCount) frames")
@@ -435,14 +467,6 @@ extension Session {
     }
 }
 
-extension AudioTimeBound {
-    /// The time, or nil for `end`.
-    var time: AudioTime? {
-        if case let .time(time) = self { return time }
-        return nil
-    }
-}
-
 extension Session.Generator {
     /// Writes the generated audio (24-bit WAV or whatever the extension says)
     /// to `url`, a block at a time.
@@ -502,6 +526,8 @@ extension Session.Generator {
 /// Reads typed values out of the tree, failing with the JSON path.
 private struct SessionReader {
     let path: String
+    /// The session's rate, which times in frames count at; none is allowed without it.
+    var sampleRate: Int?
 
     func fail(_ location: String, _ reason: String) -> AMIOError {
         .invalidSession(path: path, location: location.isEmpty ? "$" : Session.shorten(location), reason: reason)
@@ -550,12 +576,16 @@ private struct SessionReader {
         return Int(number)
     }
 
-    /// A number of seconds, or a string in ``AudioTime`` syntax; never negative, never beyond the timeline.
+    /// A number of seconds, or a string in ``AudioTime`` syntax; never negative,
+    /// never beyond the timeline, and in frames only with a ``sampleRate``.
     func time(_ value: JSONValue, at location: String) throws(AMIOError) -> AudioTime {
         do throws(AMIOError) {
             switch value {
             case let .number(seconds): return try AudioTime(seconds: seconds, name: location)
-            case let .string(text): return try AudioTime(parsing: text, name: location)
+            case let .string(text):
+                let time = try AudioTime(parsing: text, name: location)
+                if case .frames = time, sampleRate == nil { throw fail(location, Session.framesNeedARate(text)) }
+                return time
             default:
                 throw fail(location, "expected a time (seconds, or a string such as \"1:30\", \"2.5\" or \"48000s\"), found \(value.kind)")
             }
@@ -565,14 +595,16 @@ private struct SessionReader {
         }
     }
 
-    func crop(_ value: JSONValue, at location: String) throws(AMIOError) -> ClosedRange<AudioTimeBound> {
+    func crop(_ value: JSONValue, at location: String) throws(AMIOError) -> Session.Crop {
         guard case let .array(ends) = value, ends.count == 2 else {
             throw fail(location, "expected [start, end], found \(value.kind == "an array" ? "an array that does not hold 2 values" : value.kind)")
         }
         let start = try time(ends[0], at: "\(location)[0]")
         let end: AudioTimeBound = ends[1] == .string("end") ? .end : .time(try time(ends[1], at: "\(location)[1]"))
-        guard AudioTimeBound.time(start) < end else { throw fail(location, "the end is not after the start") }
-        return .time(start) ... end
+        let crop = Session.Crop(start: start, end: end)
+        // A rate is given when either end is in frames (time() saw to it); any will do otherwise.
+        guard crop.endIsAfterStart(countingFramesAt: sampleRate ?? 1) else { throw fail(location, "the end is not after the start") }
+        return crop
     }
 
     /// One gain for every output, or one per output: linear numbers, or strings in dB (`"-6 dB"`).
