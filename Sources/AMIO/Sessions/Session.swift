@@ -18,7 +18,11 @@ import Foundation
 /// count at its ``sampleRate`` and, like times in seconds, become frames of
 /// the playing rate in ``playspec(sampleRate:)`` (see "Times at any rate" in
 /// Docs/Session-Format.md).
-public struct Session: Sendable {
+///
+/// Build one in Swift with ``init(url:outputs:sampleRate:length:clips:entries:)``
+/// and save it with ``write(to:)``; ``init(contentsOf:)`` reads back what it
+/// wrote, equal.
+public struct Session: Sendable, Hashable {
     /// The format version this library reads and writes.
     public static let formatVersion = 1
 
@@ -47,12 +51,30 @@ public struct Session: Sendable {
     public struct Clip: Sendable, Hashable {
         /// The name entries refer to it by.
         public var name: String
-        /// The audio file, resolved against the session file's folder.
-        public var file: URL
+        /// The audio file, resolved against the session file's folder; kept
+        /// standardized (absolute, without `.` or `..`), so two clips of one
+        /// file are equal however their URLs were spelled.
+        public var file: URL {
+            didSet { file = file.standardizedFileURL }
+        }
         /// The part of the file to use, if not all of it.
         public var crop: Crop?
         /// How to make the file when it is missing (the example sessions ship no audio).
         public var generator: Generator?
+
+        /// A clip; ``Session/init(url:outputs:sampleRate:length:clips:entries:)`` checks it.
+        ///
+        /// - Parameters:
+        ///   - name: The name entries refer to it by (its key in the file's `clips`).
+        ///   - file: The audio file; written relative to the session's folder when it lies inside it.
+        ///   - crop: The part of the file entries use unless they give their own; all of it if nil.
+        ///   - generator: How to make the file when it is missing; nil if it must exist.
+        public init(name: String, file: URL, crop: Crop? = nil, generator: Generator? = nil) {
+            self.name = name
+            self.file = file.standardizedFileURL
+            self.crop = crop
+            self.generator = generator
+        }
     }
 
     /// The part of a clip to play, `[start, end]` in the file: times from the
@@ -65,7 +87,8 @@ public struct Session: Sendable {
         /// Where it ends (the frame after its last), or the clip's end.
         public var end: AudioTimeBound
 
-        /// A crop; a session checks that its end comes after its start.
+        /// A crop; ``Session/init(url:outputs:sampleRate:length:clips:entries:)``
+        /// checks that its end comes after its start.
         ///
         /// - Parameters:
         ///   - start: Where the crop begins, from the clip's start.
@@ -101,10 +124,31 @@ public struct Session: Sendable {
         public var repeatEvery: AudioTime?
         /// One linear gain per output.
         public var gains: [Float]
+
+        /// An entry; ``Session/init(url:outputs:sampleRate:length:clips:entries:)`` checks it.
+        ///
+        /// - Parameters:
+        ///   - clip: The name of the clip to play.
+        ///   - start: Where the crop starts sounding on the timeline.
+        ///   - repeatEvery: The distance between repetitions (more than 0), or nil to play once.
+        ///   - crop: The part of the clip to play; the clip's own crop if nil.
+        ///   - gains: One linear gain per output.
+        public init(clip: String, start: AudioTime = .seconds(0), repeatEvery: AudioTime? = nil, crop: Crop? = nil,
+                    gains: [Float]) {
+            self.clip = clip
+            self.crop = crop
+            self.start = start
+            self.repeatEvery = repeatEvery
+            self.gains = gains
+        }
     }
 
     /// Synthetic audio for a clip whose file is missing.
     public struct Generator: Sendable, Hashable {
+        /// The kinds there are: `click`, `kick`, `snare`, `hat`, `tone` (a
+        /// sine) and `take` (a major-scale phrase).
+        public static let kinds = ["click", "kick", "snare", "hat", "tone", "take"]
+
         /// `click`, `kick`, `snare`, `hat`, `tone` or `take`.
         public var kind: String
         /// The length in seconds, more than 0 and at most ``Session/maximumGeneratedSeconds``.
@@ -113,9 +157,33 @@ public struct Session: Sendable {
         public var frequency: Double
         /// Channels of the generated file, 1…8.
         public var channels: Int
+
+        /// A generator; ``Session/init(url:outputs:sampleRate:length:clips:entries:)`` checks its values.
+        ///
+        /// - Parameters:
+        ///   - kind: One of ``kinds``.
+        ///   - seconds: The length; if nil, the kind's own (``defaultSeconds(of:)``).
+        ///   - frequency: The pitch of `tone` and the root of `take`, in Hz.
+        ///   - channels: Channels of the generated file, 1…8.
+        public init(kind: String, seconds: Double? = nil, frequency: Double = 440, channels: Int = 1) {
+            self.kind = kind
+            self.seconds = seconds ?? Self.defaultSeconds(of: kind)
+            self.frequency = frequency
+            self.channels = channels
+        }
+
+        /// How long a kind's audio is when a session does not say: a click
+        /// 0.05 s, a kick 0.4, a snare 0.3, a hat 0.1, a tone 1, a take 4.
+        ///
+        /// - Parameter kind: One of ``kinds``; 1 s for any other.
+        /// - Returns: The length in seconds.
+        public static func defaultSeconds(of kind: String) -> Double {
+            ["click": 0.05, "kick": 0.4, "snare": 0.3, "hat": 0.1, "tone": 1, "take": 4][kind] ?? 1
+        }
     }
 
-    /// The session file.
+    /// The session file: where it was read from, or where a session built in
+    /// Swift says it lives; errors name it.
     public var url: URL
     /// The format version.
     public var version: Int
@@ -132,6 +200,60 @@ public struct Session: Sendable {
     /// The entries, in file order.
     public var entries: [Entry]
 
+    /// A session built in Swift, checked by every rule a session file is
+    /// checked by (the same code reads it), so what
+    /// ``write(to:)`` writes reads back.
+    ///
+    /// ```swift
+    /// let folder = URL(fileURLWithPath: "/tmp/song")
+    /// let session = try Session(
+    ///     url: folder.appendingPathComponent("song.json"), outputs: 2, sampleRate: 48000, length: .seconds(8),
+    ///     clips: [Session.Clip(name: "kick", file: folder.appendingPathComponent("audio/kick.wav"),
+    ///                          generator: Session.Generator(kind: "kick"))],
+    ///     entries: [Session.Entry(clip: "kick", start: .frames(24000), repeatEvery: .seconds(1), gains: [0.9, 0.9])])
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - url: Where the session's file is or is to be: errors name it.
+    ///   - outputs: Output channels, 1…4096.
+    ///   - sampleRate: The rate times in frames count at and renders default
+    ///     to, 1…768 000; required if any time is in frames.
+    ///   - length: How long the session is; by default where the last one-shot
+    ///     entry ends; required if an entry repeats.
+    ///   - clips: The clips, each name once.
+    ///   - entries: The entries, at most ``maximumEntries``.
+    /// - Throws: ``AMIOError/invalidSession(path:location:reason:)`` naming the
+    ///   JSON path the bad value would have in the file (`entries[3].gains`)
+    ///   and what is wrong with it, as ``init(contentsOf:)`` reports it.
+    public init(url: URL, outputs: Int = 2, sampleRate: Int? = nil, length: AudioTime? = nil,
+                clips: [Clip] = [], entries: [Entry] = []) throws(AMIOError) {
+        var byName: [String: Clip] = [:]
+        for clip in clips {
+            guard byName.updateValue(clip, forKey: clip.name) == nil else {
+                throw .invalidSession(path: url.path, location: "clips" + JSONPath.component(clip.name, first: false),
+                                      reason: "two clips are named \(quoted(clip.name))")
+            }
+        }
+        let draft = Session(unchecked: url, version: Self.formatVersion, outputs: outputs, sampleRate: sampleRate,
+                            length: length, clips: byName, entries: entries)
+        // The reader is the one place the rules live: the draft goes through
+        // it as text, with its clips' paths absolute.
+        let text = try SessionWriter(path: url.path, folder: nil).text(of: draft)
+        try self.init(data: Data(text.utf8), url: url)
+    }
+
+    /// The parts as they are, unchecked: what ``init(url:outputs:sampleRate:length:clips:entries:)`` checks.
+    private init(unchecked url: URL, version: Int, outputs: Int, sampleRate: Int?, length: AudioTime?,
+                 clips: [String: Clip], entries: [Entry]) {
+        self.url = url
+        self.version = version
+        self.outputs = outputs
+        self.sampleRate = sampleRate
+        self.length = length
+        self.clips = clips
+        self.entries = entries
+    }
+
     /// Reads and checks a session file.
     ///
     /// - Parameter url: The JSON file.
@@ -140,7 +262,12 @@ public struct Session: Sendable {
     ///   error, its line and column; ``AMIOError/fileError(path:problem:message:)``
     ///   when the file cannot be read.
     public init(contentsOf url: URL) throws(AMIOError) {
-        let data = try Self.read(url)
+        try self.init(data: try Self.read(url), url: url)
+    }
+
+    /// Parses and checks a session's text, naming `url` in errors and
+    /// resolving clip files against its folder.
+    init(data: Data, url: URL) throws(AMIOError) {
         let root: JSONValue
         do { root = try JSONValue.parse(data) } catch {
             let limit = JSONParser.maximumDepth
@@ -254,8 +381,8 @@ public struct Session: Sendable {
                 throw reader.fail("\(at).repeat", "must be longer than 0 (leave it out to play once)")
             }
             entries.append(Entry(
-                clip: clip, crop: try fields["crop"].map { value throws(AMIOError) in try reader.crop(value, at: "\(at).crop") },
-                start: start, repeatEvery: repeatEvery,
+                clip: clip, start: start, repeatEvery: repeatEvery,
+                crop: try fields["crop"].map { value throws(AMIOError) in try reader.crop(value, at: "\(at).crop") },
                 gains: try reader.gains(fields["gains"], outputs: outputs, at: "\(at).gains")))
         }
         self.entries = entries
@@ -660,7 +787,7 @@ private struct SessionReader {
         let fields = try object(value, at: location)
         try allowOnly(["kind", "seconds", "frequency", "channels"], in: fields, at: location)
         let kind = try string(fields["kind"], at: "\(location).kind")
-        let kinds = ["click", "kick", "snare", "hat", "tone", "take"]
+        let kinds = Session.Generator.kinds
         guard kinds.contains(kind) else { throw fail("\(location).kind", "\(quoted(kind)) is not one of \(kinds.joined(separator: ", "))") }
         func number(_ key: String, default value: Double, maximum: Double, unit: String) throws(AMIOError) -> Double {
             guard let item = fields[key] else { return value }
@@ -672,10 +799,10 @@ private struct SessionReader {
             }
             return number
         }
-        let defaultSeconds = ["click": 0.05, "kick": 0.4, "snare": 0.3, "hat": 0.1, "tone": 1, "take": 4][kind]!
         return Session.Generator(
             kind: kind,
-            seconds: try number("seconds", default: defaultSeconds, maximum: Session.maximumGeneratedSeconds, unit: "seconds"),
+            seconds: try number("seconds", default: Session.Generator.defaultSeconds(of: kind),
+                                maximum: Session.maximumGeneratedSeconds, unit: "seconds"),
             frequency: try number("frequency", default: 440, maximum: 24000, unit: "Hz"),
             channels: try integer(fields["channels"], at: "\(location).channels", required: false, in: 1...8) ?? 1)
     }
