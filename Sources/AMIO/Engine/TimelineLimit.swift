@@ -72,6 +72,45 @@ public enum TimelineLimit {
         return Int64(product)
     }
 
+    /// Converts a number of frames counted at one rate into frames at
+    /// another, rounded to the nearest frame (halves away from zero, as
+    /// ``frames(seconds:sampleRate:name:)`` rounds): 24000 frames at 48 kHz
+    /// are 22050 at 44.1 kHz.
+    ///
+    /// The product of frames and rate is formed in 128 bits, so no value
+    /// within ±2^62 loses a frame to floating point or overflows.
+    ///
+    /// - Parameters:
+    ///   - frames: The frames, within ±2^62.
+    ///   - frameRate: The rate they are counted at, at least 1.
+    ///   - sampleRate: The rate to convert them to, at least 1.
+    ///   - name: What the value is, for the error.
+    /// - Returns: The frames at `sampleRate`, within ±2^62.
+    /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` for a rate below 1
+    ///   or a value beyond ±2^62 frames at either rate.
+    public static func frames(_ frames: Int64, countedAt frameRate: Int, convertedTo sampleRate: Int,
+                              name: String) throws(AMIOError) -> Int64 {
+        for rate in [frameRate, sampleRate] where rate < 1 {
+            throw .invalidArgument(name: name, reason: "the sample rate \(rate) is below 1 Hz")
+        }
+        try check(frames, name: name)
+        guard frameRate != sampleRate else { return frames }
+        // |frames| ≤ 2^62 and a rate below 2^63, so the product fits 128 bits;
+        // its high half below the divisor keeps the quotient within 64 bits,
+        // where dividingFullWidth does not trap.
+        let product = frames.magnitude.multipliedFullWidth(by: UInt64(sampleRate))
+        let divisor = UInt64(frameRate)
+        let beyond = AMIOError.invalidArgument(
+            name: name, reason: "\(frames) frames at \(frameRate) Hz are beyond the timeline limit of ±2^62 frames at \(sampleRate) Hz")
+        guard product.high < divisor else { throw beyond }
+        let (quotient, remainder) = divisor.dividingFullWidth(product)
+        guard quotient <= UInt64(limit) else { throw beyond }
+        // remainder < divisor ≤ 2^63, so doubling it cannot overflow.
+        let rounded = remainder * 2 >= divisor ? quotient + 1 : quotient
+        guard rounded <= UInt64(limit) else { throw beyond }
+        return frames < 0 ? -Int64(rounded) : Int64(rounded)
+    }
+
     /// `a + b`, checked against ±2^62.
     ///
     /// - Parameters:

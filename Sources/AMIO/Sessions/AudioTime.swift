@@ -12,7 +12,8 @@ import Foundation
 public enum AudioTime: Sendable, Hashable, CustomStringConvertible {
     /// A time in seconds.
     case seconds(Double)
-    /// An exact number of frames.
+    /// An exact number of frames, at the rate the times count at: a
+    /// session's `sampleRate`, or the playing rate on the command line.
     case frames(Int64)
 
     /// The grammar of a time string, as an ECMA-262 regular expression (the
@@ -119,7 +120,9 @@ public enum AudioTime: Sendable, Hashable, CustomStringConvertible {
         self = .seconds(seconds)
     }
 
-    /// The time in frames at `sampleRate`, rounded to the nearest frame.
+    /// The time in frames at `sampleRate`, rounded to the nearest frame; a
+    /// time in frames is taken to count at `sampleRate` too, as a command
+    /// line's times count at the rate it plays at.
     ///
     /// - Parameters:
     ///   - sampleRate: Frames per second, at least 1.
@@ -128,9 +131,29 @@ public enum AudioTime: Sendable, Hashable, CustomStringConvertible {
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` naming the time
     ///   and the limit when it does not fit the timeline at that rate.
     public func frames(atSampleRate sampleRate: Int, name: String = "time") throws(AMIOError) -> Int64 {
+        try frames(atSampleRate: sampleRate, countingFramesAt: sampleRate, name: name)
+    }
+
+    /// The time in frames at `sampleRate`, a time in frames being counted at
+    /// `frameRate` (a session's `sampleRate`): both kinds are rounded to the
+    /// nearest frame, halves away from zero.
+    ///
+    /// ```swift
+    /// let frames = try AudioTime.frames(24000).frames(atSampleRate: 44100, countingFramesAt: 48000)  // 22050
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - sampleRate: The rate to play or render at, at least 1.
+    ///   - frameRate: The rate a time in frames counts at, at least 1; a time in seconds ignores it.
+    ///   - name: What the time is, for the error (`"entries[2].start"`).
+    /// - Returns: The frames at `sampleRate`, within the timeline's ±2^62.
+    /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` naming the time
+    ///   and the limit when it does not fit the timeline at that rate, or for a rate below 1.
+    public func frames(atSampleRate sampleRate: Int, countingFramesAt frameRate: Int,
+                       name: String = "time") throws(AMIOError) -> Int64 {
         switch self {
         case let .seconds(seconds): try TimelineLimit.frames(seconds: seconds, sampleRate: sampleRate, name: name)
-        case let .frames(frames): try TimelineLimit.check(frames, name: name)
+        case let .frames(frames): try TimelineLimit.frames(frames, countedAt: frameRate, convertedTo: sampleRate, name: name)
         }
     }
 

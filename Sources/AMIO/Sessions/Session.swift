@@ -13,7 +13,16 @@ import Foundation
 /// are listed in Docs/Session-Format.md): a time never leaves the timeline's
 /// ±2^62 frames (``TimelineLimit``), and a problem is an
 /// ``AMIOError/invalidSession(path:location:reason:)`` naming the JSON path.
-public struct Session: Sendable {
+///
+/// A session keeps its arrangement at any rate: times in frames (`"24000s"`)
+/// count at its ``sampleRate`` and, like times in seconds, become frames of
+/// the playing rate in ``playspec(sampleRate:)`` (see "Times at any rate" in
+/// Docs/Session-Format.md).
+///
+/// Build one in Swift with ``init(url:outputs:sampleRate:length:clips:entries:)``
+/// and save it with ``write(to:)``; ``init(contentsOf:)`` reads back what it
+/// wrote, equal.
+public struct Session: Sendable, Hashable {
     /// The format version this library reads and writes.
     public static let formatVersion = 1
 
@@ -42,12 +51,65 @@ public struct Session: Sendable {
     public struct Clip: Sendable, Hashable {
         /// The name entries refer to it by.
         public var name: String
-        /// The audio file, resolved against the session file's folder.
-        public var file: URL
+        /// The audio file, resolved against the session file's folder; kept
+        /// standardized (absolute, without `.` or `..`), so two clips of one
+        /// file are equal however their URLs were spelled.
+        public var file: URL {
+            didSet { file = file.standardizedFileURL }
+        }
         /// The part of the file to use, if not all of it.
-        public var crop: ClosedRange<AudioTimeBound>?
+        public var crop: Crop?
         /// How to make the file when it is missing (the example sessions ship no audio).
         public var generator: Generator?
+
+        /// A clip; ``Session/init(url:outputs:sampleRate:length:clips:entries:)`` checks it.
+        ///
+        /// - Parameters:
+        ///   - name: The name entries refer to it by (its key in the file's `clips`).
+        ///   - file: The audio file; written relative to the session's folder when it lies inside it.
+        ///   - crop: The part of the file entries use unless they give their own; all of it if nil.
+        ///   - generator: How to make the file when it is missing; nil if it must exist.
+        public init(name: String, file: URL, crop: Crop? = nil, generator: Generator? = nil) {
+            self.name = name
+            self.file = file.standardizedFileURL
+            self.crop = crop
+            self.generator = generator
+        }
+    }
+
+    /// The part of a clip to play, `[start, end]` in the file: times from the
+    /// clip's start, at the session's rate like every other time (a time in
+    /// frames counts at the session's `sampleRate`, not at the rate of the
+    /// clip's file), so a crop and a repeat in frames line up at any rate.
+    public struct Crop: Sendable, Hashable {
+        /// Where the crop begins, from the clip's start.
+        public var start: AudioTime
+        /// Where it ends (the frame after its last), or the clip's end.
+        public var end: AudioTimeBound
+
+        /// A crop; ``Session/init(url:outputs:sampleRate:length:clips:entries:)``
+        /// checks that its end comes after its start.
+        ///
+        /// - Parameters:
+        ///   - start: Where the crop begins, from the clip's start.
+        ///   - end: Where it ends, or ``AudioTimeBound/end`` for the clip's end.
+        public init(start: AudioTime = .seconds(0), end: AudioTimeBound = .end) {
+            self.start = start
+            self.end = end
+        }
+
+        /// Whether the end comes after the start, a time in frames counting at `frameRate`.
+        func endIsAfterStart(countingFramesAt frameRate: Int) -> Bool {
+            guard case let .time(end) = end else { return true }
+            switch (start, end) {
+            case let (.seconds(a), .seconds(b)): return a < b
+            case let (.frames(a), .frames(b)): return a < b
+            // Compared in frames at the session's rate; the exact check is the
+            // playing rate's, once both ends are frames of the loaded clip.
+            case let (.seconds(a), .frames(b)): return a * Double(frameRate) < Double(b)
+            case let (.frames(a), .seconds(b)): return Double(a) < b * Double(frameRate)
+            }
+        }
     }
 
     /// One placement of a clip on the timeline.
@@ -55,17 +117,38 @@ public struct Session: Sendable {
         /// The clip's name.
         public var clip: String
         /// The part of the clip to play; the clip's own crop if nil.
-        public var crop: ClosedRange<AudioTimeBound>?
+        public var crop: Crop?
         /// Where the crop starts sounding.
         public var start: AudioTime
         /// The distance between repetitions, or nil to play once.
         public var repeatEvery: AudioTime?
         /// One linear gain per output.
         public var gains: [Float]
+
+        /// An entry; ``Session/init(url:outputs:sampleRate:length:clips:entries:)`` checks it.
+        ///
+        /// - Parameters:
+        ///   - clip: The name of the clip to play.
+        ///   - start: Where the crop starts sounding on the timeline.
+        ///   - repeatEvery: The distance between repetitions (more than 0), or nil to play once.
+        ///   - crop: The part of the clip to play; the clip's own crop if nil.
+        ///   - gains: One linear gain per output.
+        public init(clip: String, start: AudioTime = .seconds(0), repeatEvery: AudioTime? = nil, crop: Crop? = nil,
+                    gains: [Float]) {
+            self.clip = clip
+            self.crop = crop
+            self.start = start
+            self.repeatEvery = repeatEvery
+            self.gains = gains
+        }
     }
 
     /// Synthetic audio for a clip whose file is missing.
     public struct Generator: Sendable, Hashable {
+        /// The kinds there are: `click`, `kick`, `snare`, `hat`, `tone` (a
+        /// sine) and `take` (a major-scale phrase).
+        public static let kinds = ["click", "kick", "snare", "hat", "tone", "take"]
+
         /// `click`, `kick`, `snare`, `hat`, `tone` or `take`.
         public var kind: String
         /// The length in seconds, more than 0 and at most ``Session/maximumGeneratedSeconds``.
@@ -74,15 +157,41 @@ public struct Session: Sendable {
         public var frequency: Double
         /// Channels of the generated file, 1…8.
         public var channels: Int
+
+        /// A generator; ``Session/init(url:outputs:sampleRate:length:clips:entries:)`` checks its values.
+        ///
+        /// - Parameters:
+        ///   - kind: One of ``kinds``.
+        ///   - seconds: The length; if nil, the kind's own (``defaultSeconds(of:)``).
+        ///   - frequency: The pitch of `tone` and the root of `take`, in Hz.
+        ///   - channels: Channels of the generated file, 1…8.
+        public init(kind: String, seconds: Double? = nil, frequency: Double = 440, channels: Int = 1) {
+            self.kind = kind
+            self.seconds = seconds ?? Self.defaultSeconds(of: kind)
+            self.frequency = frequency
+            self.channels = channels
+        }
+
+        /// How long a kind's audio is when a session does not say: a click
+        /// 0.05 s, a kick 0.4, a snare 0.3, a hat 0.1, a tone 1, a take 4.
+        ///
+        /// - Parameter kind: One of ``kinds``; 1 s for any other.
+        /// - Returns: The length in seconds.
+        public static func defaultSeconds(of kind: String) -> Double {
+            ["click": 0.05, "kick": 0.4, "snare": 0.3, "hat": 0.1, "tone": 1, "take": 4][kind] ?? 1
+        }
     }
 
-    /// The session file.
+    /// The session file: where it was read from, or where a session built in
+    /// Swift says it lives; errors name it.
     public var url: URL
     /// The format version.
     public var version: Int
     /// Output channels.
     public var outputs: Int
-    /// The sample rate to render at when none is given.
+    /// The rate the session's times in frames (`"24000s"`) count at, and the
+    /// rate to render at when none is given; nil if the session gives none
+    /// (then it uses no time in frames, and renders at 48 000 Hz).
     public var sampleRate: Int?
     /// How long the session is; by default where the last one-shot entry ends.
     public var length: AudioTime?
@@ -90,6 +199,60 @@ public struct Session: Sendable {
     public var clips: [String: Clip]
     /// The entries, in file order.
     public var entries: [Entry]
+
+    /// A session built in Swift, checked by every rule a session file is
+    /// checked by (the same code reads it), so what
+    /// ``write(to:)`` writes reads back.
+    ///
+    /// ```swift
+    /// let folder = URL(fileURLWithPath: "/tmp/song")
+    /// let session = try Session(
+    ///     url: folder.appendingPathComponent("song.json"), outputs: 2, sampleRate: 48000, length: .seconds(8),
+    ///     clips: [Session.Clip(name: "kick", file: folder.appendingPathComponent("audio/kick.wav"),
+    ///                          generator: Session.Generator(kind: "kick"))],
+    ///     entries: [Session.Entry(clip: "kick", start: .frames(24000), repeatEvery: .seconds(1), gains: [0.9, 0.9])])
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - url: Where the session's file is or is to be: errors name it.
+    ///   - outputs: Output channels, 1…4096.
+    ///   - sampleRate: The rate times in frames count at and renders default
+    ///     to, 1…768 000; required if any time is in frames.
+    ///   - length: How long the session is; by default where the last one-shot
+    ///     entry ends; required if an entry repeats.
+    ///   - clips: The clips, each name once.
+    ///   - entries: The entries, at most ``maximumEntries``.
+    /// - Throws: ``AMIOError/invalidSession(path:location:reason:)`` naming the
+    ///   JSON path the bad value would have in the file (`entries[3].gains`)
+    ///   and what is wrong with it, as ``init(contentsOf:)`` reports it.
+    public init(url: URL, outputs: Int = 2, sampleRate: Int? = nil, length: AudioTime? = nil,
+                clips: [Clip] = [], entries: [Entry] = []) throws(AMIOError) {
+        var byName: [String: Clip] = [:]
+        for clip in clips {
+            guard byName.updateValue(clip, forKey: clip.name) == nil else {
+                throw .invalidSession(path: url.path, location: "clips" + JSONPath.component(clip.name, first: false),
+                                      reason: "two clips are named \(quoted(clip.name))")
+            }
+        }
+        let draft = Session(unchecked: url, version: Self.formatVersion, outputs: outputs, sampleRate: sampleRate,
+                            length: length, clips: byName, entries: entries)
+        // The reader is the one place the rules live: the draft goes through
+        // it as text, with its clips' paths absolute.
+        let text = try SessionWriter(path: url.path, folder: nil).text(of: draft)
+        try self.init(data: Data(text.utf8), url: url)
+    }
+
+    /// The parts as they are, unchecked: what ``init(url:outputs:sampleRate:length:clips:entries:)`` checks.
+    private init(unchecked url: URL, version: Int, outputs: Int, sampleRate: Int?, length: AudioTime?,
+                 clips: [String: Clip], entries: [Entry]) {
+        self.url = url
+        self.version = version
+        self.outputs = outputs
+        self.sampleRate = sampleRate
+        self.length = length
+        self.clips = clips
+        self.entries = entries
+    }
 
     /// Reads and checks a session file.
     ///
@@ -99,7 +262,12 @@ public struct Session: Sendable {
     ///   error, its line and column; ``AMIOError/fileError(path:problem:message:)``
     ///   when the file cannot be read.
     public init(contentsOf url: URL) throws(AMIOError) {
-        let data = try Self.read(url)
+        try self.init(data: try Self.read(url), url: url)
+    }
+
+    /// Parses and checks a session's text, naming `url` in errors and
+    /// resolving clip files against its folder.
+    init(data: Data, url: URL) throws(AMIOError) {
         let root: JSONValue
         do { root = try JSONValue.parse(data) } catch {
             let limit = JSONParser.maximumDepth
@@ -137,6 +305,14 @@ public struct Session: Sendable {
         }
     }
 
+    /// Why a time in frames (`text`) is refused in a session without a
+    /// `sampleRate`: its frames would count at whatever rate it is played at,
+    /// and so move with it; guessing a rate would move them silently.
+    static func framesNeedARate(_ text: String) -> String {
+        "\(quoted(text)) is a time in frames, which count at the session's sampleRate, and the session gives none: "
+            + "add \"sampleRate\" (the rate the frames were counted at, such as 48000), or give the time in seconds"
+    }
+
     /// A JSON path cut to about 200 characters (a path 64 levels deep can be long).
     static func shorten(_ location: String) -> String {
         location.count <= 200 ? location : "\(location.prefix(100))…\(location.suffix(80))"
@@ -144,7 +320,7 @@ public struct Session: Sendable {
 
     init(_ root: JSONValue, url: URL) throws(AMIOError) {
         self.url = url
-        let reader = SessionReader(path: url.path)
+        var reader = SessionReader(path: url.path)
         let top = try reader.object(root, at: "$")
         try reader.allowOnly(["$schema", "version", "outputs", "sampleRate", "length", "clips", "entries"], in: top, at: "")
         if let schema = top["$schema"] { _ = try reader.string(schema, at: "$schema") }
@@ -159,6 +335,8 @@ public struct Session: Sendable {
         version = Int(versionNumber)
         outputs = try reader.integer(top["outputs"], at: "outputs", required: false, in: 1...4096) ?? 2
         sampleRate = try reader.integer(top["sampleRate"], at: "sampleRate", required: false, in: 1...TimelineLimit.maximumSampleRate)
+        // Read before any time, so a time in frames knows the rate it counts at.
+        reader.sampleRate = sampleRate
         length = try top["length"].map { value throws(AMIOError) in try reader.time(value, at: "length") }
 
         let base = url.deletingLastPathComponent()
@@ -203,8 +381,8 @@ public struct Session: Sendable {
                 throw reader.fail("\(at).repeat", "must be longer than 0 (leave it out to play once)")
             }
             entries.append(Entry(
-                clip: clip, crop: try fields["crop"].map { value throws(AMIOError) in try reader.crop(value, at: "\(at).crop") },
-                start: start, repeatEvery: repeatEvery,
+                clip: clip, start: start, repeatEvery: repeatEvery,
+                crop: try fields["crop"].map { value throws(AMIOError) in try reader.crop(value, at: "\(at).crop") },
                 gains: try reader.gains(fields["gains"], outputs: outputs, at: "\(at).gains")))
         }
         self.entries = entries
@@ -214,51 +392,25 @@ public struct Session: Sendable {
     }
 }
 
-/// One end of a crop: a time from the start of the clip, or its end (`"end"`).
-public enum AudioTimeBound: Sendable, Hashable, Comparable {
-    /// A time from the clip's start.
-    case time(AudioTime)
-    /// The clip's last frame.
-    case end
-
-    /// The frame it stands for in a clip of `length` frames at `sampleRate`.
-    ///
-    /// - Parameters:
-    ///   - sampleRate: The clip's rate.
-    ///   - length: The clip's frames.
-    ///   - name: What the bound is, for the error.
-    /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when the time does not fit the timeline.
-    public func frame(sampleRate: Int, length: Int, name: String = "crop") throws(AMIOError) -> Int {
-        switch self {
-        case let .time(time): Int(try time.frames(atSampleRate: sampleRate, name: name))
-        case .end: length
-        }
-    }
-
-    /// Orders bounds as times; a time in seconds and one in frames compare at
-    /// ``TimelineLimit/maximumSampleRate``, where both fit the timeline.
-    public static func < (a: AudioTimeBound, b: AudioTimeBound) -> Bool {
-        switch (a, b) {
-        case (.end, _): false
-        case (.time, .end): true
-        case let (.time(.seconds(x)), .time(.seconds(y))): x < y
-        case let (.time(.frames(x)), .time(.frames(y))): x < y
-        case let (.time(x), .time(y)):
-            ((try? x.frames(atSampleRate: TimelineLimit.maximumSampleRate)) ?? 0)
-                < ((try? y.frames(atSampleRate: TimelineLimit.maximumSampleRate)) ?? 0)
-        }
-    }
-}
-
 extension Session {
     /// Loads (and, where missing and described, generates) every clip at
     /// `sampleRate` and builds the playspec.
     ///
+    /// Every time becomes frames at `sampleRate`, rounded to the nearest
+    /// frame (halves away from zero): one in seconds from its seconds, one
+    /// in frames from its frames at the session's ``sampleRate`` (24000
+    /// frames of a 48 kHz session are 22050 at 44.1 kHz). Crops are times
+    /// like the others, so a session keeps its arrangement at any rate; each
+    /// time is rounded on its own, so an entry's end is within a frame of
+    /// where it would be exactly.
+    ///
     /// - Parameter sampleRate: The rate to play or render at, 1…768 000.
     /// - Returns: The playspec and the session's length in frames.
     /// - Throws: ``AMIOError/invalidSession(path:location:reason:)`` for a crop
-    ///   outside its clip, a time that does not fit the timeline at this rate,
-    ///   a repeat shorter than a frame, or a clip file that cannot be read or
+    ///   outside its clip or shorter than a frame at this rate, a time that
+    ///   does not fit the timeline at this rate, a time in frames in a session
+    ///   without a ``sampleRate``, a repeat shorter than a frame, an entry
+    ///   naming no clip, or a clip file that cannot be read or
     ///   resampled (at `clips.NAME.file`); ``AMIOError/fileError(path:problem:message:)``
     ///   when a generated clip cannot be written.
     public func playspec(sampleRate: Int) async throws(AMIOError) -> (playspec: Playspec, length: Int64) {
@@ -270,20 +422,23 @@ extension Session {
         }
         /// A conversion's range error, moved to the JSON path of the value.
         func frames(_ time: AudioTime, at location: String) throws(AMIOError) -> Int64 {
-            do { return try time.frames(atSampleRate: sampleRate, name: location) } catch {
+            // A session read from a file has a rate when it has frames; one whose rate was set to nil after has not.
+            if case .frames = time, self.sampleRate == nil { throw fail(location, Self.framesNeedARate(time.description)) }
+            do { return try time.frames(atSampleRate: sampleRate, countingFramesAt: self.sampleRate ?? sampleRate, name: location) } catch {
                 if case let .invalidArgument(_, reason) = error { throw fail(location, reason) }
                 throw error
             }
         }
         var loaded: [String: AudioClip] = [:]
         let used = Set(entries.map(\.clip))
-        for clip in clips.values.sorted(by: { $0.name < $1.name }) where used.contains(clip.name) {
-            let at = "clips" + JSONPath.component(clip.name, first: false) + ".file"
+        // By key, the name entries use (a clip's own name is the same unless changed since).
+        for (name, clip) in clips.sorted(by: { $0.key < $1.key }) where used.contains(name) {
+            let at = "clips" + JSONPath.component(name, first: false) + ".file"
             if let generator = clip.generator, !FileManager.default.fileExists(atPath: clip.file.path) {
                 try generator.write(to: clip.file)
             }
             do {
-                loaded[clip.name] = try await AudioClip(contentsOf: clip.file, resamplingTo: sampleRate)
+                loaded[name] = try await AudioClip(contentsOf: clip.file, resamplingTo: sampleRate)
             } catch {
                 switch error {
                 case .cancelled, .outOfMemory: throw error
@@ -296,11 +451,15 @@ extension Session {
         var end: Int64 = 0
         for (index, entry) in entries.enumerated() {
             let at = "entries[\(index)]"
-            let clip = loaded[entry.clip]!
-            let crop = entry.crop ?? clips[entry.clip]?.crop ?? (.time(.frames(0)) ... .end)
+            guard let clip = loaded[entry.clip] else { throw fail("\(at).clip", "no clip named \(quoted(entry.clip))") }
+            // In seconds, so a session without a rate needs none for it.
+            let crop = entry.crop ?? clips[entry.clip]?.crop ?? Crop(start: .seconds(0), end: .end)
             let cropAt = entry.crop != nil ? "\(at).crop" : "clips" + JSONPath.component(entry.clip, first: false) + ".crop"
-            let a = try crop.lowerBound.time.map { time throws(AMIOError) in Int(try frames(time, at: "\(cropAt)[0]")) } ?? clip.frameCount
-            let b = try crop.upperBound.time.map { time throws(AMIOError) in Int(try frames(time, at: "\(cropAt)[1]")) } ?? clip.frameCount
+            let a = Int(try frames(crop.start, at: "\(cropAt)[0]"))
+            let b = try crop.end.time.map { time throws(AMIOError) in Int(try frames(time, at: "\(cropAt)[1]")) } ?? clip.frameCount
+            guard a != b else {
+                throw fail(cropAt, "frames \(a)..<\(b): the crop is shorter than one frame at \(sampleRate) Hz")
+            }
             guard 0 <= a, a < b, b <= clip.frameCount else {
                 throw fail(entry.crop != nil ? "\(at).crop" : at,
                            "frames \(a)..<\(b) are not inside clip \(quoted(entry.clip)) of \(clip.frameCount) frames")
@@ -435,14 +594,6 @@ extension Session {
     }
 }
 
-extension AudioTimeBound {
-    /// The time, or nil for `end`.
-    var time: AudioTime? {
-        if case let .time(time) = self { return time }
-        return nil
-    }
-}
-
 extension Session.Generator {
     /// Writes the generated audio (24-bit WAV or whatever the extension says)
     /// to `url`, a block at a time.
@@ -502,6 +653,8 @@ extension Session.Generator {
 /// Reads typed values out of the tree, failing with the JSON path.
 private struct SessionReader {
     let path: String
+    /// The session's rate, which times in frames count at; none is allowed without it.
+    var sampleRate: Int?
 
     func fail(_ location: String, _ reason: String) -> AMIOError {
         .invalidSession(path: path, location: location.isEmpty ? "$" : Session.shorten(location), reason: reason)
@@ -550,12 +703,16 @@ private struct SessionReader {
         return Int(number)
     }
 
-    /// A number of seconds, or a string in ``AudioTime`` syntax; never negative, never beyond the timeline.
+    /// A number of seconds, or a string in ``AudioTime`` syntax; never negative,
+    /// never beyond the timeline, and in frames only with a ``sampleRate``.
     func time(_ value: JSONValue, at location: String) throws(AMIOError) -> AudioTime {
         do throws(AMIOError) {
             switch value {
             case let .number(seconds): return try AudioTime(seconds: seconds, name: location)
-            case let .string(text): return try AudioTime(parsing: text, name: location)
+            case let .string(text):
+                let time = try AudioTime(parsing: text, name: location)
+                if case .frames = time, sampleRate == nil { throw fail(location, Session.framesNeedARate(text)) }
+                return time
             default:
                 throw fail(location, "expected a time (seconds, or a string such as \"1:30\", \"2.5\" or \"48000s\"), found \(value.kind)")
             }
@@ -565,14 +722,16 @@ private struct SessionReader {
         }
     }
 
-    func crop(_ value: JSONValue, at location: String) throws(AMIOError) -> ClosedRange<AudioTimeBound> {
+    func crop(_ value: JSONValue, at location: String) throws(AMIOError) -> Session.Crop {
         guard case let .array(ends) = value, ends.count == 2 else {
             throw fail(location, "expected [start, end], found \(value.kind == "an array" ? "an array that does not hold 2 values" : value.kind)")
         }
         let start = try time(ends[0], at: "\(location)[0]")
         let end: AudioTimeBound = ends[1] == .string("end") ? .end : .time(try time(ends[1], at: "\(location)[1]"))
-        guard AudioTimeBound.time(start) < end else { throw fail(location, "the end is not after the start") }
-        return .time(start) ... end
+        let crop = Session.Crop(start: start, end: end)
+        // A rate is given when either end is in frames (time() saw to it); any will do otherwise.
+        guard crop.endIsAfterStart(countingFramesAt: sampleRate ?? 1) else { throw fail(location, "the end is not after the start") }
+        return crop
     }
 
     /// One gain for every output, or one per output: linear numbers, or strings in dB (`"-6 dB"`).
@@ -628,7 +787,7 @@ private struct SessionReader {
         let fields = try object(value, at: location)
         try allowOnly(["kind", "seconds", "frequency", "channels"], in: fields, at: location)
         let kind = try string(fields["kind"], at: "\(location).kind")
-        let kinds = ["click", "kick", "snare", "hat", "tone", "take"]
+        let kinds = Session.Generator.kinds
         guard kinds.contains(kind) else { throw fail("\(location).kind", "\(quoted(kind)) is not one of \(kinds.joined(separator: ", "))") }
         func number(_ key: String, default value: Double, maximum: Double, unit: String) throws(AMIOError) -> Double {
             guard let item = fields[key] else { return value }
@@ -640,10 +799,10 @@ private struct SessionReader {
             }
             return number
         }
-        let defaultSeconds = ["click": 0.05, "kick": 0.4, "snare": 0.3, "hat": 0.1, "tone": 1, "take": 4][kind]!
         return Session.Generator(
             kind: kind,
-            seconds: try number("seconds", default: defaultSeconds, maximum: Session.maximumGeneratedSeconds, unit: "seconds"),
+            seconds: try number("seconds", default: Session.Generator.defaultSeconds(of: kind),
+                                maximum: Session.maximumGeneratedSeconds, unit: "seconds"),
             frequency: try number("frequency", default: 440, maximum: 24000, unit: "Hz"),
             channels: try integer(fields["channels"], at: "\(location).channels", required: false, in: 1...8) ?? 1)
     }

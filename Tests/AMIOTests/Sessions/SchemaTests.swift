@@ -70,11 +70,17 @@ import Testing
     static func loaderOnly(_ document: JSONValue) -> String? {
         guard case let .object(top) = document else { return nil }
         let outputs: Int = if case let .number(n)? = top["outputs"] { Int(n) } else { 2 }
+        let sampleRate: Int? = if case let .number(n)? = top["sampleRate"] { Int(n) } else { nil }
+        for time in times(in: document) {
+            if case let .string(text) = time, case .frames? = try? AudioTime(parsing: text), sampleRate == nil {
+                return "a time in frames without a sampleRate"
+            }
+        }
         var clipNames: Set<String> = []
         if case let .object(clips)? = top["clips"] {
             clipNames = Set(clips.keys)
             for case let .object(clip) in clips.values {
-                if let crop = clip["crop"], !cropEndsAfterStart(crop) { return "crop end not after its start" }
+                if let crop = clip["crop"], !cropEndsAfterStart(crop, sampleRate: sampleRate) { return "crop end not after its start" }
             }
         }
         if case let .array(entries)? = top["entries"] {
@@ -82,7 +88,7 @@ import Testing
                 if case let .string(name)? = entry["clip"], !clipNames.contains(name) { return "no such clip" }
                 if case let .array(gains)? = entry["gains"], gains.count != outputs { return "gains per output" }
                 if entry["repeat"] != nil, top["length"] == nil { return "length required with a repeat" }
-                if let crop = entry["crop"], !cropEndsAfterStart(crop) { return "crop end not after its start" }
+                if let crop = entry["crop"], !cropEndsAfterStart(crop, sampleRate: sampleRate) { return "crop end not after its start" }
             }
         }
         for time in times(in: document) {
@@ -91,7 +97,8 @@ import Testing
         return nil
     }
 
-    static func cropEndsAfterStart(_ crop: JSONValue) -> Bool {
+    /// Whether a crop's end comes after its start, frames counting at the session's rate.
+    static func cropEndsAfterStart(_ crop: JSONValue, sampleRate: Int?) -> Bool {
         guard case let .array(ends) = crop, ends.count == 2 else { return true }
         if ends[1] == .string("end") { return true }
         func seconds(_ value: JSONValue) -> AudioTime? {
@@ -102,7 +109,7 @@ import Testing
             }
         }
         guard let a = seconds(ends[0]), let b = seconds(ends[1]) else { return true }
-        return AudioTimeBound.time(a) < .time(b)
+        return Session.Crop(start: a, end: .time(b)).endIsAfterStart(countingFramesAt: sampleRate ?? 1)
     }
 
     /// Every value in a time position of the document.

@@ -155,6 +155,16 @@ let exampleSessions = repositoryRoot.appendingPathComponent("Examples/Sessions")
         BadCase(json: #"{"version": 1, "clips": {"a": {"file": "a.wav"}}, "entries": [{"clip": "a", "gains": "0x1p1 dB"}]}"#,
                 location: "entries[0].gains", reason: "not a gain"),
         BadCase(json: #"{"version": 1, "sampleRate": 768001, "entries": []}"#, location: "sampleRate", reason: "768001 is outside 1...768000"),
+        // Frames count at the session's rate: without one they would move with the playing rate.
+        BadCase(json: #"{"version": 1, "clips": {"a": {"file": "a.wav"}}, "entries": [{"clip": "a", "start": "24000s"}]}"#,
+                location: "entries[0].start",
+                reason: "'24000s' is a time in frames, which count at the session's sampleRate, and the session gives none: "
+                    + "add \"sampleRate\" (the rate the frames were counted at, such as 48000), or give the time in seconds"),
+        BadCase(json: #"{"version": 1, "length": "96000s", "entries": []}"#, location: "length", reason: "'96000s' is a time in frames"),
+        BadCase(json: #"{"version": 1, "clips": {"a": {"file": "a.wav", "crop": ["0s", "end"]}}, "entries": []}"#,
+                location: "clips.a.crop[0]", reason: "'0s' is a time in frames"),
+        BadCase(json: #"{"version": 1, "sampleRate": 48000, "clips": {"a": {"file": "a.wav", "crop": [0.03, "1000s"]}}, "entries": []}"#,
+                location: "clips.a.crop", reason: "the end is not after the start"),
         BadCase(json: #"{"version": 1, "clips": {"odd name": {"file": ""}}, "entries": []}"#,
                 location: #"clips["odd name"].file"#, reason: "found an empty string"),
         BadCase(json: #"{"version": 1, "$schema": 5, "entries": []}"#, location: "$schema", reason: "expected a non-empty string"),
@@ -225,7 +235,7 @@ let exampleSessions = repositoryRoot.appendingPathComponent("Examples/Sessions")
             _ = try await Session(contentsOf: url).playspec(sampleRate: 48000)
         }
         // 2^61 frames is inside the timeline, but beyond where the engine lets an entry start.
-        try Data(#"{"version": 1, \#(clips), "entries": [{"clip": "a", "start": "2305843009213693952s"}]}"#.utf8).write(to: url)
+        try Data(#"{"version": 1, "sampleRate": 48000, \#(clips), "entries": [{"clip": "a", "start": "2305843009213693952s"}]}"#.utf8).write(to: url)
         let error = await #expect(throws: AMIOError.self) { _ = try await Session(contentsOf: url).playspec(sampleRate: 48000) }
         guard case let .invalidSession(_, location, reason)? = error else { Issue.record("\(String(describing: error))"); return }
         #expect(location == "entries[0]" && reason.contains("2^60"), "\(reason)")
