@@ -95,11 +95,13 @@ struct TimeArgument: Sendable, Equatable, CustomStringConvertible, ExpressibleBy
     }
 
     /// The time in frames at `sampleRate`: each part rounded to the nearest
-    /// frame, summed left to right, never below zero.
+    /// frame, summed left to right, never below zero. Parts in frames count
+    /// at `frameRate` (a session's own rate, for `mix`), `sampleRate` if nil.
     ///
     /// - Throws: `AMIOError.invalidArgument` naming `name` when a part or the
     ///   sum is beyond the timeline limit at that rate.
-    func frames(atSampleRate sampleRate: Int, name: String) throws(AMIOError) -> Int64 {
+    func frames(atSampleRate sampleRate: Int, countingFramesAt frameRate: Int? = nil,
+                name: String) throws(AMIOError) -> Int64 {
         var total: Int64 = 0
         for (subtract, part) in parts {
             let frames: Int64
@@ -110,12 +112,13 @@ struct TimeArgument: Sendable, Equatable, CustomStringConvertible, ExpressibleBy
                 guard let count, count <= TimelineLimit.limit else {
                     throw .invalidArgument(name: name, reason: "'\(text)' is beyond the timeline limit of 2^62 frames")
                 }
-                frames = count
+                frames = try TimelineLimit.frames(count, countedAt: frameRate ?? sampleRate, convertedTo: sampleRate, name: name)
             case let .approximateFrames(count):
                 guard count.rounded() <= Double(TimelineLimit.limit) else {
                     throw .invalidArgument(name: name, reason: "'\(text)' is beyond the timeline limit of 2^62 frames")
                 }
-                frames = Int64(count.rounded())
+                frames = try TimelineLimit.frames(Int64(count.rounded()), countedAt: frameRate ?? sampleRate,
+                                                  convertedTo: sampleRate, name: name)
             }
             total = subtract ? max(0, total - frames) : try TimelineLimit.sum(total, frames, name: name)
         }

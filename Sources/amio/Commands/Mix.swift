@@ -11,7 +11,8 @@ struct Mix: AsyncParsableCommand {
     @Argument(help: "The session file (JSON).")
     var session: String
 
-    @Option(help: "Where to start (TIME).", transform: TimeArgument.init(parsing:))
+    @Option(help: "Where to start (TIME; frames count at the session's sampleRate, as in the session).",
+            transform: TimeArgument.init(parsing:))
     var start: TimeArgument = .zero
 
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Loop between two times A B until interrupted.", valueName: "time"),
@@ -35,13 +36,15 @@ struct Mix: AsyncParsableCommand {
                 for (output, port) in zip(io.outputPortNames, to) { try io.connect(output, to: port) }
                 let rate = io.sampleRate
                 let (playspec, length) = try await session.playspec(sampleRate: rate)
+                // Frames count at the session's rate, as its own times do.
+                let frameRate = session.sampleRate ?? rate
                 let loopFrames = try zip(loop, ["--loop A", "--loop B"]).map { time, name throws(AMIOError) in
-                    try time.frames(atSampleRate: rate, name: name)
+                    try time.frames(atSampleRate: rate, countingFramesAt: frameRate, name: name)
                 }
                 if loopFrames.count == 2, loopFrames[1] <= loopFrames[0] {
                     throw AMIOError.invalidArgument(name: "--loop", reason: "B must come after A")
                 }
-                try io.setPosition(try start.frames(atSampleRate: rate, name: "--start"))
+                try io.setPosition(try start.frames(atSampleRate: rate, countingFramesAt: frameRate, name: "--start"))
                 try io.setPlayspec(playspec)
                 try io.setTransportRolling(true)
                 let status = StatusLine(enabled: !options.quiet)

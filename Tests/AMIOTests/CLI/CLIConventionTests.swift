@@ -35,6 +35,13 @@ import Testing
         }
     }
 
+    /// `mix` counts a TIME's frames at the session's rate, as the session's own times.
+    @Test func framesCountAtTheSessionsRateWhenAsked() throws {
+        let time = try TimeArgument(parsing: "1+24000s")
+        #expect(try time.frames(atSampleRate: 44100, countingFramesAt: 48000, name: "--start") == 44100 + 22050)
+        #expect(try time.frames(atSampleRate: 44100, name: "--start") == 44100 + 24000)
+    }
+
     /// What each file type is written with when `--encoding` gives nothing.
     @Test(arguments: [
         ("x.wav", "float"), ("x.WAV", "float"), ("x.w64", "float"), ("x.rf64", "float"), ("x.aiff", "float"),
