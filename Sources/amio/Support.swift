@@ -93,7 +93,7 @@ func perform(_ options: GlobalOptions, _ body: (Logger) async throws -> Void) as
         try await body(options.logger)
     } catch let error as AMIOError {
         let (status, hint) = classify(error)
-        printError("amio: \(error)" + (hint.map { "\n\($0)" } ?? ""))
+        printError("amio: \(relativeToWorkingDirectory("\(error)"))" + (hint.map { "\n\($0)" } ?? ""))
         throw ExitCode(status)
     } catch let error as FatalXrun {
         printError("amio: \(error)")
@@ -114,6 +114,15 @@ func classify(_ error: AMIOError) -> (Int32, String?) {
         return (error.exitStatus, "hint: start jackd, or pass --start-server to run a private dummy server")
     }
     return (error.exitStatus, nil)
+}
+
+/// `text` with the working directory's paths shortened to what a user in
+/// that directory types (`bad.json`, not `/home/me/project/bad.json`): the
+/// library names files by their absolute paths.
+func relativeToWorkingDirectory(_ text: String) -> String {
+    let directory = FileManager.default.currentDirectoryPath
+    guard directory != "/" else { return text }
+    return text.replacingOccurrences(of: directory + "/", with: "")
 }
 
 func printError(_ message: String) {
