@@ -3,7 +3,8 @@
 # test (the JACK tests start their own private dummy jackd servers), runs the
 # JACK suites once more on PipeWire's JACK (private headless PipeWire servers,
 # scripts/pipewire-headless.conf), and builds the DocC documentation, which
-# must be free of warnings too. AMIO_TEST_PIPEWIRE=0 skips the PipeWire pass.
+# must be free of warnings too (scripts/docs.sh). AMIO_TEST_PIPEWIRE=0 skips
+# the PipeWire pass.
 #
 # Each test run has a deadline (AMIO_TEST_TIME_LIMIT seconds, 900 by default;
 # the first takes about 130 s on 2 cores, the PipeWire one, the JACK suites
@@ -109,9 +110,4 @@ if [ "$jackd_status" -ne 0 ] || [ "$pipewire_status" -ne 0 ]; then
     exit "$pipewire_status"
 fi
 
-swift package generate-documentation --target AMIO >"$log" 2>&1 || { cat "$log"; exit 1; }
-if grep -E "warning:" "$log"; then
-    echo "test.sh: the DocC documentation has warnings (above)." >&2
-    exit 1
-fi
-echo "test.sh: documentation built without warnings."
+bash scripts/docs.sh

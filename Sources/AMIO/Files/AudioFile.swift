@@ -484,7 +484,7 @@ public final class AudioFileWriter {
 
     /// The formats that can be written to a pipe: those libsndfile streams by
     /// itself (AU, raw, Ogg, MP3: a length at the start or none), and WAV
-    /// and FLAC, which ``PipeStream`` writes forward only.
+    /// and FLAC, which `PipeStream` writes forward only.
     public static let pipeFormats: [AudioFileFormat] = [.wav, .flac, .ogg, .mp3, .au, .raw]
 
     /// Opens `url` with libsndfile; a pipe (`/dev/stdout` into `| sox …`, a
