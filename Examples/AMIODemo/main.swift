@@ -130,14 +130,14 @@ func run() async throws {
     try io.setTransportRolling(true)
     let cpuBefore = cpuSeconds(pid: nil), serverBefore = cpuSeconds(pid: options.serverPID)
     let wallBefore = Date()
-    print("change \(start.id): \(await start.result) — the playspec starts")
+    print("change \(start.id): \(try await start.result) — the playspec starts")
 
     // A DAW-style loop: each time the timeline reaches loopEnd it jumps to
     // loopStart; the next jump is scheduled when the previous one applied.
     let looper = Task {
         while !Task.isCancelled {
             let jump = try io.schedulePlayspecChange(playspec, insertAt: loopEnd, startFrom: loopStart)
-            let result = await jump.result
+            let result = try await jump.result
             print("change \(jump.id): \(result) — loop back to \(loopStart)")
             guard case .applied = result else { return }
         }

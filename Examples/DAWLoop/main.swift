@@ -27,7 +27,7 @@ func session(gain: Float) -> Playspec {
 let loopStart = 2 * beat, loopEnd = bar            // loop the second half of bar 1
 let start = try io.schedulePlayspecChange(session(gain: 1), insertAt: 0, startFrom: 0)
 try io.setTransportRolling(true)
-print("start: \(await start.result)")
+print("start: \(try await start.result)")
 
 let looping = Task {
     var gain: Float = 1
@@ -41,11 +41,11 @@ let looping = Task {
             gain = 0.5
             let edit = try io.schedulePlayspecChange(session(gain: gain), insertAt: io.position + 256,
                                                      startFrom: io.position + 256, supersedingPending: true)
-            print("gain change: \(await edit.result); the pending jump: \(await jump.result)")
+            print("gain change: \(try await edit.result); the pending jump: \(try await jump.result)")
             passes += 1
             continue
         }
-        let result = await jump.result
+        let result = try await jump.result
         print("loop jump \(passes): \(result) -> timeline continues at \(loopStart)")
         guard case .applied = result else { return }
         passes += 1

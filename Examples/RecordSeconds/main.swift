@@ -14,6 +14,6 @@ let frames = Int64(seconds * Double(io.sampleRate))
 // File frame 0 is timeline frame 0: the frame the transport starts at.
 let recording = try await io.record(to: URL(fileURLWithPath: path), encoding: .pcm16, from: 0, until: frames)
 try io.setTransportRolling(true)
-let summary = await recording.summary
+let summary = try await recording.summary
 await io.close()
 print("recorded \(summary.framesWritten) frames (\(seconds) s) from \(io.inputPortNames.joined(separator: ", ")) to \(path), \(summary.droppedFrames) lost")

@@ -296,7 +296,7 @@ struct Mix: AsyncParsableCommand {
                     if loopFrames.count == 2 {
                         while !Task.isCancelled {
                             let jump = try io.schedulePlayspecChange(playspec, insertAt: loopFrames[1], startFrom: loopFrames[0])
-                            guard case let .applied(frame) = await jump.result else { return }
+                            guard case let .applied(frame) = try await jump.result else { return }
                             logger.debug("looped at frame \(frame)")
                         }
                     } else {

@@ -244,18 +244,44 @@ public final class AudioInterface: Sendable {
     ///
     /// The position is checked every half period (a sleep, not a busy wait).
     /// While the transport is stopped the position does not move, so this
-    /// waits until it is started and gets there.
+    /// waits until it is started and gets there; to wait so long at most,
+    /// use ``waitUntilPosition(reaches:timeout:)``.
     ///
     /// - Parameter frame: The timeline frame to wait for.
     /// - Throws: ``AMIOError/serverShutdown(reason:)`` or ``AMIOError/closed``
     ///   when the interface goes away first (so a lost server never leaves a
-    ///   caller waiting), ``AMIOError/cancelled`` when the task is cancelled.
+    ///   caller waiting), ``AMIOError/cancelled`` as soon as the task is
+    ///   cancelled (the transport is not touched).
     public func waitUntilPosition(reaches frame: Int64) async throws(AMIOError) {
+        _ = try await waitUntilPosition(reaches: frame, deadline: nil)
+    }
+
+    /// Suspends until the timeline has reached `frame`, or `timeout` has
+    /// passed, whichever comes first.
+    ///
+    /// - Parameters:
+    ///   - frame: The timeline frame to wait for.
+    ///   - timeout: How long to wait at most, on the wall clock.
+    /// - Returns: Whether the timeline reached `frame`; false when the time ran out.
+    /// - Throws: As ``waitUntilPosition(reaches:)``.
+    public func waitUntilPosition(reaches frame: Int64, timeout: Duration) async throws(AMIOError) -> Bool {
+        try await waitUntilPosition(reaches: frame, deadline: .now + timeout)
+    }
+
+    private func waitUntilPosition(reaches frame: Int64,
+                                   deadline: ContinuousClock.Instant?) async throws(AMIOError) -> Bool {
         while position < frame {
             if let error = session.core.terminalError { throw error }
-            let halfPeriod = UInt64(max(1, periodFrames)) * 500_000_000 / UInt64(max(1, sampleRate))
-            do { try await Task.sleep(nanoseconds: max(500_000, halfPeriod)) } catch { throw .cancelled }
+            let halfPeriod = Duration.seconds(Double(max(1, periodFrames)) / Double(2 * max(1, sampleRate)))
+            var nap = max(halfPeriod, .microseconds(500))
+            if let deadline {
+                let left = deadline - .now
+                guard left > .zero else { return false }
+                nap = min(nap, left)
+            }
+            do { try await Task.sleep(for: nap) } catch { throw .cancelled }
         }
+        return true
     }
 
     // MARK: Input
