@@ -289,8 +289,11 @@ public final class AudioInterface: Sendable {
     /// Every captured chunk, for as many concurrent consumers as iterate it.
     ///
     /// Each `for try await` loop receives every chunk captured from when it
-    /// starts. The sequence ends when the interface closes and throws
-    /// ``AMIOError/serverShutdown(reason:)`` when the server goes away.
+    /// starts. The sequence ends when the interface closes, and a loop ends
+    /// when its task is cancelled; it throws
+    /// ``AMIOError/serverShutdown(reason:)`` when the server goes away. It
+    /// throws nothing but ``AMIOError`` (``BroadcastSequence/Failure``), so
+    /// the error a `do throws(AMIOError)` block catches needs no cast.
     public var inputChunks: BroadcastSequence<InputAudioChunk> {
         BroadcastSequence(broadcaster: session.chunks, bufferLimit: session.bufferLimit)
     }
@@ -373,6 +376,10 @@ public final class AudioInterface: Sendable {
     }
 
     /// Xruns, server shutdown, period, rate and latency changes, input losses.
+    ///
+    /// It ends, without throwing, when the interface closes or the server
+    /// goes away (right after the ``AudioInterfaceEvent/serverShutdown(reason:)``
+    /// event); a loop also ends when its task is cancelled.
     public var events: BroadcastSequence<AudioInterfaceEvent> {
         BroadcastSequence(broadcaster: session.events, bufferLimit: session.bufferLimit)
     }

@@ -168,7 +168,7 @@ final class RecordingQueue: @unchecked Sendable {
         /// A chunk, and where a stop requested meanwhile takes effect
         /// (``Recording/StopPoint/playedBefore``).
         case chunk(InputAudioChunk, stopAt: Int64?)
-        case ended((any Error)?)
+        case ended(AMIOError?)
         /// Stop now: the input of frames played before `playedBefore` that is
         /// still missing did not come in time.
         case stop(playedBefore: Int64)
@@ -177,7 +177,7 @@ final class RecordingQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [InputAudioChunk] = []
     private var head = 0
-    private var ending: (any Error)?? = nil
+    private var ending: AMIOError?? = nil
     private var stop: Stop?
     let capacity: Int
 
@@ -198,7 +198,7 @@ final class RecordingQueue: @unchecked Sendable {
         return true
     }
 
-    func end(_ error: (any Error)?) {
+    func end(_ error: AMIOError?) {
         condition.lock()
         if ending == nil { ending = .some(error) }
         condition.signal()
@@ -292,7 +292,7 @@ final class RecordingWriter: @unchecked Sendable {
                 if firstFrame != nil, let playedNext { unwritten = Int(max(0, playedBefore - playedNext)) }
                 break loop
             case let .ended(error):
-                if case let .serverShutdown(reason)? = error as? AMIOError { ending = .serverShutdown(reason: reason) }
+                if case let .serverShutdown(reason)? = error { ending = .serverShutdown(reason: reason) }
                 else { ending = .interfaceClosed }
                 break loop
             case let .chunk(chunk, stopAt):

@@ -17,11 +17,11 @@ import Testing
     static func deliveries(of chunks: [InputAudioChunk], minimumFrames: Int) async throws -> [InputAudioChunk] {
         let broadcaster = Broadcaster<InputAudioChunk>(account: InputAudioChunk.dropAccounting, weight: InputAudioChunk.dropWeight,
                                                       coalescing: InputAudioChunk.coalescing)
-        let stream = broadcaster.subscribe(bufferLimit: 1000, minimumFrames: minimumFrames)
+        var consumer = broadcaster.subscribe(bufferLimit: 1000, minimumFrames: minimumFrames)
         for chunk in chunks { broadcaster.broadcast(chunk) }
         broadcaster.finish()
         var received: [InputAudioChunk] = []
-        for try await chunk in stream { received.append(chunk) }
+        while let chunk = try await consumer.next() { received.append(chunk) }
         return received
     }
 

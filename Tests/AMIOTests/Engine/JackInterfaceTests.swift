@@ -456,8 +456,8 @@ extension JackTests {
                 for try await event in io.events { if case .serverShutdown = event { return true } }
                 return false
             }
-            let chunks = Task { () -> (any Error)? in
-                do {
+            let chunks = Task { () -> AMIOError? in
+                do throws(AMIOError) {
                     for try await _ in io.inputChunks {}
                     return nil
                 } catch { return error }
@@ -477,7 +477,7 @@ extension JackTests {
                 return
             }
             let error = await chunks.value
-            guard case .serverShutdown = error as? AMIOError else {
+            guard case .serverShutdown? = error else {
                 Issue.record("the chunk sequence ended with \(String(describing: error))")
                 return
             }
