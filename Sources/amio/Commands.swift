@@ -75,7 +75,7 @@ struct Play: AsyncParsableCommand {
 
     func run() async throws {
         try await perform(options) { logger in
-            let firstFiles = try files.map { path throws(AMIOError) in try AudioFile(contentsOf: URL(fileURLWithPath: path)) }
+            let firstFiles = try files.map { path throws(AMIOError) in try AudioFile(forReading: URL(fileURLWithPath: path)) }
             let outputs = max(1, firstFiles.map(\.channelCount).max() ?? 1)
             try await Connection.with(options, inputs: 0, outputs: outputs, connectPhysical: to.isEmpty,
                                                        logger: logger) { io in
@@ -223,7 +223,7 @@ struct PlayRecord: AsyncParsableCommand {
         let encoding = try fileEncoding(encoding)
         let outputURL = URL(fileURLWithPath: output)
         try await perform(options) { logger in
-            let channels = try AudioFile(contentsOf: URL(fileURLWithPath: input)).channelCount
+            let channels = try AudioFile(forReading: URL(fileURLWithPath: input)).channelCount
             try await Connection.with(options, inputs: channels, outputs: channels,
                                                        connectPhysical: to.isEmpty && from.isEmpty, logger: logger) { io in
                 for (output, port) in zip(io.outputPortNames, to) { try io.connect(output, to: port) }

@@ -175,12 +175,18 @@ public final class AudioFile {
     /// libsndfile's message once decoding has failed (it may clear its error by the next call).
     private var decodingFailure: String?
 
-    /// Opens `url` for reading.
+    /// Opens `url` for reading: the header is read, the audio is not (read
+    /// it in blocks with ``read(maxFrames:)``). To load a whole file into
+    /// memory at once, use ``AudioClip/init(contentsOf:progress:)``.
+    ///
+    /// Named after Foundation's `FileHandle(forReadingFrom:)`: `contentsOf`
+    /// names initialisers that load everything, as `Data(contentsOf:)` and
+    /// `AudioClip(contentsOf:)` do.
     ///
     /// - Parameter url: A file URL.
     /// - Throws: ``AMIOError/fileError(path:problem:message:)`` when the file is
     ///   missing, unreadable, empty, truncated, corrupt or of an unsupported format.
-    public init(contentsOf url: URL) throws(AMIOError) {
+    public init(forReading url: URL) throws(AMIOError) {
         self.url = url
         let path = url.path
         var info = SF_INFO()
@@ -229,6 +235,16 @@ public final class AudioFile {
             && Self.uncompressedContainers.contains(format)
         channelCount = Int(info.channels)
         sampleRate = Int(info.samplerate)
+    }
+
+    /// Opens `url` for reading; the former name of ``init(forReading:)``.
+    ///
+    /// - Parameter url: A file URL.
+    /// - Throws: As ``init(forReading:)``.
+    @available(*, deprecated, renamed: "init(forReading:)",
+               message: "AudioFile opens lazily; AudioClip(contentsOf:) is the one that loads the whole file")
+    public convenience init(contentsOf url: URL) throws(AMIOError) {
+        try self.init(forReading: url)
     }
 
     /// Containers whose PCM data libsndfile counts from the data's size.
