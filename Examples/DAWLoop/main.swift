@@ -8,7 +8,7 @@ import Foundation
 let seconds = CommandLine.arguments.dropFirst().first.flatMap(Double.init) ?? 6
 let io = try await AudioInterface(clientName: "daw-loop", inputChannels: 0, outputChannels: 2)
 let rate = io.sampleRate
-let beat = Int64(rate / 2)                          // 120 bpm
+let beat = try io.frames(forSeconds: 0.5)           // 120 bpm
 let bar = 4 * beat
 func burst(frames: Int, frequency: Double, decay: Double) -> [Float] {
     (0..<frames).map { n -> Float in

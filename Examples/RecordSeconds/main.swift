@@ -10,7 +10,7 @@ guard let path = arguments.first else {
 }
 let seconds = arguments.dropFirst().first.flatMap(Double.init) ?? 5
 let io = try await AudioInterface(clientName: "record-seconds", inputChannels: 2, outputChannels: 0)
-let frames = Int64(seconds * Double(io.sampleRate))
+let frames = try io.frames(forSeconds: seconds)
 // File frame 0 is timeline frame 0: the frame the transport starts at.
 let recording = try await io.record(to: URL(fileURLWithPath: path), encoding: .pcm16, from: 0, until: frames)
 try io.setTransportRolling(true)

@@ -88,7 +88,7 @@ public struct AudioClip: Sendable {
     let storage: ClipStorage
 
     /// Frames per channel.
-    public var frameCount: Int { storage.frameCount }
+    public var frameCount: FrameCount { storage.frameCount }
     /// Number of channels.
     public var channelCount: Int { storage.channelCount }
     /// Frames per second.
@@ -164,7 +164,7 @@ public struct AudioClip: Sendable {
     }
 
     /// One sample.
-    public subscript(channel channel: Int, frame frame: Int) -> Float {
+    public subscript(channel channel: Int, frame frame: FrameCount) -> Float {
         precondition((0..<channelCount).contains(channel) && (0..<frameCount).contains(frame),
                      "sample (\(channel), \(frame)) is outside \(channelCount) channels x \(frameCount) frames")
         return storage.samples[channel * frameCount + frame]

@@ -138,9 +138,26 @@ public final class AudioInterface: Sendable {
     /// Frames per second of the server.
     public var sampleRate: Int { Int(camio_jack_sample_rate(session.jack)) }
     /// The server's period size in frames.
-    public var periodFrames: Int { Int(camio_jack_buffer_size(session.jack)) }
+    public var periodFrames: FrameCount { Int(camio_jack_buffer_size(session.jack)) }
+
+    /// The timeline frames `seconds` last at the server's ``sampleRate``,
+    /// rounded to the nearest frame: times on the audio clock without a
+    /// conversion in sight.
+    ///
+    /// ```swift
+    /// let beat = try io.frames(forSeconds: 0.5)   // 120 bpm
+    /// try await io.waitUntilPosition(reaches: io.position + io.frames(forSeconds: 2))
+    /// ```
+    ///
+    /// - Parameter seconds: A finite time; negative for a distance back.
+    /// - Returns: The frames, within the timeline's ±2^62.
+    /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` for a time that
+    ///   is not finite or does not fit the timeline (see ``TimelineLimit``).
+    public func frames(forSeconds seconds: Double) throws(AMIOError) -> FramePosition {
+        try TimelineLimit.frames(seconds: seconds, sampleRate: sampleRate, name: "seconds")
+    }
     /// The timeline frame at the end of the last process cycle.
-    public var position: Int64 { session.core.position }
+    public var position: FramePosition { session.core.position }
     /// Whether the timeline is moving.
     public var isTransportRolling: Bool { session.core.isRolling }
     /// The position, the transport and the playspec as one process cycle
@@ -165,9 +182,9 @@ public final class AudioInterface: Sendable {
     /// The frames of input the capture ring holds, in chunks of the current
     /// period: how far the bridge thread may fall behind before input is lost
     /// (at least ``AudioInterfaceOptions/inputRingFrames``).
-    public var inputRingCapacity: Int { session.core.inputRingCapacity(period: periodFrames) }
+    public var inputRingCapacity: FrameCount { session.core.inputRingCapacity(period: periodFrames) }
     /// Input frames the engine lost (capture ring full, server stalls) since opening.
-    public var droppedInputFrames: Int { session.core.droppedInputFrames }
+    public var droppedInputFrames: FrameCount { session.core.droppedInputFrames }
     /// The id of the playspec sounding at the end of the last process cycle.
     public var currentPlayspecID: UInt64 { camio_engine_playspec_id(session.core.engine) }
 
@@ -193,7 +210,7 @@ public final class AudioInterface: Sendable {
     ///   the playing playspec untouched), ``AMIOError/changeQueueFull(capacity:)``,
     ///   ``AMIOError/closed`` or ``AMIOError/serverShutdown(reason:)``.
     @discardableResult
-    public func schedulePlayspecChange(_ playspec: Playspec, insertAt: Int64, startFrom: Int64,
+    public func schedulePlayspecChange(_ playspec: Playspec, insertAt: FramePosition, startFrom: FramePosition,
                                        supersedingPending: Bool = false) throws(AMIOError) -> PlayspecChange {
         try session.core.schedule(playspec, insertAt: insertAt, startFrom: startFrom, immediate: false,
                                   keepPosition: false, superseding: supersedingPending, sampleRate: sampleRate)
@@ -225,7 +242,7 @@ public final class AudioInterface: Sendable {
     /// - Parameter frame: The timeline frame to play next.
     /// - Throws: ``AMIOError/changeQueueFull(capacity:)``, ``AMIOError/closed``
     ///   or ``AMIOError/serverShutdown(reason:)``.
-    public func setPosition(_ frame: Int64) throws(AMIOError) {
+    public func setPosition(_ frame: FramePosition) throws(AMIOError) {
         try session.core.setTransport(position: frame, rolling: nil)
     }
 
@@ -252,7 +269,7 @@ public final class AudioInterface: Sendable {
     ///   when the interface goes away first (so a lost server never leaves a
     ///   caller waiting), ``AMIOError/cancelled`` as soon as the task is
     ///   cancelled (the transport is not touched).
-    public func waitUntilPosition(reaches frame: Int64) async throws(AMIOError) {
+    public func waitUntilPosition(reaches frame: FramePosition) async throws(AMIOError) {
         _ = try await waitUntilPosition(reaches: frame, deadline: nil)
     }
 
@@ -264,11 +281,11 @@ public final class AudioInterface: Sendable {
     ///   - timeout: How long to wait at most, on the wall clock.
     /// - Returns: Whether the timeline reached `frame`; false when the time ran out.
     /// - Throws: As ``waitUntilPosition(reaches:)``.
-    public func waitUntilPosition(reaches frame: Int64, timeout: Duration) async throws(AMIOError) -> Bool {
+    public func waitUntilPosition(reaches frame: FramePosition, timeout: Duration) async throws(AMIOError) -> Bool {
         try await waitUntilPosition(reaches: frame, deadline: .now + timeout)
     }
 
-    private func waitUntilPosition(reaches frame: Int64,
+    private func waitUntilPosition(reaches frame: FramePosition,
                                    deadline: ContinuousClock.Instant?) async throws(AMIOError) -> Bool {
         while position < frame {
             if let error = session.core.terminalError { throw error }
@@ -349,7 +366,7 @@ public final class AudioInterface: Sendable {
     ///     or 1: each chunk as captured, as ``inputChunks``).
     ///   - bufferingChunks: How many delivered chunks a consumer may fall
     ///     behind before it loses some (at least 1).
-    public func inputChunks(minimumFrames: Int, bufferingChunks: Int? = nil) -> BroadcastSequence<InputAudioChunk> {
+    public func inputChunks(minimumFrames: FrameCount, bufferingChunks: Int? = nil) -> BroadcastSequence<InputAudioChunk> {
         BroadcastSequence(broadcaster: session.chunks, bufferLimit: max(1, bufferingChunks ?? session.bufferLimit),
                           minimumFrames: min(max(0, minimumFrames), 1 << 20))
     }
@@ -443,7 +460,7 @@ public final class AudioInterface: Sendable {
     ///   or the server is PipeWire; ``AMIOError/closed`` or
     ///   ``AMIOError/serverShutdown(reason:)`` once the interface is closing
     ///   or the server has gone away.
-    public func setPeriodFrames(_ frames: Int) throws(AMIOError) {
+    public func setPeriodFrames(_ frames: FrameCount) throws(AMIOError) {
         if let error = session.core.terminalError { throw error }
         let accepted = try session.withOpenClient { jack throws(AMIOError) in
             guard !camio_jack_is_pipewire() else {

@@ -279,7 +279,7 @@ public struct BroadcastSequence<Element: Sendable>: AsyncSequence, Sendable {
     public let bufferLimit: Int
     /// Frames each consumer takes at once: consecutive input chunks are
     /// joined until they hold at least this many (0: each as captured).
-    public let minimumFrames: Int
+    public let minimumFrames: FrameCount
 
     init(broadcaster: Broadcaster<Element>, bufferLimit: Int, minimumFrames: Int = 0) {
         self.broadcaster = broadcaster

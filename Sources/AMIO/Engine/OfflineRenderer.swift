@@ -23,11 +23,11 @@ public final class OfflineRenderer: Sendable {
     private let cycle = Mutex<Void>(())
 
     /// The largest period one cycle may render.
-    public static let maximumPeriod = 1 << 20
+    public static let maximumPeriod: FrameCount = 1 << 20
     /// The largest period of a cycle that captures input (a renderer with
     /// input channels): what the capture ring holds of one cycle with room
     /// to spare, so no cycle's input is lost to it.
-    public static let maximumInputPeriod = 1 << 15
+    public static let maximumInputPeriod: FrameCount = 1 << 15
 
     /// Creates a renderer.
     ///
@@ -42,7 +42,7 @@ public final class OfflineRenderer: Sendable {
     ///   - maximumPlayspecEntries: The most entries one playspec may have.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` for impossible settings.
     public convenience init(sampleRate: Int = 48000, inputChannels: Int = 0, outputChannels: Int = 2,
-                            roundTripLatency: Int = 0, changeCapacity: Int = 256,
+                            roundTripLatency: FrameCount = 0, changeCapacity: Int = 256,
                             maximumPlayspecEntries: Int = 65536) throws(AMIOError) {
         try self.init(sampleRate: sampleRate, inputChannels: inputChannels, outputChannels: outputChannels,
                       roundTripLatency: roundTripLatency, changeCapacity: changeCapacity,
@@ -72,8 +72,19 @@ public final class OfflineRenderer: Sendable {
         self.outputChannels = outputChannels
     }
 
+    /// The timeline frames `seconds` last at ``sampleRate``, rounded to the
+    /// nearest frame; see ``AudioInterface/frames(forSeconds:)``.
+    ///
+    /// - Parameter seconds: A finite time; negative for a distance back.
+    /// - Returns: The frames, within the timeline's ±2^62.
+    /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` for a time that
+    ///   is not finite or does not fit the timeline.
+    public func frames(forSeconds seconds: Double) throws(AMIOError) -> FramePosition {
+        try TimelineLimit.frames(seconds: seconds, sampleRate: sampleRate, name: "seconds")
+    }
+
     /// The timeline frame after the last rendered cycle.
-    public var position: Int64 { core.position }
+    public var position: FramePosition { core.position }
     /// Whether the timeline moves.
     public var isTransportRolling: Bool { core.isRolling }
 
@@ -82,7 +93,7 @@ public final class OfflineRenderer: Sendable {
     ///
     /// - Throws: ``AMIOError/invalidPlayspec(entry:reason:)`` or ``AMIOError/changeQueueFull(capacity:)``.
     @discardableResult
-    public func schedulePlayspecChange(_ playspec: Playspec, insertAt: Int64, startFrom: Int64,
+    public func schedulePlayspecChange(_ playspec: Playspec, insertAt: FramePosition, startFrom: FramePosition,
                                        supersedingPending: Bool = false) throws(AMIOError) -> PlayspecChange {
         try core.schedule(playspec, insertAt: insertAt, startFrom: startFrom, immediate: false,
                           keepPosition: false, superseding: supersedingPending, sampleRate: sampleRate)
@@ -101,7 +112,7 @@ public final class OfflineRenderer: Sendable {
     /// Moves the timeline at the start of the next cycle.
     ///
     /// - Throws: ``AMIOError/changeQueueFull(capacity:)``.
-    public func setPosition(_ frame: Int64) throws(AMIOError) {
+    public func setPosition(_ frame: FramePosition) throws(AMIOError) {
         try core.setTransport(position: frame, rolling: nil)
     }
 
@@ -119,7 +130,7 @@ public final class OfflineRenderer: Sendable {
     ///     for a renderer with input channels).
     ///   - input: One array of `frames` samples per input channel, or `nil` for silence.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when the sizes do not fit.
-    public func render(frames: Int, input: [[Float]]? = nil) throws(AMIOError) -> [[Float]] {
+    public func render(frames: FrameCount, input: [[Float]]? = nil) throws(AMIOError) -> [[Float]] {
         var output = [[Float]](repeating: [Float](repeating: 0, count: frames), count: outputChannels)
         try render(frames: frames, input: input, into: &output, at: 0)
         return output
@@ -131,7 +142,7 @@ public final class OfflineRenderer: Sendable {
     ///   - periods: The frames of each cycle.
     ///   - input: One array per input channel covering the sum of `periods`, or `nil`.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when the sizes do not fit.
-    public func render(periods: [Int], input: [[Float]]? = nil) throws(AMIOError) -> [[Float]] {
+    public func render(periods: [FrameCount], input: [[Float]]? = nil) throws(AMIOError) -> [[Float]] {
         let total = periods.reduce(0, +)
         var output = [[Float]](repeating: [Float](repeating: 0, count: total), count: outputChannels)
         var offset = 0

@@ -3,7 +3,7 @@ public enum PlayspecChangeResult: Sendable, Hashable {
     /// The change took effect when the old timeline reached `atFrame`
     /// (its `insertAt`, or a later frame when that had already passed). From
     /// then on the timeline runs from `startFrom + (atFrame − insertAt)`.
-    case applied(atFrame: Int64)
+    case applied(atFrame: FramePosition)
     /// A later change scheduled with `supersedingPending: true` replaced it
     /// before it took effect.
     case superseded
@@ -12,7 +12,7 @@ public enum PlayspecChangeResult: Sendable, Hashable {
     /// it. The change never took effect: a loop jump the play head was moved
     /// past is not fired late. (A change pending for a frame at or after the
     /// new position stays pending.)
-    case skipped(seekTo: Int64)
+    case skipped(seekTo: FramePosition)
     /// The interface closed (or its server went away) before it took effect.
     case cancelled
 }
@@ -29,9 +29,9 @@ public final class PlayspecChange: Sendable {
     /// ``InputAudioChunk/playspecID``.
     public let playspecID: UInt64
     /// The frame of the old timeline at which the change was asked to take effect.
-    public let insertAt: Int64
+    public let insertAt: FramePosition
     /// The frame of the new timeline that plays at `insertAt`.
-    public let startFrom: Int64
+    public let startFrom: FramePosition
 
     private let outcome = Completion<PlayspecChangeResult>()
 

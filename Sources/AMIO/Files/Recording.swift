@@ -20,16 +20,16 @@ public struct RecordingSummary: Sendable, Hashable {
     /// The file, or nil for a recording into memory.
     public var url: URL?
     /// The timeline frame of file frame 0 (nil if nothing was recorded).
-    public var firstFrame: Int64?
+    public var firstFrame: FramePosition?
     /// Frames in the file, silence for lost frames included.
-    public var framesWritten: Int
+    public var framesWritten: FrameCount
     /// Frames lost on the way (capture ring full, server stalls, a writer that
     /// fell behind), written as silence of exactly that length.
-    public var droppedFrames: Int
+    public var droppedFrames: FrameCount
     /// Frames before the stop frame that had not reached the writer when
     /// ``Recording/stop()`` gave up waiting for them (the interface stopped
     /// delivering input): not in the file, and counted here.
-    public var unwrittenFrames: Int = 0
+    public var unwrittenFrames: FrameCount = 0
     /// Why it ended.
     public var ending: RecordingEnding
 }
@@ -64,9 +64,9 @@ public final class Recording: Sendable {
     }
 
     /// Frames written so far, silence for lost frames included.
-    public var framesWritten: Int { writer.progress.framesWritten.load(ordering: .relaxed) }
+    public var framesWritten: FrameCount { writer.progress.framesWritten.load(ordering: .relaxed) }
     /// Frames lost so far and written as silence.
-    public var droppedFrames: Int { writer.progress.droppedFrames.load(ordering: .relaxed) }
+    public var droppedFrames: FrameCount { writer.progress.droppedFrames.load(ordering: .relaxed) }
 
     /// Whether the recording has ended and its file is finalised (see ``summary``).
     public var isFinished: Bool { writer.done.current != nil }
@@ -417,7 +417,7 @@ extension AudioInterface {
     ///   cannot be created; ``AMIOError/invalidArgument(name:reason:)`` for bad
     ///   channels or an `until` before `from`; ``AMIOError/closed``.
     public func record(to url: URL, format: AudioFileFormat? = nil, encoding: AudioFileEncoding = .float,
-                       channels: [Int]? = nil, from: Int64? = nil, until: Int64? = nil,
+                       channels: [Int]? = nil, from: FramePosition? = nil, until: FramePosition? = nil,
                        bufferingChunks: Int = 4096) async throws(AMIOError) -> Recording {
         let selected = try validatedChannels(channels, from: from, until: until)
         let file = try AudioFileWriter(url: url, format: format ?? AudioFileFormat(fileExtensionOf: url) ?? .wav,

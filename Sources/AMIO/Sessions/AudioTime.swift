@@ -13,7 +13,7 @@ public enum AudioTime: Sendable, Hashable, CustomStringConvertible {
     /// A time in seconds.
     case seconds(Double)
     /// An exact number of frames.
-    case frames(Int64)
+    case frames(FramePosition)
 
     /// The grammar of a time string, as an ECMA-262 regular expression (the
     /// one `Docs/session.schema.json` uses; a test checks that they agree).
@@ -127,7 +127,7 @@ public enum AudioTime: Sendable, Hashable, CustomStringConvertible {
     /// - Returns: The frames, within the timeline's ±2^62.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` naming the time
     ///   and the limit when it does not fit the timeline at that rate.
-    public func frames(atSampleRate sampleRate: Int, name: String = "time") throws(AMIOError) -> Int64 {
+    public func frames(atSampleRate sampleRate: Int, name: String = "time") throws(AMIOError) -> FramePosition {
         switch self {
         case let .seconds(seconds): try TimelineLimit.frames(seconds: seconds, sampleRate: sampleRate, name: name)
         case let .frames(frames): try TimelineLimit.check(frames, name: name)

@@ -228,7 +228,7 @@ public enum AudioTimeBound: Sendable, Hashable, Comparable {
     ///   - length: The clip's frames.
     ///   - name: What the bound is, for the error.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when the time does not fit the timeline.
-    public func frame(sampleRate: Int, length: Int, name: String = "crop") throws(AMIOError) -> Int {
+    public func frame(sampleRate: Int, length: FrameCount, name: String = "crop") throws(AMIOError) -> FrameCount {
         switch self {
         case let .time(time): Int(try time.frames(atSampleRate: sampleRate, name: name))
         case .end: length
@@ -261,7 +261,7 @@ extension Session {
     ///   a repeat shorter than a frame, or a clip file that cannot be read or
     ///   resampled (at `clips.NAME.file`); ``AMIOError/fileError(path:problem:message:)``
     ///   when a generated clip cannot be written.
-    public func playspec(sampleRate: Int) async throws(AMIOError) -> (playspec: Playspec, length: Int64) {
+    public func playspec(sampleRate: Int) async throws(AMIOError) -> (playspec: Playspec, length: FramePosition) {
         guard (1...TimelineLimit.maximumSampleRate).contains(sampleRate) else {
             throw .invalidArgument(name: "sampleRate", reason: "\(sampleRate) Hz is outside 1...\(TimelineLimit.maximumSampleRate)")
         }

@@ -10,7 +10,7 @@ import Testing
                       rolling: Bool = true, dropped: Int = 0) -> InputAudioChunk {
         let samples = (0..<2).flatMap { channel in (0..<frames).map { Float(channel * 1_000_000) + Float(playedAt) + Float($0) } }
         return InputAudioChunk(startingFrame: startingFrame ?? playedAt, playspecID: playspec, wasTransportRolling: rolling,
-                               frameCount: frames, channelCount: 2, cycleFrameTime: UInt64(playedAt), cycleTime: UInt64(playedAt) * 10,
+                               frameCount: frames, channelCount: 2, cycleFrameTime: playedAt, cycleTime: UInt64(playedAt) * 10,
                                droppedFramesBefore: dropped, samples: samples, playedAt: playedAt)
     }
 
