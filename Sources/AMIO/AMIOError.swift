@@ -5,6 +5,8 @@ public struct JACKStatus: OptionSet, Sendable, Hashable, CustomStringConvertible
     /// JACK's `jack_status_t` bits.
     public let rawValue: UInt32
     /// Wraps JACK's `jack_status_t` bits.
+    ///
+    /// - Parameter rawValue: The bits, as `jack_client_open` reports them.
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// The operation failed.

@@ -222,6 +222,7 @@ public final class AudioInterface: Sendable {
     /// - Parameters:
     ///   - playspec: The new playspec.
     ///   - supersedingPending: Cancel every change still pending first.
+    /// - Returns: A handle whose ``PlayspecChange/result`` tells when it applied.
     /// - Throws: As ``schedulePlayspecChange(_:insertAt:startFrom:supersedingPending:)``.
     @discardableResult
     public func setPlayspec(_ playspec: Playspec, supersedingPending: Bool = false) throws(AMIOError) -> PlayspecChange {
@@ -339,6 +340,7 @@ public final class AudioInterface: Sendable {
     ///
     /// - Parameter bufferingChunks: How far a consumer may fall behind before
     ///   it loses chunks (at least 1).
+    /// - Returns: The sequence; each loop over it is a consumer of its own.
     public func inputChunks(bufferingChunks: Int) -> BroadcastSequence<InputAudioChunk> {
         BroadcastSequence(broadcaster: session.chunks, bufferLimit: max(1, bufferingChunks))
     }
@@ -365,7 +367,9 @@ public final class AudioInterface: Sendable {
     ///   - minimumFrames: Frames per delivered chunk at least, up to 2^20 (0
     ///     or 1: each chunk as captured, as ``inputChunks``).
     ///   - bufferingChunks: How many delivered chunks a consumer may fall
-    ///     behind before it loses some (at least 1).
+    ///     behind before it loses some (at least 1); by default
+    ///     ``AudioInterfaceOptions/consumerBufferLimit``.
+    /// - Returns: The sequence; each loop over it is a consumer of its own.
     public func inputChunks(minimumFrames: FrameCount, bufferingChunks: Int? = nil) -> BroadcastSequence<InputAudioChunk> {
         BroadcastSequence(broadcaster: session.chunks, bufferLimit: max(1, bufferingChunks ?? session.bufferLimit),
                           minimumFrames: min(max(0, minimumFrames), 1 << 20))

@@ -44,6 +44,8 @@ public struct InputAudioChunk: Sendable {
     /// The samples of one channel.
     ///
     /// - Parameter channel: The channel, `0..<channelCount`.
+    /// - Returns: The channel's ``frameCount`` samples, a slice of ``samples``
+    ///   (its indices start where the channel does, not at 0).
     public func samples(channel: Int) -> ArraySlice<Float> {
         precondition((0..<channelCount).contains(channel), "channel \(channel) is outside 0..<\(channelCount)")
         return samples[channel * frameCount ..< (channel + 1) * frameCount]

@@ -91,6 +91,13 @@ public final class OfflineRenderer: Sendable {
     /// Schedules a playspec change; see
     /// ``AudioInterface/schedulePlayspecChange(_:insertAt:startFrom:supersedingPending:)``.
     ///
+    /// - Parameters:
+    ///   - playspec: The new playspec; validated before anything is queued.
+    ///   - insertAt: Frame of the old timeline at which to switch.
+    ///   - startFrom: Frame of the new timeline that plays at `insertAt`.
+    ///   - supersedingPending: Cancel every change still pending (their
+    ///     results become ``PlayspecChangeResult/superseded``).
+    /// - Returns: A handle whose ``PlayspecChange/result`` tells when it applied.
     /// - Throws: ``AMIOError/invalidPlayspec(entry:reason:)`` or ``AMIOError/changeQueueFull(capacity:)``.
     @discardableResult
     public func schedulePlayspecChange(_ playspec: Playspec, insertAt: FramePosition, startFrom: FramePosition,
@@ -102,6 +109,10 @@ public final class OfflineRenderer: Sendable {
     /// Replaces the playspec at the next cycle, keeping the position; see
     /// ``AudioInterface/setPlayspec(_:supersedingPending:)``.
     ///
+    /// - Parameters:
+    ///   - playspec: The new playspec.
+    ///   - supersedingPending: Cancel every change still pending first.
+    /// - Returns: A handle whose ``PlayspecChange/result`` tells when it applied.
     /// - Throws: As ``schedulePlayspecChange(_:insertAt:startFrom:supersedingPending:)``.
     @discardableResult
     public func setPlayspec(_ playspec: Playspec, supersedingPending: Bool = false) throws(AMIOError) -> PlayspecChange {
@@ -109,8 +120,10 @@ public final class OfflineRenderer: Sendable {
                           superseding: supersedingPending, sampleRate: sampleRate)
     }
 
-    /// Moves the timeline at the start of the next cycle.
+    /// Moves the timeline at the start of the next cycle; see
+    /// ``AudioInterface/setPosition(_:)``.
     ///
+    /// - Parameter frame: The timeline frame to play next.
     /// - Throws: ``AMIOError/changeQueueFull(capacity:)``.
     public func setPosition(_ frame: FramePosition) throws(AMIOError) {
         try core.setTransport(position: frame, rolling: nil)
@@ -118,6 +131,7 @@ public final class OfflineRenderer: Sendable {
 
     /// Starts or stops the timeline at the start of the next cycle.
     ///
+    /// - Parameter rolling: Whether the timeline moves.
     /// - Throws: ``AMIOError/changeQueueFull(capacity:)``.
     public func setTransportRolling(_ rolling: Bool) throws(AMIOError) {
         try core.setTransport(position: nil, rolling: rolling)
@@ -129,6 +143,7 @@ public final class OfflineRenderer: Sendable {
     ///   - frames: The cycle's period, 1…``maximumPeriod`` (…``maximumInputPeriod``
     ///     for a renderer with input channels).
     ///   - input: One array of `frames` samples per input channel, or `nil` for silence.
+    /// - Returns: One array of `frames` samples per output channel.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when the sizes do not fit.
     public func render(frames: FrameCount, input: [[Float]]? = nil) throws(AMIOError) -> [[Float]] {
         var output = [[Float]](repeating: [Float](repeating: 0, count: frames), count: outputChannels)
@@ -141,6 +156,7 @@ public final class OfflineRenderer: Sendable {
     /// - Parameters:
     ///   - periods: The frames of each cycle.
     ///   - input: One array per input channel covering the sum of `periods`, or `nil`.
+    /// - Returns: One array per output channel, of the sum of `periods` samples.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when the sizes do not fit.
     public func render(periods: [FrameCount], input: [[Float]]? = nil) throws(AMIOError) -> [[Float]] {
         let total = periods.reduce(0, +)
@@ -233,6 +249,8 @@ public final class OfflineRenderer: Sendable {
     }
 
     /// Every input chunk captured since the last call, oldest first.
+    ///
+    /// - Returns: The chunks; the next call returns only newer ones.
     public func takeInputChunks() -> [InputAudioChunk] {
         captured.withLock { chunks in
             defer { chunks = [] }

@@ -59,8 +59,12 @@ public struct Playspec: Sendable, RandomAccessCollection, MutableCollection, Ran
     /// An empty playspec: silence.
     public init() { entries = [] }
     /// A playspec of the given entries.
+    ///
+    /// - Parameter entries: The entries, in any order.
     public init(_ entries: [PlayspecEntry]) { self.entries = entries }
-    /// A playspec of the given entries.
+    /// A playspec of the given entries: `[PlayspecEntry(…), PlayspecEntry(…)]`.
+    ///
+    /// - Parameter elements: The entries, in any order.
     public init(arrayLiteral elements: PlayspecEntry...) { entries = elements }
 
     /// The first entry's index.
@@ -68,11 +72,17 @@ public struct Playspec: Sendable, RandomAccessCollection, MutableCollection, Ran
     /// One past the last entry's index.
     public var endIndex: Int { entries.endIndex }
     /// The entry at `position`.
+    ///
+    /// - Parameter position: An index, `startIndex..<endIndex`.
     public subscript(position: Int) -> PlayspecEntry {
         get { entries[position] }
         set { entries[position] = newValue }
     }
     /// Replaces the entries in `subrange` with `newElements`.
+    ///
+    /// - Parameters:
+    ///   - subrange: The indices of the entries to replace.
+    ///   - newElements: The entries to put there; any number of them.
     public mutating func replaceSubrange<C: Collection<PlayspecEntry>>(_ subrange: Range<Int>, with newElements: C) {
         entries.replaceSubrange(subrange, with: newElements)
     }

@@ -25,6 +25,7 @@ extension AudioInterface {
     /// Safe from any thread, also while ``close()`` runs (see ``connect(_:to:)``):
     /// the graph is read through the client with no other call using it.
     ///
+    /// - Returns: The ports, the interface's own among them.
     /// - Throws: ``AMIOError/closed`` once closing has begun, or
     ///   ``AMIOError/serverShutdown(reason:)`` when the server has gone away.
     public func ports() throws(AMIOError) -> [JACKPort] {

@@ -315,6 +315,8 @@ public final class AudioFile {
     /// Reads up to `buffer.count / channelCount` interleaved frames at the
     /// read position into `buffer`.
     ///
+    /// - Parameter buffer: Room for the frames, `channelCount` samples per
+    ///   frame; the samples past the frames read are left as they were.
     /// - Returns: The frames read; 0 at the end of the file.
     /// - Throws: ``AMIOError/fileError(path:problem:message:)`` when the file
     ///   turns out corrupt, or ends before the frames its header announced
@@ -502,6 +504,7 @@ public final class AudioFileWriter {
 
     /// Writes `frames` frames of silence.
     ///
+    /// - Parameter frames: How many frames, on every channel; 0 or less writes none.
     /// - Throws: As ``write(planar:)``.
     public func writeSilence(frames: FrameCount) throws(AMIOError) {
         var remaining = frames

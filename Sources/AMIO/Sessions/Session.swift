@@ -227,6 +227,7 @@ public enum AudioTimeBound: Sendable, Hashable, Comparable {
     ///   - sampleRate: The clip's rate.
     ///   - length: The clip's frames.
     ///   - name: What the bound is, for the error.
+    /// - Returns: The clip frame; `length` for ``end``.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when the time does not fit the timeline.
     public func frame(sampleRate: Int, length: FrameCount, name: String = "crop") throws(AMIOError) -> FrameCount {
         switch self {
@@ -237,6 +238,11 @@ public enum AudioTimeBound: Sendable, Hashable, Comparable {
 
     /// Orders bounds as times; a time in seconds and one in frames compare at
     /// ``TimelineLimit/maximumSampleRate``, where both fit the timeline.
+    ///
+    /// - Parameters:
+    ///   - a: A bound.
+    ///   - b: Another bound.
+    /// - Returns: Whether `a` comes before `b`; ``end`` comes after every time.
     public static func < (a: AudioTimeBound, b: AudioTimeBound) -> Bool {
         switch (a, b) {
         case (.end, _): false
@@ -338,6 +344,7 @@ extension Session {
     /// - Parameters:
     ///   - sampleRate: The rate; the session's own, else 48000, if nil.
     ///   - progress: Called now and then with the fraction rendered.
+    /// - Returns: A clip of ``outputs`` channels and the session's length.
     /// - Throws: As ``playspec(sampleRate:)``, and
     ///   ``AMIOError/invalidSession(path:location:reason:)`` at `length` for a
     ///   session of more than ``maximumInMemorySamples`` samples (frames × outputs).
