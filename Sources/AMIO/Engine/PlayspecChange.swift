@@ -14,6 +14,8 @@ public enum PlayspecChangeResult: Sendable, Hashable {
     /// new position stays pending.)
     case skipped(seekTo: FramePosition)
     /// The interface closed (or its server went away) before it took effect.
+    /// A task that stops *waiting* for the result is another matter: its
+    /// wait throws ``AMIOError/cancelled``, and the change stays scheduled.
     case cancelled
 }
 

