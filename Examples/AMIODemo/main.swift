@@ -122,11 +122,11 @@ func run() async throws {
     print("loop: \(cables.map(\.description).joined(separator: ", "))")
     print("latency: \(io.latency)")
 
-    let beat = Int64(rate / 2)   // 120 bpm
+    let beat = try io.frames(forSeconds: 0.5)   // 120 bpm
     let clips = try makeClips(count: options.clips, sampleRate: rate)
     let click = try AudioClip(channels: [[1], [1]], sampleRate: rate)
     var playspec = Playspec(clips.enumerated().map { index, clip in
-        PlayspecEntry(clip: clip, playAt: Int64(index * 97) % beat, repeatInterval: beat,
+        PlayspecEntry(clip: clip, playAt: FramePosition(index * 97) % beat, repeatInterval: beat,
                       gains: [0.5 / Float(options.clips), 0.5 / Float(options.clips)])
     })
     playspec.append(PlayspecEntry(clip: click, playAt: 0, repeatInterval: beat, gains: [1, 0]))
@@ -135,7 +135,7 @@ func run() async throws {
     // Everything captured, by timeline frame, to compare with an offline render.
     let loopStart = 2 * beat, loopEnd = 6 * beat
     let capture = Task {
-        var heard: [Int64: (Float, Float)] = [:]
+        var heard: [FramePosition: (Float, Float)] = [:]
         var chunks = 0, frames = 0, lost = 0
         for try await chunk in io.inputChunks where chunk.wasTransportRolling {
             chunks += 1
@@ -143,7 +143,7 @@ func run() async throws {
             lost += chunk.droppedFramesBefore
             let left = chunk.samples(channel: 0), right = chunk.samples(channel: 1)
             for i in 0..<chunk.frameCount {
-                heard[chunk.startingFrame + Int64(i)] = (left[left.startIndex + i], right[right.startIndex + i])
+                heard[chunk.startingFrame + FramePosition(i)] = (left[left.startIndex + i], right[right.startIndex + i])
             }
         }
         return (heard, chunks, frames, lost)
@@ -156,14 +156,14 @@ func run() async throws {
     let serverSource = options.serverPID != nil ? "from --server-pid" : "found by its server name"
     let cpuBefore = cpuSeconds(pid: nil), serverBefore = serverPID.flatMap { cpuSeconds(pid: $0) }
     let wallBefore = Date()
-    print("change \(start.id): \(await start.result) — the playspec starts")
+    print("change \(start.id): \(try await start.result) — the playspec starts")
 
     // A DAW-style loop: each time the timeline reaches loopEnd it jumps to
     // loopStart; the next jump is scheduled when the previous one applied.
     let looper = Task {
         while !Task.isCancelled {
             let jump = try io.schedulePlayspecChange(playspec, insertAt: loopEnd, startFrom: loopStart)
-            let result = await jump.result
+            let result = try await jump.result
             print("change \(jump.id): \(result) — loop back to \(loopStart)")
             guard case .applied = result else { return }
         }
@@ -184,8 +184,8 @@ func run() async throws {
     try renderer.schedulePlayspecChange(playspec, insertAt: 0, startFrom: 0)
     try renderer.setTransportRolling(true)
     let reference = try renderer.render(periods: Array(repeating: 4096, count: Int(loopEnd) / 4096 + 2))
-    var exact = 0, compared = 0, clicks: Set<Int64> = []
-    for (frame, (left, right)) in heard where frame >= 0 && frame < Int64(reference[0].count) {
+    var exact = 0, compared = 0, clicks: Set<FramePosition> = []
+    for (frame, (left, right)) in heard where frame >= 0 && frame < FramePosition(reference[0].count) {
         compared += 1
         if left == reference[0][Int(frame)] && right == reference[1][Int(frame)] { exact += 1 }
         if frame % beat == 0 && left > 0.99 { clicks.insert(frame) }

@@ -10,7 +10,7 @@ let seconds = CommandLine.arguments.dropFirst().first.flatMap(Double.init) ?? 6
 do {
     let io = try await AudioInterface(clientName: "daw-loop", inputChannels: 0, outputChannels: 2)
     let rate = io.sampleRate
-    let beat = Int64(rate / 2)                          // 120 bpm
+    let beat = try io.frames(forSeconds: 0.5)           // 120 bpm
     let bar = 4 * beat
     func burst(frames: Int, frequency: Double, decay: Double) -> [Float] {
         (0..<frames).map { n -> Float in
@@ -29,7 +29,7 @@ do {
     let loopStart = 2 * beat, loopEnd = bar            // loop the second half of bar 1
     let start = try io.schedulePlayspecChange(session(gain: 1), insertAt: 0, startFrom: 0)
     try io.setTransportRolling(true)
-    print("start: \(await start.result)")
+    print("start: \(try await start.result)")
 
     let looping = Task {
         var gain: Float = 1
@@ -43,11 +43,11 @@ do {
                 gain = 0.5
                 let edit = try io.schedulePlayspecChange(session(gain: gain), insertAt: io.position + 256,
                                                          startFrom: io.position + 256, supersedingPending: true)
-                print("gain change: \(await edit.result); the pending jump: \(await jump.result)")
+                print("gain change: \(try await edit.result); the pending jump: \(try await jump.result)")
                 passes += 1
                 continue
             }
-            let result = await jump.result
+            let result = try await jump.result
             print("loop jump \(passes): \(result) -> timeline continues at \(loopStart)")
             guard case .applied = result else { return }
             passes += 1

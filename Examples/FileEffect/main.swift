@@ -10,7 +10,7 @@ guard arguments.count == 2 else {
 }
 // Errors end the program as a command-line tool ends: one line, a sysexits status.
 do throws(AMIOError) {
-    let input = try AudioFile(contentsOf: URL(fileURLWithPath: arguments[0]))
+    let input = try AudioFile(forReading: URL(fileURLWithPath: arguments[0]))
     let writer = try AudioFileWriter(url: URL(fileURLWithPath: arguments[1]), format: AudioFileFormat(fileExtensionOf: URL(fileURLWithPath: arguments[1])) ?? .wav,
                                      encoding: .float, channelCount: input.channelCount, sampleRate: input.sampleRate)
     // Stream in blocks: the file never has to fit in memory.

@@ -15,12 +15,12 @@ do throws(AMIOError) {
     let cycles = (frequency).rounded()
     let tone = try AudioClip(channels: [(0..<rate).map { Float(0.25 * sin(2 * Double.pi * cycles * Double($0) / Double(rate))) }],
                              sampleRate: rate)
-    let change = try io.schedulePlayspecChange([PlayspecEntry(clip: tone, playAt: 0, repeatInterval: Int64(rate), gains: [1, 1])],
+    let change = try io.schedulePlayspecChange([PlayspecEntry(clip: tone, playAt: 0, repeatInterval: try io.frames(forSeconds: 1), gains: [1, 1])],
                                                insertAt: 0, startFrom: 0)
     try io.setTransportRolling(true)
-    print("playing \(cycles) Hz at \(rate) Hz on \(io.outputPortNames.joined(separator: ", ")): \(await change.result)")
+    print("playing \(cycles) Hz at \(rate) Hz on \(io.outputPortNames.joined(separator: ", ")): \(try await change.result)")
     // Counted on the audio clock, not the wall clock: exactly `seconds` of tone.
-    try await io.waitUntilPosition(reaches: Int64(seconds * Double(rate)))
+    try await io.waitUntilPosition(reaches: io.frames(forSeconds: seconds))
     print("played \(io.position) frames (\(String(format: "%.2f", Double(io.position) / Double(rate))) s), xruns \(io.xrunCount)")
     await io.close()
 } catch {

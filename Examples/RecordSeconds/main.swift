@@ -12,11 +12,11 @@ let seconds = arguments.dropFirst().first.flatMap(Double.init) ?? 5
 // Errors end the program as a command-line tool ends: one line, a sysexits status.
 do throws(AMIOError) {
     let io = try await AudioInterface(clientName: "record-seconds", inputChannels: 2, outputChannels: 0)
-    let frames = Int64(seconds * Double(io.sampleRate))
+    let frames = try io.frames(forSeconds: seconds)
     // File frame 0 is timeline frame 0: the frame the transport starts at.
     let recording = try await io.record(to: URL(fileURLWithPath: path), encoding: .pcm16, from: 0, until: frames)
     try io.setTransportRolling(true)
-    let summary = await recording.summary
+    let summary = try await recording.summary
     await io.close()
     print("recorded \(summary.framesWritten) frames (\(seconds) s) from \(io.inputPortNames.joined(separator: ", ")) to \(path), \(summary.droppedFrames) lost")
 } catch {

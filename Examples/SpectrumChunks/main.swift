@@ -12,7 +12,7 @@ let loopbackFrequency = arguments.firstIndex(of: "--loopback").flatMap { argumen
 
 let size = 2048, hop = size / 2
 // Errors end the program as a command-line tool ends: one line, a sysexits status.
-do {
+do throws(AMIOError) {
     let io = try await AudioInterface(clientName: "spectrum", inputChannels: 1, outputChannels: 1,
                                       connectPhysicalPorts: loopbackFrequency == nil)
     let rate = io.sampleRate
@@ -20,7 +20,7 @@ do {
         try io.connectLoopback()  // its own cable on jackd, through the sink's monitor on PipeWire
         let tone = try AudioClip(channels: [(0..<rate).map { Float(0.5 * sin(2 * Double.pi * frequency * Double($0) / Double(rate))) }],
                                  sampleRate: rate)
-        try io.setPlayspec([PlayspecEntry(clip: tone, playAt: 0, repeatInterval: Int64(rate), gains: [1])])
+        try io.setPlayspec([PlayspecEntry(clip: tone, playAt: 0, repeatInterval: try io.frames(forSeconds: 1), gains: [1])])
     }
     try io.setTransportRolling(true)
 
@@ -65,12 +65,12 @@ do {
     }
 
     var buffer: [Float] = []
-    var firstFrame: Int64? = nil
-    var startFrame: Int64? = nil   // of the current run of windows
+    var firstFrame: FramePosition? = nil
+    var startFrame: FramePosition? = nil   // of the current run of windows
     var analysed = 0
     var analysedBeforeGap = 0
     // `seconds` of audio, counted in frames (the audio clock), not on the wall clock.
-    let wanted = Int64(seconds * Double(rate))
+    let wanted = try io.frames(forSeconds: seconds)
     for try await chunk in io.inputChunks where chunk.wasTransportRolling {
         if firstFrame == nil { firstFrame = chunk.startingFrame; startFrame = chunk.startingFrame }
         if chunk.droppedFramesBefore > 0 {
@@ -85,7 +85,7 @@ do {
         while buffer.count >= size {
             let (frequency, level) = peakFrequency(buffer[0..<size])
             print(String(format: "chunk %3d at frame %7lld: peak %8.1f Hz, %6.1f dBFS", analysed,
-                         startFrame! + Int64((analysed - analysedBeforeGap) * hop), frequency, level))
+                         startFrame! + FramePosition((analysed - analysedBeforeGap) * hop), frequency, level))
             analysed += 1
             buffer.removeFirst(hop)
         }
@@ -94,5 +94,5 @@ do {
     await io.close()
 } catch {
     FileHandle.standardError.write(Data("SpectrumChunks: \(error)\n".utf8))
-    exit((error as? AMIOError)?.exitStatus ?? 70)
+    exit(error.exitStatus)
 }

@@ -9,7 +9,8 @@ let seconds = CommandLine.arguments.dropFirst().first.flatMap(Double.init) ?? 10
 // Errors end the program as a command-line tool ends: one line, a sysexits status.
 do {
     let io = try await AudioInterface(clientName: "thru", inputChannels: 2, outputChannels: 2)
-    let delay = Int64(io.latency.roundTrip + 4 * io.periodFrames)
+    // A latency and periods are frame counts; on the timeline they are a distance.
+    let delay = FramePosition(io.latency.roundTrip + 4 * io.periodFrames)
     try io.setTransportRolling(true)
     print("thru: inputs to outputs, \(delay) frames (\(String(format: "%.1f", 1000 * Double(delay) / Double(io.sampleRate))) ms) late")
     let forwarding = Task {
@@ -19,7 +20,7 @@ do {
                                      sampleRate: io.sampleRate)
             recent.append(PlayspecEntry(clip: clip, playAt: chunk.startingFrame + delay, gains: [1, 1]))
             // Keep what has not finished playing yet.
-            recent.removeAll { $0.playAt + Int64($0.clip.frameCount) < io.position }
+            recent.removeAll { $0.playAt + FramePosition($0.clip.frameCount) < io.position }
             try io.setPlayspec(Playspec(recent))
         }
     }

@@ -1,8 +1,12 @@
+import Foundation
+
 /// The status bits JACK returns when a client cannot be opened or is cut off.
 public struct JACKStatus: OptionSet, Sendable, Hashable, CustomStringConvertible {
     /// JACK's `jack_status_t` bits.
     public let rawValue: UInt32
     /// Wraps JACK's `jack_status_t` bits.
+    ///
+    /// - Parameter rawValue: The bits, as `jack_client_open` reports them.
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// The operation failed.
@@ -52,7 +56,11 @@ public struct JACKStatus: OptionSet, Sendable, Hashable, CustomStringConvertible
 
 /// Every error SwiftAMIO throws. Each case says what was wrong and with which
 /// value; a call that throws has changed nothing.
-public enum AMIOError: Error, Sendable, Hashable, CustomStringConvertible {
+///
+/// ``description`` and Foundation's `localizedDescription` (through
+/// ``errorDescription``) give the same sentence, so an error printed with
+/// `print(error)`, `"\(error)"` or `error.localizedDescription` reads alike.
+public enum AMIOError: Error, Sendable, Hashable, CustomStringConvertible, LocalizedError {
     /// No JACK server could be reached (or it refused the client).
     case serverUnavailable(server: String?, status: JACKStatus, message: String)
     /// The client opened but could not register its ports or activate.
@@ -116,6 +124,10 @@ public enum AMIOError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(path): \(location): \(reason)"
         }
     }
+
+    /// The sentence ``description`` gives: what `localizedDescription` shows,
+    /// instead of Foundation's "(AMIO.AMIOError error 8.)".
+    public var errorDescription: String? { description }
 }
 
 /// What was wrong with an audio file.

@@ -88,7 +88,7 @@ public struct AudioClip: Sendable {
     let storage: ClipStorage
 
     /// Frames per channel.
-    public var frameCount: Int { storage.frameCount }
+    public var frameCount: FrameCount { storage.frameCount }
     /// Number of channels.
     public var channelCount: Int { storage.channelCount }
     /// Frames per second.
@@ -148,6 +148,7 @@ public struct AudioClip: Sendable {
     /// A copy of one channel's samples.
     ///
     /// - Parameter channel: The channel, `0..<channelCount`.
+    /// - Returns: The channel's ``frameCount`` samples.
     public func samples(channel: Int) -> [Float] {
         precondition((0..<channelCount).contains(channel), "channel \(channel) is outside 0..<\(channelCount)")
         return withUnsafeSamples(channel: channel) { Array($0) }
@@ -158,13 +159,18 @@ public struct AudioClip: Sendable {
     /// - Parameters:
     ///   - channel: The channel, `0..<channelCount`.
     ///   - body: Reads the samples; the buffer is valid only during the call.
+    /// - Returns: What `body` returns.
     public func withUnsafeSamples<R>(channel: Int, _ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
         precondition((0..<channelCount).contains(channel), "channel \(channel) is outside 0..<\(channelCount)")
         return try body(UnsafeBufferPointer(start: storage.samples + channel * frameCount, count: frameCount))
     }
 
     /// One sample.
-    public subscript(channel channel: Int, frame frame: Int) -> Float {
+    ///
+    /// - Parameters:
+    ///   - channel: The channel, `0..<channelCount`.
+    ///   - frame: The frame, `0..<frameCount`.
+    public subscript(channel channel: Int, frame frame: FrameCount) -> Float {
         precondition((0..<channelCount).contains(channel) && (0..<frameCount).contains(frame),
                      "sample (\(channel), \(frame)) is outside \(channelCount) channels x \(frameCount) frames")
         return storage.samples[channel * frameCount + frame]

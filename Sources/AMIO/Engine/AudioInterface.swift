@@ -140,9 +140,26 @@ public final class AudioInterface: Sendable {
     /// Frames per second of the server.
     public var sampleRate: Int { Int(camio_jack_sample_rate(session.jack)) }
     /// The server's period size in frames.
-    public var periodFrames: Int { Int(camio_jack_buffer_size(session.jack)) }
+    public var periodFrames: FrameCount { Int(camio_jack_buffer_size(session.jack)) }
+
+    /// The timeline frames `seconds` last at the server's ``sampleRate``,
+    /// rounded to the nearest frame: times on the audio clock without a
+    /// conversion in sight.
+    ///
+    /// ```swift
+    /// let beat = try io.frames(forSeconds: 0.5)   // 120 bpm
+    /// try await io.waitUntilPosition(reaches: io.position + io.frames(forSeconds: 2))
+    /// ```
+    ///
+    /// - Parameter seconds: A finite time; negative for a distance back.
+    /// - Returns: The frames, within the timeline's ±2^62.
+    /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` for a time that
+    ///   is not finite or does not fit the timeline (see ``TimelineLimit``).
+    public func frames(forSeconds seconds: Double) throws(AMIOError) -> FramePosition {
+        try TimelineLimit.frames(seconds: seconds, sampleRate: sampleRate, name: "seconds")
+    }
     /// The timeline frame at the end of the last process cycle.
-    public var position: Int64 { session.core.position }
+    public var position: FramePosition { session.core.position }
     /// Whether the timeline is moving.
     public var isTransportRolling: Bool { session.core.isRolling }
     /// The position, the transport and the playspec as one process cycle
@@ -167,9 +184,9 @@ public final class AudioInterface: Sendable {
     /// The frames of input the capture ring holds, in chunks of the current
     /// period: how far the bridge thread may fall behind before input is lost
     /// (at least ``AudioInterfaceOptions/inputRingFrames``).
-    public var inputRingCapacity: Int { session.core.inputRingCapacity(period: periodFrames) }
+    public var inputRingCapacity: FrameCount { session.core.inputRingCapacity(period: periodFrames) }
     /// Input frames the engine lost (capture ring full, server stalls) since opening.
-    public var droppedInputFrames: Int { session.core.droppedInputFrames }
+    public var droppedInputFrames: FrameCount { session.core.droppedInputFrames }
     /// The id of the playspec sounding at the end of the last process cycle.
     public var currentPlayspecID: UInt64 { camio_engine_playspec_id(session.core.engine) }
 
@@ -195,7 +212,7 @@ public final class AudioInterface: Sendable {
     ///   the playing playspec untouched), ``AMIOError/changeQueueFull(capacity:)``,
     ///   ``AMIOError/closed`` or ``AMIOError/serverShutdown(reason:)``.
     @discardableResult
-    public func schedulePlayspecChange(_ playspec: Playspec, insertAt: Int64, startFrom: Int64,
+    public func schedulePlayspecChange(_ playspec: Playspec, insertAt: FramePosition, startFrom: FramePosition,
                                        supersedingPending: Bool = false) throws(AMIOError) -> PlayspecChange {
         try session.core.schedule(playspec, insertAt: insertAt, startFrom: startFrom, immediate: false,
                                   keepPosition: false, superseding: supersedingPending, sampleRate: sampleRate)
@@ -207,6 +224,7 @@ public final class AudioInterface: Sendable {
     /// - Parameters:
     ///   - playspec: The new playspec.
     ///   - supersedingPending: Cancel every change still pending first.
+    /// - Returns: A handle whose ``PlayspecChange/result`` tells when it applied.
     /// - Throws: As ``schedulePlayspecChange(_:insertAt:startFrom:supersedingPending:)``.
     @discardableResult
     public func setPlayspec(_ playspec: Playspec, supersedingPending: Bool = false) throws(AMIOError) -> PlayspecChange {
@@ -227,7 +245,7 @@ public final class AudioInterface: Sendable {
     /// - Parameter frame: The timeline frame to play next.
     /// - Throws: ``AMIOError/changeQueueFull(capacity:)``, ``AMIOError/closed``
     ///   or ``AMIOError/serverShutdown(reason:)``.
-    public func setPosition(_ frame: Int64) throws(AMIOError) {
+    public func setPosition(_ frame: FramePosition) throws(AMIOError) {
         try session.core.setTransport(position: frame, rolling: nil)
     }
 
@@ -246,18 +264,44 @@ public final class AudioInterface: Sendable {
     ///
     /// The position is checked every half period (a sleep, not a busy wait).
     /// While the transport is stopped the position does not move, so this
-    /// waits until it is started and gets there.
+    /// waits until it is started and gets there; to wait so long at most,
+    /// use ``waitUntilPosition(reaches:timeout:)``.
     ///
     /// - Parameter frame: The timeline frame to wait for.
     /// - Throws: ``AMIOError/serverShutdown(reason:)`` or ``AMIOError/closed``
     ///   when the interface goes away first (so a lost server never leaves a
-    ///   caller waiting), ``AMIOError/cancelled`` when the task is cancelled.
-    public func waitUntilPosition(reaches frame: Int64) async throws(AMIOError) {
+    ///   caller waiting), ``AMIOError/cancelled`` as soon as the task is
+    ///   cancelled (the transport is not touched).
+    public func waitUntilPosition(reaches frame: FramePosition) async throws(AMIOError) {
+        _ = try await waitUntilPosition(reaches: frame, deadline: nil)
+    }
+
+    /// Suspends until the timeline has reached `frame`, or `timeout` has
+    /// passed, whichever comes first.
+    ///
+    /// - Parameters:
+    ///   - frame: The timeline frame to wait for.
+    ///   - timeout: How long to wait at most, on the wall clock.
+    /// - Returns: Whether the timeline reached `frame`; false when the time ran out.
+    /// - Throws: As ``waitUntilPosition(reaches:)``.
+    public func waitUntilPosition(reaches frame: FramePosition, timeout: Duration) async throws(AMIOError) -> Bool {
+        try await waitUntilPosition(reaches: frame, deadline: .now + timeout)
+    }
+
+    private func waitUntilPosition(reaches frame: FramePosition,
+                                   deadline: ContinuousClock.Instant?) async throws(AMIOError) -> Bool {
         while position < frame {
             if let error = session.core.terminalError { throw error }
-            let halfPeriod = UInt64(max(1, periodFrames)) * 500_000_000 / UInt64(max(1, sampleRate))
-            do { try await Task.sleep(nanoseconds: max(500_000, halfPeriod)) } catch { throw .cancelled }
+            let halfPeriod = Duration.seconds(Double(max(1, periodFrames)) / Double(2 * max(1, sampleRate)))
+            var nap = max(halfPeriod, .microseconds(500))
+            if let deadline {
+                let left = deadline - .now
+                guard left > .zero else { return false }
+                nap = min(nap, left)
+            }
+            do { try await Task.sleep(for: nap) } catch { throw .cancelled }
         }
+        return true
     }
 
     // MARK: Input
@@ -265,8 +309,11 @@ public final class AudioInterface: Sendable {
     /// Every captured chunk, for as many concurrent consumers as iterate it.
     ///
     /// Each `for try await` loop receives every chunk captured from when it
-    /// starts. The sequence ends when the interface closes and throws
-    /// ``AMIOError/serverShutdown(reason:)`` when the server goes away.
+    /// starts. The sequence ends when the interface closes, and a loop ends
+    /// when its task is cancelled; it throws
+    /// ``AMIOError/serverShutdown(reason:)`` when the server goes away. It
+    /// throws nothing but ``AMIOError`` (``BroadcastSequence/Failure``), so
+    /// the error a `do throws(AMIOError)` block catches needs no cast.
     public var inputChunks: BroadcastSequence<InputAudioChunk> {
         BroadcastSequence(broadcaster: session.chunks, bufferLimit: session.bufferLimit)
     }
@@ -295,6 +342,7 @@ public final class AudioInterface: Sendable {
     ///
     /// - Parameter bufferingChunks: How far a consumer may fall behind before
     ///   it loses chunks (at least 1).
+    /// - Returns: The sequence; each loop over it is a consumer of its own.
     public func inputChunks(bufferingChunks: Int) -> BroadcastSequence<InputAudioChunk> {
         BroadcastSequence(broadcaster: session.chunks, bufferLimit: max(1, bufferingChunks))
     }
@@ -321,8 +369,10 @@ public final class AudioInterface: Sendable {
     ///   - minimumFrames: Frames per delivered chunk at least, up to 2^20 (0
     ///     or 1: each chunk as captured, as ``inputChunks``).
     ///   - bufferingChunks: How many delivered chunks a consumer may fall
-    ///     behind before it loses some (at least 1).
-    public func inputChunks(minimumFrames: Int, bufferingChunks: Int? = nil) -> BroadcastSequence<InputAudioChunk> {
+    ///     behind before it loses some (at least 1); by default
+    ///     ``AudioInterfaceOptions/consumerBufferLimit``.
+    /// - Returns: The sequence; each loop over it is a consumer of its own.
+    public func inputChunks(minimumFrames: FrameCount, bufferingChunks: Int? = nil) -> BroadcastSequence<InputAudioChunk> {
         BroadcastSequence(broadcaster: session.chunks, bufferLimit: max(1, bufferingChunks ?? session.bufferLimit),
                           minimumFrames: min(max(0, minimumFrames), 1 << 20))
     }
@@ -349,6 +399,10 @@ public final class AudioInterface: Sendable {
     }
 
     /// Xruns, server shutdown, period, rate and latency changes, input losses.
+    ///
+    /// It ends, without throwing, when the interface closes or the server
+    /// goes away (right after the ``AudioInterfaceEvent/serverShutdown(reason:)``
+    /// event); a loop also ends when its task is cancelled.
     public var events: BroadcastSequence<AudioInterfaceEvent> {
         BroadcastSequence(broadcaster: session.events, bufferLimit: session.bufferLimit)
     }
@@ -412,7 +466,7 @@ public final class AudioInterface: Sendable {
     ///   or the server is PipeWire; ``AMIOError/closed`` or
     ///   ``AMIOError/serverShutdown(reason:)`` once the interface is closing
     ///   or the server has gone away.
-    public func setPeriodFrames(_ frames: Int) throws(AMIOError) {
+    public func setPeriodFrames(_ frames: FrameCount) throws(AMIOError) {
         if let error = session.core.terminalError { throw error }
         let accepted = try session.withOpenClient { jack throws(AMIOError) in
             guard !camio_jack_is_pipewire() else {

@@ -8,7 +8,7 @@ public struct AudioInterfaceOptions: Sendable {
     /// of JACK's largest periods) to 2^26; `nil` means four seconds at the
     /// server's rate. Its memory is rounded up to a power of two, so it may
     /// hold more: ``AudioInterface/inputRingCapacity`` says how much.
-    public var inputRingFrames: Int? = nil
+    public var inputRingFrames: FrameCount? = nil
     /// Frames of each input channel kept to line up channels whose round
     /// trips differ (one through a latent client, one on a direct loop):
     /// round trips that differ by up to this less one period are
@@ -16,7 +16,7 @@ public struct AudioInterfaceOptions: Sendable {
     /// (``InputAudioChunk/droppedFramesBefore``), never delivered out of
     /// line. Rounded up to a power of two, at most 2^24; `nil` means 16384,
     /// or fewer for many channels so that the buffers take at most 16 MiB.
-    public var inputAlignmentFrames: Int? = nil
+    public var inputAlignmentFrames: FrameCount? = nil
     /// The most entries one playspec may have.
     public var maximumPlayspecEntries: Int = 65536
     /// Whether the clips of each playspec are locked in RAM (mlock) when it

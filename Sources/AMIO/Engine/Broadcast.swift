@@ -23,10 +23,11 @@ final class Broadcaster<Element: Sendable>: Sendable {
     }
 
     /// One consumer: `deliver` returns false when its buffer is full and the
-    /// element was dropped; `end` finishes it.
+    /// element was dropped; `end` finishes it, with the error the
+    /// broadcaster ended with, if any.
     private final class Subscriber: Sendable {
         let deliver: @Sendable (Element) -> Bool
-        let end: @Sendable ((any Error)?) -> Void
+        let end: @Sendable (AMIOError?) -> Void
         /// Frames this consumer takes at once (0: every element as it comes).
         let minimumFrames: Int
         /// Touched only by the single producer thread.
@@ -34,7 +35,7 @@ final class Broadcaster<Element: Sendable>: Sendable {
         /// Elements held back until they add up to `minimumFrames`, and their
         /// frames. Touched by the producer thread and, once, by finish.
         let held = Mutex<(elements: [Element], frames: Int)>(([], 0))
-        init(deliver: @escaping @Sendable (Element) -> Bool, end: @escaping @Sendable ((any Error)?) -> Void,
+        init(deliver: @escaping @Sendable (Element) -> Bool, end: @escaping @Sendable (AMIOError?) -> Void,
              minimumFrames: Int = 0) {
             self.deliver = deliver
             self.end = end
@@ -48,7 +49,7 @@ final class Broadcaster<Element: Sendable>: Sendable {
         /// takes them without building an array.
         var snapshot: [Subscriber] = []
         var nextID: UInt64 = 0
-        var ending: (any Error)?? = nil
+        var ending: AMIOError?? = nil
 
         mutating func refresh() { snapshot = Array(subscribers.values) }
         /// The fewest frames any consumer takes at once; 0 when one takes every element or none is there.
@@ -94,23 +95,32 @@ final class Broadcaster<Element: Sendable>: Sendable {
         self.demandChanged = demandChanged
     }
 
-    /// A new consumer's stream; it sees every element broadcast from now on,
-    /// joined into elements of at least `minimumFrames` frames where the
+    /// A new consumer; it sees every element broadcast from now on, joined
+    /// into elements of at least `minimumFrames` frames where the
     /// broadcaster knows how (see ``Coalescing``).
-    func subscribe(bufferLimit: Int, minimumFrames: Int = 0) -> AsyncThrowingStream<Element, any Error> {
-        let (stream, continuation) = AsyncThrowingStream.makeStream(
-            of: Element.self, throwing: (any Error).self, bufferingPolicy: .bufferingOldest(max(1, bufferLimit)))
+    ///
+    /// Its elements come through an `AsyncStream` (whose failure type
+    /// cannot be `AMIOError`), and the error it ends with, if any, beside it.
+    func subscribe(bufferLimit: Int, minimumFrames: Int = 0) -> BroadcastSequence<Element>.Iterator {
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: Element.self, bufferingPolicy: .bufferingOldest(max(1, bufferLimit)))
+        let ending = StreamEnding()
         let subscriber = Subscriber(
             deliver: { element in
                 if case .dropped = continuation.yield(element) { return false }
                 return true
             },
-            end: { continuation.finish(throwing: $0) },
+            end: { error in
+                // Set before the stream finishes: the consumer reads it once
+                // the stream has said it ended.
+                ending.error.withLock { $0 = error }
+                continuation.finish()
+            },
             minimumFrames: coalescing == nil || minimumFrames <= 1 ? 0 : minimumFrames)
         if let id = add(subscriber) {
             continuation.onTermination = { [weak self] _ in self?.remove(id) }
         }
-        return stream
+        return BroadcastSequence.Iterator(base: stream.makeAsyncIterator(), ending: ending)
     }
 
     /// A consumer that is called on the producer's thread; see ``Subscriber``.
@@ -118,13 +128,13 @@ final class Broadcaster<Element: Sendable>: Sendable {
     /// (`end` has then been called).
     @discardableResult
     func subscribe(deliver: @escaping @Sendable (Element) -> Bool,
-                   end: @escaping @Sendable ((any Error)?) -> Void) -> UInt64? {
+                   end: @escaping @Sendable (AMIOError?) -> Void) -> UInt64? {
         add(Subscriber(deliver: deliver, end: end))
     }
 
     private func add(_ subscriber: Subscriber) -> UInt64? {
-        let added: Result<UInt64, Ending> = state.withLock { state in
-            if let ending = state.ending { return .failure(Ending(error: ending)) }
+        let added: Result<UInt64, AlreadyEnded> = state.withLock { state in
+            if let ending = state.ending { return .failure(AlreadyEnded(error: ending)) }
             let id = state.nextID
             state.nextID += 1
             state.subscribers[id] = subscriber
@@ -142,7 +152,7 @@ final class Broadcaster<Element: Sendable>: Sendable {
         }
     }
 
-    private struct Ending: Error { let error: (any Error)? }
+    private struct AlreadyEnded: Error { let error: AMIOError? }
 
     /// Stops delivering to one consumer (it is not finished).
     func remove(_ id: UInt64) {
@@ -205,7 +215,7 @@ final class Broadcaster<Element: Sendable>: Sendable {
 
     /// Ends every stream, now and for consumers that subscribe later. A
     /// consumer's held-back elements are delivered first.
-    func finish(throwing error: (any Error)? = nil) {
+    func finish(throwing error: AMIOError? = nil) {
         let subscribers: [Subscriber] = state.withLock { state in
             guard state.ending == nil else { return [] }
             state.ending = .some(error)
@@ -230,21 +240,46 @@ final class Broadcaster<Element: Sendable>: Sendable {
     var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 }
 
+/// The error a consumer's stream ended with, set before the stream finishes.
+final class StreamEnding: Sendable {
+    let error = Mutex<AMIOError?>(nil)
+}
+
 /// An asynchronous sequence that every consumer iterates independently: each
-/// `for await` loop gets every element from the moment it starts, in its own
-/// buffer of `bufferLimit` elements.
+/// `for try await` loop gets every element from the moment it starts, in its
+/// own buffer of `bufferLimit` elements.
 ///
 /// The input chunks and the events of an ``AudioInterface`` come this way.
 /// A consumer that falls more than `bufferLimit` elements behind loses the
 /// newest ones; for input chunks the lost frames are reported in the next
 /// chunk it receives (``InputAudioChunk/droppedFramesBefore``).
+///
+/// The sequence throws only ``AMIOError`` (its `Failure`), so a loop in a
+/// function that `throws(AMIOError)`, or in a `do throws(AMIOError)` block,
+/// needs no cast:
+///
+/// ```swift
+/// do throws(AMIOError) {
+///     for try await chunk in io.inputChunks { meter.add(chunk) }
+/// } catch {
+///     print("input ended: \(error)")   // error is an AMIOError
+/// }
+/// ```
+///
+/// A loop ends (`next()` returns nil) when the interface closes, and when
+/// its task is cancelled: the consumer leaves, the others go on. It throws
+/// when the server goes away (``AMIOError/serverShutdown(reason:)``), once,
+/// after the elements that came before.
 public struct BroadcastSequence<Element: Sendable>: AsyncSequence, Sendable {
+    /// What iterating throws: only ``AMIOError``.
+    public typealias Failure = AMIOError
+
     let broadcaster: Broadcaster<Element>
     /// How many elements each consumer may fall behind before it loses some.
     public let bufferLimit: Int
     /// Frames each consumer takes at once: consecutive input chunks are
     /// joined until they hold at least this many (0: each as captured).
-    public let minimumFrames: Int
+    public let minimumFrames: FrameCount
 
     init(broadcaster: Broadcaster<Element>, bufferLimit: Int, minimumFrames: Int = 0) {
         self.broadcaster = broadcaster
@@ -253,24 +288,52 @@ public struct BroadcastSequence<Element: Sendable>: AsyncSequence, Sendable {
     }
 
     /// Starts a new consumer: it receives every element from now on.
+    ///
+    /// - Returns: The consumer's iterator; each call makes a new consumer.
     public func makeAsyncIterator() -> Iterator {
-        Iterator(base: broadcaster.subscribe(bufferLimit: bufferLimit, minimumFrames: minimumFrames).makeAsyncIterator())
+        broadcaster.subscribe(bufferLimit: bufferLimit, minimumFrames: minimumFrames)
     }
 
     /// Iterates one consumer's stream.
     public struct Iterator: AsyncIteratorProtocol {
-        var base: AsyncThrowingStream<Element, any Error>.Iterator
+        /// What ``next()`` throws: only ``AMIOError``.
+        public typealias Failure = AMIOError
 
-        /// The next element; `nil` when the sequence finished, or the error it ended with.
-        public mutating func next() async throws -> Element? {
-            try await base.next()
+        var base: AsyncStream<Element>.Iterator
+        let ending: StreamEnding
+        /// Whether the ending's error has been thrown: it is thrown once,
+        /// and every call after it returns nil.
+        var endingThrown = false
+
+        /// The next element.
+        ///
+        /// - Returns: The element; nil once the sequence has finished, or
+        ///   the task was cancelled.
+        /// - Throws: The error the sequence ended with (the server went
+        ///   away), once, after every element that came before it.
+        public mutating func next() async throws(AMIOError) -> Element? {
+            if let element = await base.next() { return element }
+            try throwEndingOnce()
+            return nil
         }
 
         /// The next element, awaited on `actor` (the caller's isolation, which
         /// `for try await` passes): the consumer resumes where it runs, without
         /// a hop through the global executor and back for every element.
-        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> Element? {
-            try await base.next(isolation: actor)
+        ///
+        /// - Parameter actor: The actor to resume on; `nil` for none.
+        /// - Returns: As ``next()``.
+        /// - Throws: As ``next()``.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(AMIOError) -> Element? {
+            if let element = await base.next(isolation: actor) { return element }
+            try throwEndingOnce()
+            return nil
+        }
+
+        private mutating func throwEndingOnce() throws(AMIOError) {
+            guard !endingThrown, let error = ending.error.withLock({ $0 }) else { return }
+            endingThrown = true
+            throw error
         }
     }
 }

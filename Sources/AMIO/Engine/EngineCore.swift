@@ -190,7 +190,7 @@ final class EngineCore: @unchecked Sendable {
             deliver(InputAudioChunk(
                 startingFrame: info.starting_frame, playspecID: info.playspec_id,
                 wasTransportRolling: info.rolling != 0, frameCount: Int(info.frame_count),
-                channelCount: Int(info.channel_count), cycleFrameTime: info.frame_time,
+                channelCount: Int(info.channel_count), cycleFrameTime: FramePosition(clamping: info.frame_time),
                 cycleTime: info.cycle_usecs, droppedFramesBefore: Int(info.dropped_frames_before),
                 samples: samples, playedAt: info.played_at))
         }

@@ -4,10 +4,10 @@ import CAMIO
 public struct Latency: Sendable, Hashable, CustomStringConvertible {
     /// From the physical input to the interface's inputs, as JACK reports it
     /// (the largest of its input ports).
-    public var capture: Int
+    public var capture: FrameCount
     /// From the interface's outputs to the physical output, as JACK reports
     /// it (the largest of its output ports).
-    public var playback: Int
+    public var playback: FrameCount
     /// Whether an input is fed from one of the interface's own outputs:
     /// by a direct cable, through other clients, or through a sink's monitor
     /// ports (PipeWire). The server breaks such a loop with one cycle of
@@ -16,7 +16,7 @@ public struct Latency: Sendable, Hashable, CustomStringConvertible {
     /// The longest of ``inputRoundTrips``: capture + playback for a path
     /// through the physical ports; for a fed-back input, one period plus the
     /// latency the clients on the loop report adding.
-    public var roundTrip: Int
+    public var roundTrip: FrameCount
     /// What each input channel (`in_1` first) is compensated by, found from
     /// the paths that lead to its port: a loop from the interface's outputs
     /// (a cable, other clients, a sink's monitor), else the physical round
@@ -28,12 +28,12 @@ public struct Latency: Sendable, Hashable, CustomStringConvertible {
     /// An input fed by a loop and by other sources at once (a capture port
     /// too) is labelled by the loop: the other sources' sound in it is not
     /// in line. Empty when not known per channel.
-    public var inputRoundTrips: [Int]
+    public var inputRoundTrips: [FrameCount]
     /// The capture latency range of each input port (`in_1` first), as JACK
     /// reports it.
-    public var inputs: [ClosedRange<Int>]
+    public var inputs: [ClosedRange<FrameCount>]
     /// The playback latency range of each output port (`out_1` first).
-    public var outputs: [ClosedRange<Int>]
+    public var outputs: [ClosedRange<FrameCount>]
 
     /// Creates a latency from its figures.
     ///
@@ -45,8 +45,9 @@ public struct Latency: Sendable, Hashable, CustomStringConvertible {
     ///   - inputRoundTrips: Each input channel's round trip in frames.
     ///   - inputs: Each input port's capture latency range.
     ///   - outputs: Each output port's playback latency range.
-    public init(capture: Int, playback: Int, isFedBack: Bool = false, roundTrip: Int,
-                inputRoundTrips: [Int] = [], inputs: [ClosedRange<Int>] = [], outputs: [ClosedRange<Int>] = []) {
+    public init(capture: FrameCount, playback: FrameCount, isFedBack: Bool = false, roundTrip: FrameCount,
+                inputRoundTrips: [FrameCount] = [], inputs: [ClosedRange<FrameCount>] = [],
+                outputs: [ClosedRange<FrameCount>] = []) {
         self.capture = capture
         self.playback = playback
         self.isFedBack = isFedBack

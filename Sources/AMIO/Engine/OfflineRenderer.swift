@@ -23,11 +23,11 @@ public final class OfflineRenderer: Sendable {
     private let cycle = Mutex<Void>(())
 
     /// The largest period one cycle may render.
-    public static let maximumPeriod = 1 << 20
+    public static let maximumPeriod: FrameCount = 1 << 20
     /// The largest period of a cycle that captures input (a renderer with
     /// input channels): what the capture ring holds of one cycle with room
     /// to spare, so no cycle's input is lost to it.
-    public static let maximumInputPeriod = 1 << 15
+    public static let maximumInputPeriod: FrameCount = 1 << 15
 
     /// Creates a renderer.
     ///
@@ -42,7 +42,7 @@ public final class OfflineRenderer: Sendable {
     ///   - maximumPlayspecEntries: The most entries one playspec may have.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` for impossible settings.
     public convenience init(sampleRate: Int = 48000, inputChannels: Int = 0, outputChannels: Int = 2,
-                            roundTripLatency: Int = 0, changeCapacity: Int = 256,
+                            roundTripLatency: FrameCount = 0, changeCapacity: Int = 256,
                             maximumPlayspecEntries: Int = 65536) throws(AMIOError) {
         try self.init(sampleRate: sampleRate, inputChannels: inputChannels, outputChannels: outputChannels,
                       roundTripLatency: roundTripLatency, changeCapacity: changeCapacity,
@@ -72,17 +72,35 @@ public final class OfflineRenderer: Sendable {
         self.outputChannels = outputChannels
     }
 
+    /// The timeline frames `seconds` last at ``sampleRate``, rounded to the
+    /// nearest frame; see ``AudioInterface/frames(forSeconds:)``.
+    ///
+    /// - Parameter seconds: A finite time; negative for a distance back.
+    /// - Returns: The frames, within the timeline's ±2^62.
+    /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` for a time that
+    ///   is not finite or does not fit the timeline.
+    public func frames(forSeconds seconds: Double) throws(AMIOError) -> FramePosition {
+        try TimelineLimit.frames(seconds: seconds, sampleRate: sampleRate, name: "seconds")
+    }
+
     /// The timeline frame after the last rendered cycle.
-    public var position: Int64 { core.position }
+    public var position: FramePosition { core.position }
     /// Whether the timeline moves.
     public var isTransportRolling: Bool { core.isRolling }
 
     /// Schedules a playspec change; see
     /// ``AudioInterface/schedulePlayspecChange(_:insertAt:startFrom:supersedingPending:)``.
     ///
+    /// - Parameters:
+    ///   - playspec: The new playspec; validated before anything is queued.
+    ///   - insertAt: Frame of the old timeline at which to switch.
+    ///   - startFrom: Frame of the new timeline that plays at `insertAt`.
+    ///   - supersedingPending: Cancel every change still pending (their
+    ///     results become ``PlayspecChangeResult/superseded``).
+    /// - Returns: A handle whose ``PlayspecChange/result`` tells when it applied.
     /// - Throws: ``AMIOError/invalidPlayspec(entry:reason:)`` or ``AMIOError/changeQueueFull(capacity:)``.
     @discardableResult
-    public func schedulePlayspecChange(_ playspec: Playspec, insertAt: Int64, startFrom: Int64,
+    public func schedulePlayspecChange(_ playspec: Playspec, insertAt: FramePosition, startFrom: FramePosition,
                                        supersedingPending: Bool = false) throws(AMIOError) -> PlayspecChange {
         try core.schedule(playspec, insertAt: insertAt, startFrom: startFrom, immediate: false,
                           keepPosition: false, superseding: supersedingPending, sampleRate: sampleRate)
@@ -91,6 +109,10 @@ public final class OfflineRenderer: Sendable {
     /// Replaces the playspec at the next cycle, keeping the position; see
     /// ``AudioInterface/setPlayspec(_:supersedingPending:)``.
     ///
+    /// - Parameters:
+    ///   - playspec: The new playspec.
+    ///   - supersedingPending: Cancel every change still pending first.
+    /// - Returns: A handle whose ``PlayspecChange/result`` tells when it applied.
     /// - Throws: As ``schedulePlayspecChange(_:insertAt:startFrom:supersedingPending:)``.
     @discardableResult
     public func setPlayspec(_ playspec: Playspec, supersedingPending: Bool = false) throws(AMIOError) -> PlayspecChange {
@@ -98,15 +120,18 @@ public final class OfflineRenderer: Sendable {
                           superseding: supersedingPending, sampleRate: sampleRate)
     }
 
-    /// Moves the timeline at the start of the next cycle.
+    /// Moves the timeline at the start of the next cycle; see
+    /// ``AudioInterface/setPosition(_:)``.
     ///
+    /// - Parameter frame: The timeline frame to play next.
     /// - Throws: ``AMIOError/changeQueueFull(capacity:)``.
-    public func setPosition(_ frame: Int64) throws(AMIOError) {
+    public func setPosition(_ frame: FramePosition) throws(AMIOError) {
         try core.setTransport(position: frame, rolling: nil)
     }
 
     /// Starts or stops the timeline at the start of the next cycle.
     ///
+    /// - Parameter rolling: Whether the timeline moves.
     /// - Throws: ``AMIOError/changeQueueFull(capacity:)``.
     public func setTransportRolling(_ rolling: Bool) throws(AMIOError) {
         try core.setTransport(position: nil, rolling: rolling)
@@ -118,8 +143,9 @@ public final class OfflineRenderer: Sendable {
     ///   - frames: The cycle's period, 1…``maximumPeriod`` (…``maximumInputPeriod``
     ///     for a renderer with input channels).
     ///   - input: One array of `frames` samples per input channel, or `nil` for silence.
+    /// - Returns: One array of `frames` samples per output channel.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when the sizes do not fit.
-    public func render(frames: Int, input: [[Float]]? = nil) throws(AMIOError) -> [[Float]] {
+    public func render(frames: FrameCount, input: [[Float]]? = nil) throws(AMIOError) -> [[Float]] {
         var output = [[Float]](repeating: [Float](repeating: 0, count: frames), count: outputChannels)
         try render(frames: frames, input: input, into: &output, at: 0)
         return output
@@ -130,8 +156,9 @@ public final class OfflineRenderer: Sendable {
     /// - Parameters:
     ///   - periods: The frames of each cycle.
     ///   - input: One array per input channel covering the sum of `periods`, or `nil`.
+    /// - Returns: One array per output channel, of the sum of `periods` samples.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when the sizes do not fit.
-    public func render(periods: [Int], input: [[Float]]? = nil) throws(AMIOError) -> [[Float]] {
+    public func render(periods: [FrameCount], input: [[Float]]? = nil) throws(AMIOError) -> [[Float]] {
         let total = periods.reduce(0, +)
         var output = [[Float]](repeating: [Float](repeating: 0, count: total), count: outputChannels)
         var offset = 0
@@ -222,6 +249,8 @@ public final class OfflineRenderer: Sendable {
     }
 
     /// Every input chunk captured since the last call, oldest first.
+    ///
+    /// - Returns: The chunks; the next call returns only newer ones.
     public func takeInputChunks() -> [InputAudioChunk] {
         captured.withLock { chunks in
             defer { chunks = [] }

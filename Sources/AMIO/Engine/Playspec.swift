@@ -12,11 +12,11 @@ public struct PlayspecEntry: Sendable {
     /// The audio.
     public var clip: AudioClip
     /// The crop, in clip frames.
-    public var frames: Range<Int>
+    public var frames: Range<FrameCount>
     /// The timeline frame where the crop's first frame sounds.
-    public var playAt: Int64
+    public var playAt: FramePosition
     /// 0 to play once; otherwise the distance between repetitions in frames.
-    public var repeatInterval: Int64
+    public var repeatInterval: FramePosition
     /// One linear gain per output channel.
     public var gains: [Float]
 
@@ -28,7 +28,8 @@ public struct PlayspecEntry: Sendable {
     ///   - playAt: The timeline frame where `frames.lowerBound` sounds.
     ///   - repeatInterval: 0 (once) or the repetition period in frames.
     ///   - gains: One linear gain per output channel of the interface.
-    public init(clip: AudioClip, frames: Range<Int>, playAt: Int64, repeatInterval: Int64 = 0, gains: [Float]) {
+    public init(clip: AudioClip, frames: Range<FrameCount>, playAt: FramePosition, repeatInterval: FramePosition = 0,
+                gains: [Float]) {
         self.clip = clip
         self.frames = frames
         self.playAt = playAt
@@ -43,7 +44,7 @@ public struct PlayspecEntry: Sendable {
     ///   - playAt: The timeline frame where the clip's first frame sounds.
     ///   - repeatInterval: 0 (once) or the repetition period in frames.
     ///   - gains: One linear gain per output channel of the interface.
-    public init(clip: AudioClip, playAt: Int64, repeatInterval: Int64 = 0, gains: [Float]) {
+    public init(clip: AudioClip, playAt: FramePosition, repeatInterval: FramePosition = 0, gains: [Float]) {
         self.init(clip: clip, frames: 0..<clip.frameCount, playAt: playAt, repeatInterval: repeatInterval, gains: gains)
     }
 }
@@ -58,8 +59,12 @@ public struct Playspec: Sendable, RandomAccessCollection, MutableCollection, Ran
     /// An empty playspec: silence.
     public init() { entries = [] }
     /// A playspec of the given entries.
+    ///
+    /// - Parameter entries: The entries, in any order.
     public init(_ entries: [PlayspecEntry]) { self.entries = entries }
-    /// A playspec of the given entries.
+    /// A playspec of the given entries: `[PlayspecEntry(…), PlayspecEntry(…)]`.
+    ///
+    /// - Parameter elements: The entries, in any order.
     public init(arrayLiteral elements: PlayspecEntry...) { entries = elements }
 
     /// The first entry's index.
@@ -67,11 +72,17 @@ public struct Playspec: Sendable, RandomAccessCollection, MutableCollection, Ran
     /// One past the last entry's index.
     public var endIndex: Int { entries.endIndex }
     /// The entry at `position`.
+    ///
+    /// - Parameter position: An index, `startIndex..<endIndex`.
     public subscript(position: Int) -> PlayspecEntry {
         get { entries[position] }
         set { entries[position] = newValue }
     }
     /// Replaces the entries in `subrange` with `newElements`.
+    ///
+    /// - Parameters:
+    ///   - subrange: The indices of the entries to replace.
+    ///   - newElements: The entries to put there; any number of them.
     public mutating func replaceSubrange<C: Collection<PlayspecEntry>>(_ subrange: Range<Int>, with newElements: C) {
         entries.replaceSubrange(subrange, with: newElements)
     }

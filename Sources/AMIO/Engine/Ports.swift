@@ -11,9 +11,9 @@ public struct JACKPort: Sendable, Hashable {
     /// Whether the port is a physical (hardware, or the dummy driver's) port.
     public var isPhysical: Bool
     /// The capture latency range in frames.
-    public var captureLatency: ClosedRange<Int>
+    public var captureLatency: ClosedRange<FrameCount>
     /// The playback latency range in frames.
-    public var playbackLatency: ClosedRange<Int>
+    public var playbackLatency: ClosedRange<FrameCount>
     /// Full names of the ports it is connected to.
     public var connections: [String]
 }
@@ -25,6 +25,7 @@ extension AudioInterface {
     /// Safe from any thread, also while ``close()`` runs (see ``connect(_:to:)``):
     /// the graph is read through the client with no other call using it.
     ///
+    /// - Returns: The ports, the interface's own among them.
     /// - Throws: ``AMIOError/closed`` once closing has begun, or
     ///   ``AMIOError/serverShutdown(reason:)`` when the server has gone away.
     public func ports() throws(AMIOError) -> [JACKPort] {

@@ -16,10 +16,10 @@
 /// ```
 public enum TimelineLimit {
     /// The largest frame magnitude anything on the timeline may have: 2^62.
-    public static let limit: Int64 = 1 << 62
+    public static let limit: FramePosition = 1 << 62
 
     /// Every frame value the timeline accepts.
-    public static let range: ClosedRange<Int64> = -limit...limit
+    public static let range: ClosedRange<FramePosition> = -limit...limit
 
     /// The highest sample rate a time from outside is converted at (768 kHz,
     /// the top of what ``Session`` and `amio render --rate` accept), so a time
@@ -38,7 +38,7 @@ public enum TimelineLimit {
     /// - Returns: `frame`.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` naming the value and the limit.
     @discardableResult
-    public static func check(_ frame: Int64, name: String) throws(AMIOError) -> Int64 {
+    public static func check(_ frame: FramePosition, name: String) throws(AMIOError) -> FramePosition {
         guard range.contains(frame) else {
             throw .invalidArgument(name: name, reason: "\(frame) frames is beyond the timeline limit of ±2^62 frames")
         }
@@ -54,7 +54,7 @@ public enum TimelineLimit {
     /// - Returns: The frame count, within ±2^62.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` for a non-finite
     ///   time, a rate below 1, or a product beyond ±2^62 frames.
-    public static func frames(seconds: Double, sampleRate: Int, name: String) throws(AMIOError) -> Int64 {
+    public static func frames(seconds: Double, sampleRate: Int, name: String) throws(AMIOError) -> FramePosition {
         guard sampleRate >= 1 else {
             throw .invalidArgument(name: name, reason: "the sample rate \(sampleRate) is below 1 Hz")
         }
@@ -119,7 +119,7 @@ public enum TimelineLimit {
     ///   - name: What the sum is, for the error.
     /// - Returns: The sum, within ±2^62.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when the sum leaves the timeline.
-    public static func sum(_ a: Int64, _ b: Int64, name: String) throws(AMIOError) -> Int64 {
+    public static func sum(_ a: FramePosition, _ b: FramePosition, name: String) throws(AMIOError) -> FramePosition {
         let (result, overflow) = a.addingReportingOverflow(b)
         guard !overflow, range.contains(result) else {
             throw .invalidArgument(name: name, reason: "\(a) + \(b) frames is beyond the timeline limit of ±2^62 frames")
@@ -135,7 +135,7 @@ public enum TimelineLimit {
     ///   - name: What the product is, for the error.
     /// - Returns: The product, within ±2^62.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` when the product leaves the timeline.
-    public static func product(_ a: Int64, _ b: Int64, name: String) throws(AMIOError) -> Int64 {
+    public static func product(_ a: FramePosition, _ b: FramePosition, name: String) throws(AMIOError) -> FramePosition {
         let (result, overflow) = a.multipliedReportingOverflow(by: b)
         guard !overflow, range.contains(result) else {
             throw .invalidArgument(name: name, reason: "\(a) × \(b) is beyond the timeline limit of ±2^62")

@@ -1,7 +1,7 @@
 /// Where the transport stands at the end of one process cycle.
 public struct TransportState: Sendable, Hashable {
     /// The timeline frame after the cycle.
-    public var position: Int64
+    public var position: FramePosition
     /// Whether the timeline was moving.
     public var isRolling: Bool
     /// The playspec sounding (0 for none).
@@ -13,7 +13,7 @@ public struct TransportState: Sendable, Hashable {
     ///   - position: The timeline frame.
     ///   - isRolling: Whether the timeline moves.
     ///   - playspecID: The playspec sounding.
-    public init(position: Int64, isRolling: Bool, playspecID: UInt64) {
+    public init(position: FramePosition, isRolling: Bool, playspecID: UInt64) {
         self.position = position
         self.isRolling = isRolling
         self.playspecID = playspecID

@@ -61,7 +61,7 @@ extension AudioClip {
     /// for memory (a FLAC may announce 2^36 frames and hold 24 000, or not
     /// say at all).
     static func load(_ url: URL, progress: (@Sendable (Double) -> Void)?) throws(AMIOError) -> AudioClip {
-        let file = try AudioFile(contentsOf: url)
+        let file = try AudioFile(forReading: url)
         let channels = file.channelCount
         // A count checked against the file's size is room enough; any other
         // is only a first guess.

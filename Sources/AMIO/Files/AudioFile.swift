@@ -175,7 +175,7 @@ public final class AudioFile {
     /// recorder): reading then goes on to the end of the data. For
     /// compressed formats the figure is the header's word only: reading
     /// finds out whether the file holds that much.
-    public let frameCount: Int?
+    public let frameCount: FrameCount?
     /// Whether ``frameCount`` is known to fit in the file (uncompressed
     /// samples, counted from the data's size), so it can size memory.
     let frameCountIsBoundedBySize: Bool
@@ -188,18 +188,24 @@ public final class AudioFile {
     /// The sample encoding.
     public let encoding: AudioFileEncoding
     /// The next frame ``read(maxFrames:)`` returns.
-    public private(set) var position = 0
+    public private(set) var position: FrameCount = 0
 
     private var handle: OpaquePointer?
     /// libsndfile's message once decoding has failed (it may clear its error by the next call).
     private var decodingFailure: String?
 
-    /// Opens `url` for reading.
+    /// Opens `url` for reading: the header is read, the audio is not (read
+    /// it in blocks with ``read(maxFrames:)``). To load a whole file into
+    /// memory at once, use ``AudioClip/init(contentsOf:progress:)``.
+    ///
+    /// Named after Foundation's `FileHandle(forReadingFrom:)`: `contentsOf`
+    /// names initialisers that load everything, as `Data(contentsOf:)` and
+    /// `AudioClip(contentsOf:)` do.
     ///
     /// - Parameter url: A file URL.
     /// - Throws: ``AMIOError/fileError(path:problem:message:)`` when the file is
     ///   missing, unreadable, empty, truncated, corrupt or of an unsupported format.
-    public init(contentsOf url: URL) throws(AMIOError) {
+    public init(forReading url: URL) throws(AMIOError) {
         self.url = url
         let path = url.path
         var info = SF_INFO()
@@ -248,6 +254,16 @@ public final class AudioFile {
             && Self.uncompressedContainers.contains(format)
         channelCount = Int(info.channels)
         sampleRate = Int(info.samplerate)
+    }
+
+    /// Opens `url` for reading; the former name of ``init(forReading:)``.
+    ///
+    /// - Parameter url: A file URL.
+    /// - Throws: As ``init(forReading:)``.
+    @available(*, deprecated, renamed: "init(forReading:)",
+               message: "AudioFile opens lazily; AudioClip(contentsOf:) is the one that loads the whole file")
+    public convenience init(contentsOf url: URL) throws(AMIOError) {
+        try self.init(forReading: url)
     }
 
     /// Containers whose PCM data libsndfile counts from the data's size.
@@ -318,12 +334,14 @@ public final class AudioFile {
     /// Reads up to `buffer.count / channelCount` interleaved frames at the
     /// read position into `buffer`.
     ///
+    /// - Parameter buffer: Room for the frames, `channelCount` samples per
+    ///   frame; the samples past the frames read are left as they were.
     /// - Returns: The frames read; 0 at the end of the file.
     /// - Throws: ``AMIOError/fileError(path:problem:message:)`` when the file
     ///   turns out corrupt, or ends before the frames its header announced
     ///   (``FileProblem/truncated``, from the call after the last frames
     ///   there were returned, so a caller may keep them).
-    public func read(into buffer: UnsafeMutableBufferPointer<Float>) throws(AMIOError) -> Int {
+    public func read(into buffer: UnsafeMutableBufferPointer<Float>) throws(AMIOError) -> FrameCount {
         guard let handle, let base = buffer.baseAddress else { return 0 }
         let room = buffer.count / channelCount
         let wanted = frameCount.map { min(room, $0 - position) } ?? room
@@ -358,7 +376,7 @@ public final class AudioFile {
     /// - Parameter maxFrames: The most frames to read (at least 1).
     /// - Returns: The channels' samples; empty arrays at the end of the file.
     /// - Throws: As ``read(into:)``.
-    public func read(maxFrames: Int) throws(AMIOError) -> [[Float]] {
+    public func read(maxFrames: FrameCount) throws(AMIOError) -> [[Float]] {
         let frames = max(0, min(maxFrames, frameCount.map { $0 - position } ?? maxFrames))
         var interleaved = [Float](repeating: 0, count: frames * channelCount)
         let read = try interleaved.withUnsafeMutableBufferPointer { buffer throws(AMIOError) in try self.read(into: buffer) }
@@ -371,7 +389,7 @@ public final class AudioFile {
     ///   frame from 0 on when the length is not announced).
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` for a frame outside
     ///   the file; ``AMIOError/fileError(path:problem:message:)`` when the file cannot seek.
-    public func seek(to frame: Int) throws(AMIOError) {
+    public func seek(to frame: FrameCount) throws(AMIOError) {
         guard frame >= 0, frame <= frameCount ?? Int.max else {
             throw .invalidArgument(name: "frame", reason: "\(frame) is outside 0...\(frameCount.map(String.init) ?? "the end")")
         }
@@ -415,17 +433,17 @@ public final class AudioFileWriter {
     /// Whether integer output of 24 bits or fewer is TPDF-dithered.
     public let dither: Bool
     /// Frames written so far.
-    public private(set) var framesWritten = 0
+    public private(set) var framesWritten: FrameCount = 0
     /// The most frames the container can hold, for those whose sizes are 32
     /// bits (WAV, AIFF: 4 GiB of samples); nil when unbounded. A write beyond
     /// it fails (``FileProblem/writeFailed``) and leaves a valid file: write
     /// RF64, W64 or CAF for longer files.
-    public let maximumFrames: Int?
+    public let maximumFrames: FrameCount?
     /// When set, the file's header is brought up to date each time this many
     /// more frames have been written, so that a writer killed before
     /// ``close()`` leaves a file whose header covers what is on disk (WAV,
     /// W64, RF64, AIFF, CAF; FLAC, Ogg and MP3 write their length only on close).
-    public var headerUpdateInterval: Int?
+    public var headerUpdateInterval: FrameCount?
     private var framesAtHeaderUpdate = 0
 
     private var handle: OpaquePointer?
@@ -539,8 +557,9 @@ public final class AudioFileWriter {
 
     /// Writes `frames` frames of silence.
     ///
+    /// - Parameter frames: How many frames, on every channel; 0 or less writes none.
     /// - Throws: As ``write(planar:)``.
-    public func writeSilence(frames: Int) throws(AMIOError) {
+    public func writeSilence(frames: FrameCount) throws(AMIOError) {
         var remaining = frames
         while remaining > 0 {
             let block = min(remaining, 16384)

@@ -20,16 +20,16 @@ public struct RecordingSummary: Sendable, Hashable {
     /// The file, or nil for a recording into memory.
     public var url: URL?
     /// The timeline frame of file frame 0 (nil if nothing was recorded).
-    public var firstFrame: Int64?
+    public var firstFrame: FramePosition?
     /// Frames in the file, silence for lost frames included.
-    public var framesWritten: Int
+    public var framesWritten: FrameCount
     /// Frames lost on the way (capture ring full, server stalls, a writer that
     /// fell behind), written as silence of exactly that length.
-    public var droppedFrames: Int
+    public var droppedFrames: FrameCount
     /// Frames before the stop frame that had not reached the writer when
     /// ``Recording/stop()`` gave up waiting for them (the interface stopped
     /// delivering input): not in the file, and counted here.
-    public var unwrittenFrames: Int = 0
+    public var unwrittenFrames: FrameCount = 0
     /// Why it ended.
     public var ending: RecordingEnding
 }
@@ -64,9 +64,9 @@ public final class Recording: Sendable {
     }
 
     /// Frames written so far, silence for lost frames included.
-    public var framesWritten: Int { writer.progress.framesWritten.load(ordering: .relaxed) }
+    public var framesWritten: FrameCount { writer.progress.framesWritten.load(ordering: .relaxed) }
     /// Frames lost so far and written as silence.
-    public var droppedFrames: Int { writer.progress.droppedFrames.load(ordering: .relaxed) }
+    public var droppedFrames: FrameCount { writer.progress.droppedFrames.load(ordering: .relaxed) }
 
     /// Whether the recording has ended and its file is finalised (see ``summary``).
     public var isFinished: Bool { writer.done.current != nil }
@@ -83,6 +83,11 @@ public final class Recording: Sendable {
     /// ``RecordingSummary/unwrittenFrames``. The stop is a point in time, not
     /// a timeline frame: right after a loop jump or a seek back, the input of
     /// the pass before it is still the take's.
+    ///
+    /// The wait is bounded by that patience, so it is not cut short when
+    /// the task is cancelled: the stop was asked for, and its summary comes.
+    ///
+    /// - Returns: The summary of the finished recording.
     public func stop() async -> RecordingSummary {
         requestStop()
         return await writer.done.value
@@ -94,9 +99,36 @@ public final class Recording: Sendable {
     }
 
     /// The summary, once the recording has ended (stopped, reached its end,
-    /// the interface closed, the server went away, or a write failed).
+    /// the interface closed, the server went away, or a write failed);
+    /// suspends until then.
+    ///
+    /// A recording without an `until` ends only when something ends it, so
+    /// a task that may be cancelled meanwhile stops waiting: cancelling the
+    /// *waiting* task does not stop the recording, which goes on; only the
+    /// wait ends. To end the take, call ``stop()``.
+    ///
+    /// - Throws: ``AMIOError/cancelled`` when the waiting task is cancelled
+    ///   before the recording has ended (at once if it was cancelled already).
     public var summary: RecordingSummary {
-        get async { await writer.done.value }
+        get async throws(AMIOError) {
+            guard let summary = await writer.done.wait() else { throw .cancelled }
+            return summary
+        }
+    }
+
+    /// The summary, waiting for the recording to end at most `timeout`.
+    ///
+    /// - Parameter timeout: How long to wait at most; `.zero` (or less)
+    ///   returns at once.
+    /// - Returns: The summary, or nil when the recording had not ended
+    ///   within `timeout` (it goes on).
+    /// - Throws: ``AMIOError/cancelled`` when the waiting task is cancelled
+    ///   before the recording has ended (the recording goes on).
+    public func summary(timeout: Duration) async throws(AMIOError) -> RecordingSummary? {
+        if let known = writer.done.current { return known }
+        let summary = await writer.done.wait(timeout: timeout)
+        if summary == nil && Task.isCancelled { throw .cancelled }
+        return summary
     }
 
     /// Test hook: the writer sleeps this long before each chunk, as a slow disk would.
@@ -136,7 +168,7 @@ final class RecordingQueue: @unchecked Sendable {
         /// A chunk, and where a stop requested meanwhile takes effect
         /// (``Recording/StopPoint/playedBefore``).
         case chunk(InputAudioChunk, stopAt: Int64?)
-        case ended((any Error)?)
+        case ended(AMIOError?)
         /// Stop now: the input of frames played before `playedBefore` that is
         /// still missing did not come in time.
         case stop(playedBefore: Int64)
@@ -145,7 +177,7 @@ final class RecordingQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [InputAudioChunk] = []
     private var head = 0
-    private var ending: (any Error)?? = nil
+    private var ending: AMIOError?? = nil
     private var stop: Stop?
     let capacity: Int
 
@@ -166,7 +198,7 @@ final class RecordingQueue: @unchecked Sendable {
         return true
     }
 
-    func end(_ error: (any Error)?) {
+    func end(_ error: AMIOError?) {
         condition.lock()
         if ending == nil { ending = .some(error) }
         condition.signal()
@@ -260,7 +292,7 @@ final class RecordingWriter: @unchecked Sendable {
                 if firstFrame != nil, let playedNext { unwritten = Int(max(0, playedBefore - playedNext)) }
                 break loop
             case let .ended(error):
-                if case let .serverShutdown(reason)? = error as? AMIOError { ending = .serverShutdown(reason: reason) }
+                if case let .serverShutdown(reason)? = error { ending = .serverShutdown(reason: reason) }
                 else { ending = .interfaceClosed }
                 break loop
             case let .chunk(chunk, stopAt):
@@ -385,7 +417,7 @@ extension AudioInterface {
     ///   cannot be created; ``AMIOError/invalidArgument(name:reason:)`` for bad
     ///   channels or an `until` before `from`; ``AMIOError/closed``.
     public func record(to url: URL, format: AudioFileFormat? = nil, encoding: AudioFileEncoding = .float,
-                       channels: [Int]? = nil, from: Int64? = nil, until: Int64? = nil,
+                       channels: [Int]? = nil, from: FramePosition? = nil, until: FramePosition? = nil,
                        bufferingChunks: Int = 4096) async throws(AMIOError) -> Recording {
         let selected = try validatedChannels(channels, from: from, until: until)
         let file = try AudioFileWriter(url: url, format: format ?? AudioFileFormat(fileExtensionOf: url) ?? .wav,
@@ -441,7 +473,8 @@ extension AudioInterface {
     /// The transport is stopped and moved to frame 0, the clip becomes the
     /// playspec (superseding pending changes), the take is recorded from frame
     /// 0 for `clip.frameCount` frames, then the transport stops and the
-    /// playspec is cleared.
+    /// playspec is cleared. Cancelling the calling task ends the take there,
+    /// stops the transport and clears the playspec as well, and throws.
     ///
     /// - Parameters:
     ///   - clip: What to play; at the interface's sample rate.
@@ -452,7 +485,8 @@ extension AudioInterface {
     ///   also says how many).
     /// - Throws: ``AMIOError/invalidPlayspec(entry:reason:)`` for a clip at
     ///   another rate; ``AMIOError/serverShutdown(reason:)`` or ``AMIOError/closed``
-    ///   when the interface goes away before the take is complete.
+    ///   when the interface goes away before the take is complete;
+    ///   ``AMIOError/cancelled`` when the task is cancelled first.
     public func playAndRecord(_ clip: AudioClip, gains: [Float]? = nil,
                               channels: [Int]? = nil) async throws(AMIOError) -> AudioClip {
         try await playAndRecordTake(clip, gains: gains, channels: channels).recorded
@@ -476,7 +510,16 @@ extension AudioInterface {
         let sink = MemorySink(channelCount: selected.count)
         let recording = try startRecording(into: sink, url: nil, channels: selected, from: 0, until: Int64(clip.frameCount))
         try setTransportRolling(true)
-        let summary = await recording.summary
+        let summary: RecordingSummary
+        do throws(AMIOError) {
+            summary = try await recording.summary
+        } catch {
+            // Cancelled: a take cut short is no measurement of the clip.
+            recording.requestStop()
+            try? setTransportRolling(false)
+            _ = try? setPlayspec([])
+            throw error
+        }
         try? setTransportRolling(false)
         _ = try? setPlayspec([])
         switch summary.ending {
@@ -511,7 +554,9 @@ extension AudioInterface {
         try startPlaying(clip, gains: nil)
         let recording = try await record(to: output, format: format, encoding: encoding, from: 0, until: end)
         try setTransportRolling(true)
-        let summary = await withTaskCancellationHandler { await recording.summary } onCancel: { recording.requestStop() }
+        // Cancelled, the take stops and its summary still comes: waited for whole.
+        let summary = await withTaskCancellationHandler { await recording.writer.done.value }
+            onCancel: { recording.requestStop() }
         try? setTransportRolling(false)
         _ = try? setPlayspec([])
         switch summary.ending {

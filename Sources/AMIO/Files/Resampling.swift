@@ -119,6 +119,8 @@ extension AudioClip {
     /// - Parameters:
     ///   - rate: The new sample rate in Hz.
     ///   - quality: The converter.
+    /// - Returns: A new clip at `rate` with the same channels and name; this
+    ///   clip itself when `rate` is its own.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` for a ratio
     ///   libsamplerate cannot do (beyond 1:256), ``AMIOError/resamplingFailed(message:)``,
     ///   ``AMIOError/outOfMemory`` when the result does not fit in memory.

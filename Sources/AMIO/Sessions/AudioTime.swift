@@ -14,7 +14,7 @@ public enum AudioTime: Sendable, Hashable, CustomStringConvertible {
     case seconds(Double)
     /// An exact number of frames, at the rate the times count at: a
     /// session's `sampleRate`, or the playing rate on the command line.
-    case frames(Int64)
+    case frames(FramePosition)
 
     /// The grammar of a time string, as an ECMA-262 regular expression (the
     /// one `Docs/session.schema.json` uses; a test checks that they agree).
@@ -130,7 +130,7 @@ public enum AudioTime: Sendable, Hashable, CustomStringConvertible {
     /// - Returns: The frames, within the timeline's ±2^62.
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` naming the time
     ///   and the limit when it does not fit the timeline at that rate.
-    public func frames(atSampleRate sampleRate: Int, name: String = "time") throws(AMIOError) -> Int64 {
+    public func frames(atSampleRate sampleRate: Int, name: String = "time") throws(AMIOError) -> FramePosition {
         try frames(atSampleRate: sampleRate, countingFramesAt: sampleRate, name: name)
     }
 
@@ -150,7 +150,7 @@ public enum AudioTime: Sendable, Hashable, CustomStringConvertible {
     /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` naming the time
     ///   and the limit when it does not fit the timeline at that rate, or for a rate below 1.
     public func frames(atSampleRate sampleRate: Int, countingFramesAt frameRate: Int,
-                       name: String = "time") throws(AMIOError) -> Int64 {
+                       name: String = "time") throws(AMIOError) -> FramePosition {
         switch self {
         case let .seconds(seconds): try TimelineLimit.frames(seconds: seconds, sampleRate: sampleRate, name: name)
         case let .frames(frames): try TimelineLimit.frames(frames, countedAt: frameRate, convertedTo: sampleRate, name: name)

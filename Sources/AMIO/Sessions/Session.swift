@@ -413,7 +413,7 @@ extension Session {
     ///   naming no clip, or a clip file that cannot be read or
     ///   resampled (at `clips.NAME.file`); ``AMIOError/fileError(path:problem:message:)``
     ///   when a generated clip cannot be written.
-    public func playspec(sampleRate: Int) async throws(AMIOError) -> (playspec: Playspec, length: Int64) {
+    public func playspec(sampleRate: Int) async throws(AMIOError) -> (playspec: Playspec, length: FramePosition) {
         guard (1...TimelineLimit.maximumSampleRate).contains(sampleRate) else {
             throw .invalidArgument(name: "sampleRate", reason: "\(sampleRate) Hz is outside 1...\(TimelineLimit.maximumSampleRate)")
         }
@@ -497,6 +497,7 @@ extension Session {
     /// - Parameters:
     ///   - sampleRate: The rate; the session's own, else 48000, if nil.
     ///   - progress: Called now and then with the fraction rendered.
+    /// - Returns: A clip of ``outputs`` channels and the session's length.
     /// - Throws: As ``playspec(sampleRate:)``, and
     ///   ``AMIOError/invalidSession(path:location:reason:)`` at `length` for a
     ///   session of more than ``maximumInMemorySamples`` samples (frames × outputs).

@@ -59,7 +59,7 @@ struct Mix: AsyncParsableCommand {
                             group.addTask {
                                 while !Task.isCancelled {
                                     let jump = try io.schedulePlayspecChange(playspec, insertAt: b, startFrom: a)
-                                    guard case let .applied(frame) = await jump.result else { return }
+                                    guard case let .applied(frame) = try await jump.result else { return }
                                     passes.increment()
                                     logger.debug("looped at frame \(frame)")
                                 }

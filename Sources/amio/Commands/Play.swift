@@ -49,7 +49,7 @@ struct Play: AsyncParsableCommand {
     func run() async throws {
         try await perform(options) { logger in
             let inputs = try InputFiles(files)
-            let channels = try inputs.urls.map { url throws(AMIOError) in try AudioFile(contentsOf: url).channelCount }
+            let channels = try inputs.urls.map { url throws(AMIOError) in try AudioFile(forReading: url).channelCount }
             // A mono file goes to both sides of a stereo pair, not to the left alone.
             let outputs = max(2, map.max() ?? 0, map.isEmpty ? channels.max() ?? 1 : 0)
             try await Connection.with(options, inputs: 0, outputs: outputs, connectPhysical: to.isEmpty,

@@ -34,7 +34,7 @@ struct PlayRecord: AsyncParsableCommand {
         try await perform(options) { logger in
             let inputs = try InputFiles([input])
             let inputURL = inputs.urls[0]
-            let file = try AudioFile(contentsOf: inputURL)
+            let file = try AudioFile(forReading: inputURL)
             let (channels, fileFrames, fileRate) = (file.channelCount, file.frameCount, file.sampleRate)
             file.close()
             try await Connection.with(options, inputs: channels, outputs: channels,

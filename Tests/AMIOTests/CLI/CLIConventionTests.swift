@@ -75,7 +75,7 @@ import Testing
         let output = directory.appendingPathComponent("drum.\(fileExtension)")
         let result = try amio(["render", exampleSessions.appendingPathComponent("drum-loop.json").path, output.path, "-q"])
         #expect(result.status == 0, "\(result.err)")
-        let file = try AudioFile(contentsOf: output)
+        let file = try AudioFile(forReading: output)
         #expect(file.encoding == encoding && file.channelCount == 2)
     }
 

@@ -10,18 +10,18 @@ import Testing
                       rolling: Bool = true, dropped: Int = 0) -> InputAudioChunk {
         let samples = (0..<2).flatMap { channel in (0..<frames).map { Float(channel * 1_000_000) + Float(playedAt) + Float($0) } }
         return InputAudioChunk(startingFrame: startingFrame ?? playedAt, playspecID: playspec, wasTransportRolling: rolling,
-                               frameCount: frames, channelCount: 2, cycleFrameTime: UInt64(playedAt), cycleTime: UInt64(playedAt) * 10,
+                               frameCount: frames, channelCount: 2, cycleFrameTime: playedAt, cycleTime: UInt64(playedAt) * 10,
                                droppedFramesBefore: dropped, samples: samples, playedAt: playedAt)
     }
 
     static func deliveries(of chunks: [InputAudioChunk], minimumFrames: Int) async throws -> [InputAudioChunk] {
         let broadcaster = Broadcaster<InputAudioChunk>(account: InputAudioChunk.dropAccounting, weight: InputAudioChunk.dropWeight,
                                                       coalescing: InputAudioChunk.coalescing)
-        let stream = broadcaster.subscribe(bufferLimit: 1000, minimumFrames: minimumFrames)
+        var consumer = broadcaster.subscribe(bufferLimit: 1000, minimumFrames: minimumFrames)
         for chunk in chunks { broadcaster.broadcast(chunk) }
         broadcaster.finish()
         var received: [InputAudioChunk] = []
-        for try await chunk in stream { received.append(chunk) }
+        while let chunk = try await consumer.next() { received.append(chunk) }
         return received
     }
 

@@ -215,7 +215,7 @@ extension JackTests {
                     if chunks.count == 100 { break }
                 }
                 let change = try io.schedulePlayspecChange([], insertAt: io.position + 512, startFrom: 0)
-                let result = await change.result
+                let result = try await change.result
                 if UInt(pthread_self()) != io.bridgeThreadForTesting { offBridge += 1 }
                 return (chunks, offBridge, result)
             }
@@ -272,6 +272,37 @@ extension JackTests {
             #expect(received.value > 0, "the callback consumer was called")
         }
 
+        @Test func waitsOnAStoppedTransportEndOnCancellationOrTimeoutAndChangeNothing() async throws {
+            let server = try JackServer.suite
+            let io = try await AudioInterface(clientName: "waiting", serverName: server.name, inputChannels: 0,
+                                              outputChannels: 1, connectPhysicalPorts: false)
+            // Stopped, the timeline never reaches the frame: only a timeout or cancellation ends these waits.
+            let asked = ContinuousClock.now
+            #expect(try await io.waitUntilPosition(reaches: 48_000, timeout: .milliseconds(100)) == false)
+            #expect(ContinuousClock.now - asked >= .milliseconds(100))
+
+            let change = try io.schedulePlayspecChange([], insertAt: 1 << 40, startFrom: 0)
+            let positionWaiter = Task { try await io.waitUntilPosition(reaches: 48_000) }
+            let changeWaiter = Task { try await change.result }
+            try await Task.sleep(for: .milliseconds(50))
+            let cancelled = ContinuousClock.now
+            positionWaiter.cancel()
+            changeWaiter.cancel()
+            await #expect(throws: AMIOError.cancelled) { try await positionWaiter.value }
+            await #expect(throws: AMIOError.cancelled) { try await changeWaiter.value }
+            #expect(ContinuousClock.now - cancelled < PlayspecChangeTests.prompt, "both waits end when their tasks are cancelled")
+            #expect(change.currentResult == nil, "the change stays pending")
+            #expect(!io.isTransportRolling && io.position == 0)
+
+            try io.setTransportRolling(true)
+            let target = io.position + 4096
+            #expect(try await io.waitUntilPosition(reaches: target, timeout: .seconds(20)), "a rolling timeline gets there")
+            #expect(io.position >= target)
+            await io.close()
+            #expect(try await change.result == .cancelled, "closing resolves the change, as it would have")
+            await #expect(throws: AMIOError.closed) { try await io.waitUntilPosition(reaches: 1 << 40, timeout: .seconds(5)) }
+        }
+
         @Test func closeIsIdempotentCancelsPendingAndRefusesLaterCalls() async throws {
             let server = try JackServer.suite
             let io = try await AudioInterface(clientName: "closing", serverName: server.name, connectPhysicalPorts: false)
@@ -284,7 +315,7 @@ extension JackTests {
             try await Task.sleep(nanoseconds: 50_000_000)
             await io.close()
             await io.close()
-            #expect(await pending.result == .cancelled)
+            #expect(try await pending.result == .cancelled)
             #expect(try await iterator.value > 0, "the sequence finishes normally on close")
             #expect(throws: AMIOError.closed) { try io.setTransportRolling(true) }
             #expect(throws: AMIOError.closed) { try io.schedulePlayspecChange([], insertAt: 0, startFrom: 0) }
@@ -349,9 +380,9 @@ extension JackTests {
                     faultsSince = try ThreadFaults.read(tid)
                 }
                 if round % 10 == 0 { try await Task.sleep(nanoseconds: 2_000_000) }
-                if changes.count > 200 { _ = await changes.removeFirst().result }
+                if changes.count > 200 { _ = try await changes.removeFirst().result }
             }
-            for change in changes { _ = await change.result }
+            for change in changes { _ = try await change.result }
             try await Task.sleep(nanoseconds: 100_000_000)
             faults += try ThreadFaults.read(tid) - faultsSince
             if LockedMemory.isUnlimited {
@@ -425,8 +456,8 @@ extension JackTests {
                 for try await event in io.events { if case .serverShutdown = event { return true } }
                 return false
             }
-            let chunks = Task { () -> (any Error)? in
-                do {
+            let chunks = Task { () -> AMIOError? in
+                do throws(AMIOError) {
                     for try await _ in io.inputChunks {}
                     return nil
                 } catch { return error }
@@ -446,12 +477,12 @@ extension JackTests {
                 return
             }
             let error = await chunks.value
-            guard case .serverShutdown = error as? AMIOError else {
+            guard case .serverShutdown? = error else {
                 Issue.record("the chunk sequence ended with \(String(describing: error))")
                 return
             }
             #expect(try await events.value)
-            #expect(await pending.result == .cancelled)
+            #expect(try await pending.result == .cancelled)
             #expect(throws: AMIOError.self) { try io.setTransportRolling(false) }
             #expect(throws: AMIOError.self) { try io.schedulePlayspecChange([], insertAt: 0, startFrom: 0) }
             await io.close()

@@ -86,7 +86,7 @@ extension JackTests {
             try await Task.sleep(nanoseconds: 20_000_000)
             let start = try io.schedulePlayspecChange(spec(impulses: [6000, 21000, 30500]), insertAt: 0, startFrom: 0)
             try io.setTransportRolling(true)
-            #expect(await start.result == .applied(atFrame: 0))
+            #expect(try await start.result == .applied(atFrame: 0))
             #expect(await eventually { io.position > 8000 })
             try io.setPosition(20_000)                                   // a seek
             let loop = try io.schedulePlayspecChange(spec(impulses: [6000, 21000, 30500]),
@@ -94,8 +94,8 @@ extension JackTests {
             let change = try io.schedulePlayspecChange(spec(impulses: [33_000], gain: 0.5),
                                                        insertAt: 32_000, startFrom: 32_000) // a new playspec
             last.id.store(change.playspecID, ordering: .releasing)
-            #expect(await loop.result == .applied(atFrame: 24_000))
-            #expect(await change.result == .applied(atFrame: 32_000))
+            #expect(try await loop.result == .applied(atFrame: 24_000))
+            #expect(try await change.result == .applied(atFrame: 32_000))
             let chunks = try await collector.value
 
             var impulses: [Int64: Float] = [:]

@@ -84,7 +84,7 @@ extension JackTests {
             }
             try io.setTransportRolling(true)
             try await meanwhile(io)
-            let summary = await recording.summary
+            let summary = try await recording.summary
             let stream = try await chunks.value
             let xruns = io.xrunCount
             await io.close()

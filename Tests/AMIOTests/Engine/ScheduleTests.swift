@@ -73,8 +73,8 @@ func rampClip(frames: Int, base: Float = 1, channels: Int = 1, sampleRate: Int =
                                                          insertAt: 0, startFrom: 0, supersedingPending: true)
         try renderer.setTransportRolling(true)
         let out = try renderer.render(frames: 16)[0]
-        #expect(await pending.result == .superseded)
-        #expect(await winner.result == .applied(atFrame: 0))
+        #expect(try await pending.result == .superseded)
+        #expect(try await winner.result == .applied(atFrame: 0))
         #expect(out[0] == 7)
         #expect(released == nil, "the superseded playspec's clip must be released off the realtime thread")
     }

@@ -21,7 +21,7 @@ func maxDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
 /// Every frame of `url`, read block by block to the end (a file that ends
 /// too soon throws on the read after its last frames).
 func readAll(_ url: URL) throws(AMIOError) -> (file: AudioFile, samples: [[Float]]) {
-    let file = try AudioFile(contentsOf: url)
+    let file = try AudioFile(forReading: url)
     var samples = [[Float]](repeating: [], count: file.channelCount)
     while true {
         let block = try file.read(maxFrames: 65536)
@@ -110,7 +110,7 @@ func readAll(_ url: URL) throws(AMIOError) -> (file: AudioFile, samples: [[Float
         let url = directory.appendingPathComponent("long.flac")
         try AudioClip(channels: signal, sampleRate: 48000).write(to: url, encoding: .pcm24)
         let whole = try readAll(url).samples
-        let file = try AudioFile(contentsOf: url)
+        let file = try AudioFile(forReading: url)
         var rng = SeededGenerator(seed: 9)
         for _ in 0..<50 {
             let start = Int.random(in: 0..<100_000, using: &rng)
@@ -142,7 +142,7 @@ func readAll(_ url: URL) throws(AMIOError) -> (file: AudioFile, samples: [[Float
 @Suite struct FileErrorTests {
     func problem(_ url: URL) -> FileProblem? {
         do {
-            _ = try AudioFile(contentsOf: url)
+            _ = try AudioFile(forReading: url)
             return nil
         } catch {
             guard case let .fileError(path, problem, message) = error else { return nil }

@@ -36,7 +36,7 @@ extension JackTests {
             let from: Int64 = 12_345, frames = 480_000
             let recording = try await io.record(to: url, encoding: .float, from: from, until: from + Int64(frames))
             try io.setTransportRolling(true)
-            let summary = await recording.summary
+            let summary = try await recording.summary
             await io.close()
             #expect(summary.ending == .reachedEnd)
             #expect(summary.firstFrame == from)
@@ -57,7 +57,7 @@ extension JackTests {
             try io.setTransportRolling(true)
             try await Task.sleep(nanoseconds: 600_000_000)
             recording.stallWriterForTesting(microseconds: 0)
-            let summary = await recording.summary
+            let summary = try await recording.summary
             await io.close()
             #expect(summary.ending == .reachedEnd)
             #expect(summary.framesWritten == 96_000)
@@ -76,7 +76,7 @@ extension JackTests {
             try io.setTransportRolling(true)
             #expect(await eventually { recording.framesWritten > 20_000 })
             await io.close()
-            let summary = await recording.summary
+            let summary = try await recording.summary
             #expect(summary.ending == .interfaceClosed)
             #expect(summary.firstFrame != nil)
             #expect(try SoxInfo(url.path).samples == summary.framesWritten)
@@ -186,7 +186,7 @@ extension JackTests {
             let url = mountPoint.appendingPathComponent("too-long.wav")
             let recording = try await io.record(to: url, encoding: .float)
             try io.setTransportRolling(true)
-            let summary = await recording.summary
+            let summary = try await recording.summary
             await io.close()
             guard case let .writeFailed(error) = summary.ending, case .fileError(_, .writeFailed, _) = error else {
                 Issue.record("ended with \(summary.ending)")
@@ -217,6 +217,44 @@ extension JackTests {
             }
         }
 
+        @Test func cancellingAWaitForTheSummaryLeavesTheRecordingRunning() async throws {
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let io = try await rampInterface("summary-wait")
+            let recording = try await io.record(to: directory.appendingPathComponent("endless.wav"), encoding: .float)
+            try io.setTransportRolling(true)
+            #expect(try await recording.summary(timeout: .milliseconds(100)) == nil, "no until: it has not ended")
+            let waiter = Task { try await recording.summary }
+            try await Task.sleep(for: .milliseconds(50))
+            let cancelled = ContinuousClock.now
+            waiter.cancel()
+            await #expect(throws: AMIOError.cancelled) { try await waiter.value }
+            #expect(ContinuousClock.now - cancelled < PlayspecChangeTests.prompt)
+            let written = recording.framesWritten
+            #expect(await eventually { recording.framesWritten > written + 4800 }, "the take goes on")
+            #expect(!recording.isFinished)
+            let summary = await recording.stop()
+            #expect(summary.ending == .stopped)
+            #expect(try await recording.summary(timeout: .zero) == summary)
+            #expect(try await recording.summary == summary)
+            await io.close()
+        }
+
+        @Test func cancellingPlayAndRecordEndsTheTakeAndStopsTheTransport() async throws {
+            let io = try await openLoopback(try JackServer.suite, channels: 1, name: "playrec-cancel")
+            let minute = try AudioClip(channels: [[Float](repeating: 0.5, count: 60 * io.sampleRate)], sampleRate: io.sampleRate)
+            let take = Task { try await io.playAndRecord(minute) }
+            #expect(await eventually { io.isTransportRolling && io.position > 4800 })
+            let playing = io.currentPlayspecID
+            let cancelled = ContinuousClock.now
+            take.cancel()
+            await #expect(throws: AMIOError.cancelled) { try await take.value }
+            #expect(ContinuousClock.now - cancelled < PlayspecChangeTests.prompt, "a minute-long take ends when its task is cancelled")
+            #expect(await eventually { !io.isTransportRolling }, "the transport is stopped again")
+            #expect(await eventually { io.currentPlayspecID != playing }, "the clip's playspec is cleared")
+            await io.close()
+        }
+
         @Test func badRecordingArgumentsAreTypedErrors() async throws {
             let io = try await AudioInterface(clientName: "bad-record", serverName: try JackServer.suite.name,
                                               connectPhysicalPorts: false)
@@ -244,7 +282,7 @@ extension JackTests {
             try io.setTransportRolling(true)
             #expect(await eventually { recording.framesWritten > 5000 })
             server.stop()
-            let summary = await recording.summary
+            let summary = try await recording.summary
             guard case .serverShutdown = summary.ending else {
                 Issue.record("ended with \(summary.ending)")
                 return
