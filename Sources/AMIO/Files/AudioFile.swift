@@ -41,6 +41,7 @@ public struct AudioFileFormat: Hashable, Sendable, CustomStringConvertible {
     /// `sf_format_check` says, for a stereo file at 48 kHz).
     ///
     /// - Parameter encoding: The sample encoding.
+    /// - Returns: Whether the pair is one libsndfile writes.
     public func supports(_ encoding: AudioFileEncoding) -> Bool {
         var info = SF_INFO(frames: 0, samplerate: 48000, channels: 2, format: code | encoding.code, sections: 0, seekable: 0)
         return sf_format_check(&info) == Int32(SF_TRUE)
