@@ -1,6 +1,11 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+/// The Swift programs of README.md and Docs/, each one as the guide shows it
+/// (a test checks they are the same text, and runs each one).
+let snippets = ["Tour", "FilesTour", "FirstProgram", "Reading", "Loading", "Writing", "Resampling", "Recording",
+                "Measuring", "SessionInSwift"]
+
 let package = Package(
     name: "SwiftAMIO",
     products: [
@@ -48,13 +53,16 @@ let package = Package(
         .executableTarget(name: "Thru", dependencies: ["AMIO"], path: "Examples/Thru"),
         .executableTarget(name: "SpectrumChunks", dependencies: ["AMIO"], path: "Examples/SpectrumChunks"),
         .executableTarget(name: "DAWLoop", dependencies: ["AMIO"], path: "Examples/DAWLoop"),
+    ] + snippets.map { name in
+        .executableTarget(name: "Snippet\(name)", dependencies: ["AMIO"], path: "Examples/Snippets/\(name)")
+    } + [
         .target(
             name: "CRealtimeProbe",
             path: "Tests/CRealtimeProbe", linkerSettings: [.linkedLibrary("dl")]),
         .testTarget(
             name: "AMIOTests",
             dependencies: ["AMIO", "CAMIO", "CRealtimeProbe", "amio", "PlaySine", "RecordSeconds", "SpectrumChunks", "Thru",
-                           "DAWLoop", "AMIODemo", "FileEffect", "ToneToFile"]),
+                           "DAWLoop", "AMIODemo", "FileEffect", "ToneToFile"] + snippets.map { .target(name: "Snippet\($0)") }),
     ],
     swiftLanguageModes: [.v6],
     cLanguageStandard: .c11

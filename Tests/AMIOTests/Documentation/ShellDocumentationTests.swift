@@ -102,7 +102,8 @@ extension JackTests {
     struct ShellDocumentation {
         /// The guides and the directory each says its commands run in.
         static let guides: [(file: String, directory: String)] = [
-            ("README.md", "."), ("Docs/Getting-Started.md", "."), ("Docs/CLI.md", "Examples/Sessions"),
+            ("README.md", "."), ("Docs/Getting-Started.md", "."), ("Docs/Files-and-Recording.md", "."),
+            ("Docs/CLI.md", "Examples/Sessions"),
         ]
 
         @Test(.enabled(if: JackServer.kind == .jackd, "the guides show a dummy jackd's ports and latencies"),
