@@ -28,11 +28,32 @@ extension AudioClip {
         }
     }
 
-    private static func load(_ url: URL, resamplingTo rate: Int, quality: ResamplingQuality,
+    /// Loads a whole file of headerless samples (sox's `-t raw`) and converts
+    /// it to `rate`, off the caller's thread.
+    ///
+    /// - Parameters:
+    ///   - url: The file.
+    ///   - format: What the samples are: their rate, channels and encoding.
+    ///   - rate: The sample rate the clip must have.
+    ///   - quality: The converter, when the rates differ.
+    ///   - progress: Called now and then with the fraction done, 0…1.
+    /// - Throws: As ``init(contentsOf:resamplingTo:quality:progress:)``, and
+    ///   ``AMIOError/invalidArgument(name:reason:)`` for a format libsndfile cannot read raw.
+    public init(contentsOf url: URL, raw format: RawAudioFormat, resamplingTo rate: Int, quality: ResamplingQuality = .best,
+                progress: (@Sendable (Double) -> Void)? = nil) async throws(AMIOError) {
+        try format.validate()
+        self = try await Self.offCallerThread {
+            Self.attempt { () throws(AMIOError) in
+                try Self.load(url, raw: format, resamplingTo: rate, quality: quality, progress: progress)
+            }
+        }
+    }
+
+    private static func load(_ url: URL, raw: RawAudioFormat? = nil, resamplingTo rate: Int, quality: ResamplingQuality,
                              progress: (@Sendable (Double) -> Void)?) throws(AMIOError) -> AudioClip {
         var halfway: (@Sendable (Double) -> Void)? = nil
         if let progress { halfway = { progress($0 * 0.5) } }
-        let clip = try load(url, progress: halfway)
+        let clip = try load(url, raw: raw, progress: halfway)
         if Task.isCancelled { throw .cancelled }
         let converted: AudioClip
         do {
@@ -60,8 +81,9 @@ extension AudioClip {
     /// with what is actually read: a header's frame count is never trusted
     /// for memory (a FLAC may announce 2^36 frames and hold 24 000, or not
     /// say at all).
-    static func load(_ url: URL, progress: (@Sendable (Double) -> Void)?) throws(AMIOError) -> AudioClip {
-        let file = try AudioFile(forReading: url)
+    static func load(_ url: URL, raw: RawAudioFormat? = nil, progress: (@Sendable (Double) -> Void)?) throws(AMIOError) -> AudioClip {
+        let file: AudioFile
+        if let raw { file = try AudioFile(forReading: url, raw: raw) } else { file = try AudioFile(forReading: url) }
         let channels = file.channelCount
         // A count checked against the file's size is room enough; any other
         // is only a first guess.

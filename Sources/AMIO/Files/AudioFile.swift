@@ -162,6 +162,43 @@ public struct AudioFileEncoding: Hashable, Sendable, CustomStringConvertible {
     public var description: String { name }
 }
 
+/// What a file of headerless samples holds, which it cannot say itself.
+public struct RawAudioFormat: Sendable, Hashable {
+    /// Frames per second, 1…768 000.
+    public var sampleRate: Int
+    /// Samples per frame, 1…1024.
+    public var channelCount: Int
+    /// How each sample is stored: a PCM or float encoding (`pcm16`, `pcm24`, `pcm32`, `float`, `double` …).
+    public var encoding: AudioFileEncoding
+
+    /// Describes raw samples.
+    ///
+    /// - Parameters:
+    ///   - sampleRate: Frames per second.
+    ///   - channelCount: Samples per frame, interleaved.
+    ///   - encoding: How each sample is stored.
+    public init(sampleRate: Int, channelCount: Int, encoding: AudioFileEncoding) {
+        self.sampleRate = sampleRate
+        self.channelCount = channelCount
+        self.encoding = encoding
+    }
+
+    /// Checks the numbers before libsndfile sees them.
+    func validate() throws(AMIOError) {
+        guard (1...TimelineLimit.maximumSampleRate).contains(sampleRate) else {
+            throw .invalidArgument(name: "sampleRate", reason: "\(sampleRate) Hz is outside 1...\(TimelineLimit.maximumSampleRate)")
+        }
+        guard (1...1024).contains(channelCount) else {
+            throw .invalidArgument(name: "channelCount", reason: "\(channelCount) is outside 1...1024")
+        }
+        var info = SF_INFO(frames: 0, samplerate: Int32(sampleRate), channels: Int32(channelCount),
+                           format: Int32(SF_FORMAT_RAW) | encoding.code, sections: 0, seekable: 0)
+        guard encoding.bytesPerSample != nil, sf_format_check(&info) == Int32(SF_TRUE) else {
+            throw .invalidArgument(name: "encoding", reason: "raw samples are PCM or float, not \(encoding)")
+        }
+    }
+}
+
 /// Reads an audio file in blocks of Float32 frames, in any format libsndfile
 /// supports: WAV, WAV64/RF64, AIFF, CAF, FLAC, Ogg Vorbis, Opus, MP3 …
 ///
@@ -206,10 +243,32 @@ public final class AudioFile {
     /// - Parameter url: A file URL.
     /// - Throws: ``AMIOError/fileError(path:problem:message:)`` when the file is
     ///   missing, unreadable, empty, truncated, corrupt or of an unsupported format.
-    public init(forReading url: URL) throws(AMIOError) {
+    public convenience init(forReading url: URL) throws(AMIOError) {
+        try self.init(opening: url, raw: nil)
+    }
+
+    /// Opens a file of headerless samples (sox's `-t raw`) for reading.
+    ///
+    /// - Parameters:
+    ///   - url: A file URL.
+    ///   - format: What the samples are: their rate, channels and encoding.
+    /// - Throws: ``AMIOError/invalidArgument(name:reason:)`` for a rate,
+    ///   channel count or encoding libsndfile cannot read raw;
+    ///   ``AMIOError/fileError(path:problem:message:)`` as ``init(forReading:)``.
+    public convenience init(forReading url: URL, raw format: RawAudioFormat) throws(AMIOError) {
+        try format.validate()
+        try self.init(opening: url, raw: format)
+    }
+
+    private init(opening url: URL, raw: RawAudioFormat?) throws(AMIOError) {
         self.url = url
         let path = url.path
         var info = SF_INFO()
+        if let raw {
+            info.samplerate = Int32(raw.sampleRate)
+            info.channels = Int32(raw.channelCount)
+            info.format = Int32(SF_FORMAT_RAW) | raw.encoding.code
+        }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             throw .fileError(path: path, problem: .unreadable, message: "it is a directory")
@@ -268,7 +327,7 @@ public final class AudioFile {
     }
 
     /// Containers whose PCM data libsndfile counts from the data's size.
-    static let uncompressedContainers: Set<AudioFileFormat> = [.wav, .wavExtensible, .wav64, .rf64, .aiff, .caf]
+    static let uncompressedContainers: Set<AudioFileFormat> = [.wav, .wavExtensible, .wav64, .rf64, .aiff, .caf, .raw]
 
     deinit { close() }
 

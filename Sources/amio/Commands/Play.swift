@@ -35,6 +35,40 @@ struct Play: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Ports to connect the outputs to, in order (default: the physical ones).")
     var to: [String] = []
 
+    @Option(name: [.customShort("t"), .long], help: ArgumentHelp(
+        "raw: the files are headerless samples, described by -r, -c and -e (other types are read from the files' headers).",
+        valueName: "type"))
+    var type: String?
+
+    @Option(name: .shortAndLong, help: "The sample rate of raw input, 1...768000.")
+    var rate: Int?
+
+    @Option(name: .shortAndLong, help: "The channels of raw input, 1...64.")
+    var channels: Int?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("The encoding of raw input: pcm16, pcm24, pcm32, float, double.", valueName: "encoding"))
+    var encoding: String?
+
+    /// What raw input holds, when `-t raw` says the files have no header.
+    func rawFormat() throws -> RawAudioFormat? {
+        guard let type else {
+            guard rate == nil, channels == nil, encoding == nil else {
+                throw ValidationError("-r, -c and -e describe headerless input: give -t raw too")
+            }
+            return nil
+        }
+        guard type.lowercased() == "raw" else {
+            throw ValidationError("--type '\(type)': play reads a file's type from its header; -t raw (with -r, -c, -e) is for headerless samples")
+        }
+        guard let rate, let channels, let encoding else {
+            throw ValidationError("-t raw needs the samples described: -r RATE, -c CHANNELS and -e ENCODING")
+        }
+        guard (1...768_000).contains(rate) else { throw ValidationError("--rate must be 1...768000") }
+        guard (1...64).contains(channels) else { throw ValidationError("--channels must be 1...64") }
+        let raw = try FileType.named("raw").encoding(encoding, commandDefault: .float)
+        return RawAudioFormat(sampleRate: rate, channelCount: channels, encoding: raw)
+    }
+
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give at least one file to play") }
         guard files.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("standard input (-) can be played once") }
@@ -44,19 +78,30 @@ struct Play: AsyncParsableCommand {
         guard map.allSatisfy({ (0...64).contains($0) }) else { throw ValidationError("--map takes outputs 0...64 (0: not played)") }
         try checkTime(at, name: "--at")
         try checkTime(start, name: "--start")
+        _ = try rawFormat()
     }
 
     func run() async throws {
         try await perform(options) { logger in
             let inputs = try InputFiles(files)
-            let channels = try inputs.urls.map { url throws(AMIOError) in try AudioFile(forReading: url).channelCount }
+            let raw = try rawFormat()
+            let channels = try inputs.urls.map { url throws(AMIOError) in
+                if let raw { return raw.channelCount }
+                return try AudioFile(forReading: url).channelCount
+            }
             // A mono file goes to both sides of a stereo pair, not to the left alone.
             let outputs = max(2, map.max() ?? 0, map.isEmpty ? channels.max() ?? 1 : 0)
             try await Connection.with(options, inputs: 0, outputs: outputs, connectPhysical: to.isEmpty,
                                       logger: logger) { io in
                 for (output, port) in zip(io.outputPortNames, to) { try io.connect(output, to: port) }
                 var clips: [AudioClip] = []
-                for url in inputs.urls { clips.append(try await AudioClip(contentsOf: url, resamplingTo: io.sampleRate)) }
+                for url in inputs.urls {
+                    if let raw {
+                        clips.append(try await AudioClip(contentsOf: url, raw: raw, resamplingTo: io.sampleRate))
+                    } else {
+                        clips.append(try await AudioClip(contentsOf: url, resamplingTo: io.sampleRate))
+                    }
+                }
                 let rate = io.sampleRate
                 let lengths = clips.map { Int64($0.frameCount) }
                 let total = mix ? lengths.max()! : lengths.reduce(0, +)

@@ -391,6 +391,10 @@ extension JackTests {
             let played = try run("bash", ["-c", "sox -n -r 48000 -c 2 -t wav - synth 0.3 sine 440 2>/dev/null "
                 + "| \(amio) play - --server \(server.name) --client-name pipe-play"])
             #expect(played.status == 0 && played.output.contains("played 0:00.30"), "\(played.output)")
+            // Headerless samples, described as sox describes them.
+            let raw = try run("bash", ["-c", "sox -V1 -n -r 44100 -c 2 -e floating-point -b 32 -t raw - synth 0.25 sine 440 "
+                + "| \(amio) play - -t raw -r 44100 -c 2 -e float --server \(server.name) --client-name raw-play"])
+            #expect(raw.status == 0 && raw.output.contains("played 0:00.25"), "\(raw.output)")
         }
 
         /// Files play one after another unless `--mix`; `--start` begins inside them.

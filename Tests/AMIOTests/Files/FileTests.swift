@@ -32,6 +32,28 @@ func readAll(_ url: URL) throws(AMIOError) -> (file: AudioFile, samples: [[Float
 }
 
 @Suite struct FileReadingTests {
+    /// Headerless samples read back as written once described; a
+    /// description libsndfile cannot read raw is refused before it opens anything.
+    @Test(arguments: [AudioFileEncoding.pcm16, .pcm24, .float])
+    func rawSamplesReadBackWithTheirDescription(encoding: AudioFileEncoding) async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("samples.raw")
+        let clip = try AudioClip(channels: [[0.5, -0.25, 0, 0.125], [0.75, 0.5, -0.5, 0]], sampleRate: 44100)
+        try clip.write(to: url, format: .raw, encoding: encoding)
+        let format = RawAudioFormat(sampleRate: 44100, channelCount: 2, encoding: encoding)
+        let file = try AudioFile(forReading: url, raw: format)
+        #expect(file.format == .raw && file.frameCount == 4 && file.channelCount == 2 && file.sampleRate == 44100)
+        let loaded = try await AudioClip(contentsOf: url, raw: format, resamplingTo: 44100)
+        #expect(loaded.samples(channel: 0) == clip.samples(channel: 0) && loaded.samples(channel: 1) == clip.samples(channel: 1))
+        for bad in [RawAudioFormat(sampleRate: 0, channelCount: 2, encoding: encoding),
+                    RawAudioFormat(sampleRate: 44100, channelCount: 0, encoding: encoding),
+                    RawAudioFormat(sampleRate: 44100, channelCount: 2, encoding: .vorbis)] {
+            let error = #expect(throws: AMIOError.self) { try AudioFile(forReading: url, raw: bad) }
+            guard case .invalidArgument = error else { Issue.record("\(String(describing: error))"); continue }
+        }
+    }
+
     struct Case: Sendable, CustomTestStringConvertible {
         var file: String
         var soxArguments: [String]
