@@ -425,36 +425,42 @@ struct StatusLine {
     }
 }
 
-/// The files a command reads, `-` (standard input) among them: libsndfile
+/// The files a command reads, `-` (standard input) among them. libsndfile
 /// tells a type from its header, which it may have to seek back to, and a
-/// file is opened twice (its channels, then its samples), so standard input
-/// is first copied to a temporary file, removed when the command ends. A
-/// clip is loaded whole before it plays in any case.
+/// file is opened twice (its channels, then its samples), so what cannot be
+/// read twice (standard input, `/dev/stdin`, a FIFO, `<(sox …)`) is first
+/// copied to a temporary file, removed when the command ends. A clip is
+/// loaded whole before it plays in any case.
 final class InputFiles {
     let urls: [URL]
-    private var temporary: URL?
+    private var temporaries: [URL] = []
 
     init(_ paths: [String]) throws {
         var urls: [URL] = []
         for path in paths {
-            guard path == "-" else {
+            var status = stat()
+            let isStream = path == "-" || (stat(path, &status) == 0 && (status.st_mode & S_IFMT) != S_IFREG)
+            guard isStream else {
                 urls.append(URL(fileURLWithPath: path))
                 continue
             }
-            let url = FileManager.default.temporaryDirectory.appendingPathComponent("amio-stdin-\(getpid())")
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("amio-input-\(getpid())-\(urls.count)")
             guard FileManager.default.createFile(atPath: url.path, contents: nil),
                   let file = FileHandle(forWritingAtPath: url.path) else {
-                throw AMIOError.fileError(path: url.path, problem: .writeFailed, message: "cannot hold standard input")
+                throw AMIOError.fileError(path: url.path, problem: .writeFailed, message: "cannot hold \(path == "-" ? "standard input" : path)")
             }
-            temporary = url
-            while let block = try FileHandle.standardInput.read(upToCount: 1 << 20), !block.isEmpty { try file.write(contentsOf: block) }
+            temporaries.append(url)
+            guard let source = path == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: path) else {
+                throw AMIOError.fileError(path: path, problem: .unreadable, message: "it cannot be opened")
+            }
+            while let block = try source.read(upToCount: 1 << 20), !block.isEmpty { try file.write(contentsOf: block) }
             try file.close()
             urls.append(url)
         }
         self.urls = urls
     }
 
-    deinit { if let temporary { try? FileManager.default.removeItem(at: temporary) } }
+    deinit { for url in temporaries { try? FileManager.default.removeItem(at: url) } }
 }
 
 /// Where a command writes `path`: standard output for `-` (libsndfile

@@ -71,7 +71,9 @@ struct Play: AsyncParsableCommand {
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give at least one file to play") }
-        guard files.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("standard input (-) can be played once") }
+        guard files.filter({ $0 == "-" || $0 == "/dev/stdin" }).count <= 1 else {
+            throw ValidationError("standard input (-) can be played once")
+        }
         guard gain.isFinite, gain <= maximumGainDecibels else {
             throw ValidationError("--gain \(gain) is not a number of dB up to +\(Int(maximumGainDecibels)) (a 32-bit float gain)")
         }

@@ -391,6 +391,10 @@ extension JackTests {
             let played = try run("bash", ["-c", "sox -n -r 48000 -c 2 -t wav - synth 0.3 sine 440 2>/dev/null "
                 + "| \(amio) play - --server \(server.name) --client-name pipe-play"])
             #expect(played.status == 0 && played.output.contains("played 0:00.30"), "\(played.output)")
+            // /dev/stdin and process substitution, which cannot be read twice either.
+            let named = try run("bash", ["-c", "sox -V1 -n -t wav - synth 0.2 sine 440 | \(amio) play /dev/stdin --server \(server.name) "
+                + "--client-name dev-stdin && \(amio) play <(sox -V1 -n -t flac - synth 0.1 sine 440) --server \(server.name) --client-name fifo"])
+            #expect(named.status == 0 && named.output.contains("played 0:00.20") && named.output.contains("played 0:00.10"), "\(named.output)")
             // Headerless samples, described as sox describes them.
             let raw = try run("bash", ["-c", "sox -V1 -n -r 44100 -c 2 -e floating-point -b 32 -t raw - synth 0.25 sine 440 "
                 + "| \(amio) play - -t raw -r 44100 -c 2 -e float --server \(server.name) --client-name raw-play"])
