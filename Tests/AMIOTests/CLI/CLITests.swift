@@ -465,6 +465,29 @@ extension JackTests {
     }
 
     @Suite struct CLIServerLifecycle {
+        /// Starts `amio COMMAND` running until stopped (a looping play, a mix,
+        /// a meter, an open-ended record) in `directory`, and waits for its port.
+        /// - Returns: The process and the take a `record` writes.
+        func startOpenEnded(_ command: String, extra: [String] = [], in directory: URL,
+                            server: JackServer) async throws -> (ChildProcess, URL) {
+            let clip = directory.appendingPathComponent("clip.wav")
+            try rampClip(frames: 4800).write(to: clip, encoding: .float)
+            let session = directory.appendingPathComponent("multitrack.json")
+            try FileManager.default.copyItem(at: exampleSessions.appendingPathComponent("multitrack.json"), to: session)
+            let take = directory.appendingPathComponent("take.wav")
+            let client = "open-\(command)"
+            let arguments: [String] = switch command {
+            case "play": ["play", clip.path, "--loop"]
+            case "mix": ["mix", session.path]
+            case "meter": ["meter"]
+            default: ["record", take.path, "--encoding", "float"]
+            }
+            let child = try ChildProcess(amioTool, arguments + extra + ["--server", server.name, "--client-name", client, "-q"])
+            let port = command == "record" || command == "meter" ? "\(client):in_1" : "\(client):out_1"
+            #expect(try await waitForPort(port, server: server.name))
+            return (child, take)
+        }
+
         /// The server stopping under a looping `amio play`, a `mix`, a `meter`
         /// or an open-ended `amio record` ends it with exit status 69 and a message
         /// (the take finalised), instead of leaving it waiting forever.
@@ -474,22 +497,8 @@ extension JackTests {
             defer { server.stop() }
             let directory = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: directory) }
-            let clip = directory.appendingPathComponent("clip.wav")
-            try rampClip(frames: 4800).write(to: clip, encoding: .float)
-            let session = directory.appendingPathComponent("multitrack.json")
-            try FileManager.default.copyItem(at: exampleSessions.appendingPathComponent("multitrack.json"), to: session)
-            let take = directory.appendingPathComponent("take.wav")
-            let client = "orphan-\(command)"
-            let arguments: [String] = switch command {
-            case "play": ["play", clip.path, "--loop"]
-            case "mix": ["mix", session.path]
-            case "meter": ["meter"]
-            default: ["record", take.path, "--encoding", "float"]
-            }
-            let child = try ChildProcess(amioTool, arguments + ["--server", server.name, "--client-name", client, "-q"])
+            let (child, take) = try await startOpenEnded(command, in: directory, server: server)
             defer { child.kill9() }
-            let port = command == "record" || command == "meter" ? "\(client):in_1" : "\(client):out_1"
-            #expect(try await waitForPort(port, server: server.name))
             try await Task.sleep(nanoseconds: 300_000_000)
             server.stop()
             let result = try child.waitForExit(within: 20)
@@ -509,15 +518,8 @@ extension JackTests {
             defer { server.stop() }
             let directory = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: directory) }
-            let clip = directory.appendingPathComponent("clip.wav")
-            try rampClip(frames: 4800).write(to: clip, encoding: .float)
-            let take = directory.appendingPathComponent("take.wav")
-            let client = "fatal-\(command)"
-            let arguments = command == "play" ? ["play", clip.path, "--loop"] : ["record", take.path]
-            let child = try ChildProcess(amioTool, arguments + ["--fatal-xruns", "--server", server.name, "--client-name", client, "-q"])
+            let (child, take) = try await startOpenEnded(command, extra: ["--fatal-xruns"], in: directory, server: server)
             defer { child.kill9() }
-            let port = command == "record" ? "\(client):in_1" : "\(client):out_1"
-            #expect(try await waitForPort(port, server: server.name))
             try await Task.sleep(nanoseconds: 500_000_000)
             kill(child.pid, SIGSTOP)
             try await Task.sleep(nanoseconds: 300_000_000)
