@@ -205,6 +205,6 @@ func run() async throws {
 do {
     try await run()
 } catch {
-    FileHandle.standardError.write(Data("AMIODemo: \(error)\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("AMIODemo: \(error)\n".utf8))
     exit(error is DemoError ? 64 : (error as? AMIOError)?.exitStatus ?? 70)
 }

@@ -58,6 +58,6 @@ do {
     print("position \(io.position), xruns \(io.xrunCount)")
     await io.close()
 } catch {
-    FileHandle.standardError.write(Data("DAWLoop: \(error)\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("DAWLoop: \(error)\n".utf8))
     exit((error as? AMIOError)?.exitStatus ?? 70)
 }

@@ -5,7 +5,7 @@ import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard arguments.count == 2 else {
-    FileHandle.standardError.write(Data("usage: FileEffect IN OUT\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("usage: FileEffect IN OUT\n".utf8))
     exit(64)
 }
 // Errors end the program as a command-line tool ends: one line, a sysexits status.
@@ -28,6 +28,6 @@ do throws(AMIOError) {
     try writer.close()
     print("applied a 4 Hz tremolo to \(frame) frames: \(arguments[0]) -> \(arguments[1])")
 } catch {
-    FileHandle.standardError.write(Data("FileEffect: \(error)\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("FileEffect: \(error)\n".utf8))
     exit(error.exitStatus)
 }

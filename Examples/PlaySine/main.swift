@@ -24,6 +24,6 @@ do throws(AMIOError) {
     print("played \(io.position) frames (\(String(format: "%.2f", Double(io.position) / Double(rate))) s), xruns \(io.xrunCount)")
     await io.close()
 } catch {
-    FileHandle.standardError.write(Data("PlaySine: \(error)\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("PlaySine: \(error)\n".utf8))
     exit(error.exitStatus)
 }

@@ -5,7 +5,7 @@ import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let path = arguments.first else {
-    FileHandle.standardError.write(Data("usage: RecordSeconds OUT.wav [seconds]\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("usage: RecordSeconds OUT.wav [seconds]\n".utf8))
     exit(64)
 }
 let seconds = arguments.dropFirst().first.flatMap(Double.init) ?? 5
@@ -20,6 +20,6 @@ do throws(AMIOError) {
     await io.close()
     print("recorded \(summary.framesWritten) frames (\(seconds) s) from \(io.inputPortNames.joined(separator: ", ")) to \(path), \(summary.droppedFrames) lost")
 } catch {
-    FileHandle.standardError.write(Data("RecordSeconds: \(error)\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("RecordSeconds: \(error)\n".utf8))
     exit(error.exitStatus)
 }

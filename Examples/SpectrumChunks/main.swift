@@ -93,6 +93,6 @@ do throws(AMIOError) {
     }
     await io.close()
 } catch {
-    FileHandle.standardError.write(Data("SpectrumChunks: \(error)\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("SpectrumChunks: \(error)\n".utf8))
     exit(error.exitStatus)
 }

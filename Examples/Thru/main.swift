@@ -29,6 +29,6 @@ do {
     print("forwarded \(io.position) frames, \(io.droppedInputFrames) lost, \(io.xrunCount) xruns")
     await io.close()
 } catch {
-    FileHandle.standardError.write(Data("Thru: \(error)\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("Thru: \(error)\n".utf8))
     exit((error as? AMIOError)?.exitStatus ?? 70)
 }

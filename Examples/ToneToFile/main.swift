@@ -5,7 +5,7 @@ import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let path = arguments.first else {
-    FileHandle.standardError.write(Data("usage: ToneToFile OUT.wav [seconds] [frequency]\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("usage: ToneToFile OUT.wav [seconds] [frequency]\n".utf8))
     exit(64)
 }
 let seconds = arguments.dropFirst().first.flatMap(Double.init) ?? 1
@@ -19,6 +19,6 @@ do throws(AMIOError) {
     try clip.write(to: URL(fileURLWithPath: path), encoding: .pcm16, dither: true)
     print("wrote \(frames) frames of \(frequency) Hz to \(path) (16-bit, dithered)")
 } catch {
-    FileHandle.standardError.write(Data("ToneToFile: \(error)\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("ToneToFile: \(error)\n".utf8))
     exit(error.exitStatus)
 }

@@ -63,14 +63,29 @@ struct FileType: Sendable, Equatable {
     /// its extension's (standard output, `-`, is wav). A name whose extension
     /// says nothing is an error rather than a guess.
     static func forWriting(_ path: String, type: String?) throws -> FileType {
+        if path == "-" {
+            let type = try named(type ?? "wav")
+            // A pipe takes what can be written forward only.
+            guard AudioFileWriter.pipeFormats.contains(type.format) else {
+                let streamable = all.filter { AudioFileWriter.pipeFormats.contains($0.format) }.map(\.name)
+                throw ValidationError("\(type.name) cannot be written to standard output (its header is completed at the end): "
+                    + "use \(streamable.joined(separator: ", "))")
+            }
+            return type
+        }
         if let type { return try named(type) }
-        if path == "-" { return try named("wav") }
         let fileExtension = URL(fileURLWithPath: path).pathExtension.lowercased()
         guard let name = extensions[fileExtension] else {
             let what = fileExtension.isEmpty ? "has no extension" : "has the extension '.\(fileExtension)'"
             throw ValidationError("'\(path)' \(what), which names no file type: give -t/--type (\(names))")
         }
         return try named(name)
+    }
+
+    /// Whether the type holds `encoding`: what its container takes, and for
+    /// `opus`, whose name says what is in the Ogg, Opus alone.
+    func fits(_ encoding: AudioFileEncoding) -> Bool {
+        name == "opus" ? encoding == .opus : format.supports(encoding)
     }
 
     /// The encoding to write: `requested` (checked against the container),
@@ -84,8 +99,8 @@ struct FileType: Sendable, Equatable {
         guard let encoding = Self.encodings.first(where: { $0.name == requested.lowercased() })?.encoding else {
             throw ValidationError("--encoding '\(requested)' is not one of \(Self.encodingNames)")
         }
-        guard format.supports(encoding) else {
-            let fits = Self.encodings.filter { format.supports($0.encoding) }.map(\.name)
+        guard fits(encoding) else {
+            let fits = Self.encodings.filter { self.fits($0.encoding) }.map(\.name)
             throw ValidationError("--encoding \(requested) cannot be written in \(name): it takes \(fits.joined(separator: ", "))")
         }
         return encoding

@@ -22,6 +22,16 @@ struct GlobalOptions: ParsableArguments {
 
     var logLevel: Logger.Level { verbose ? .debug : quiet ? .error : .notice }
 
+    /// The client name, checked against JACK's limit (jack_client_name_size()
+    /// is 64, with the terminating zero) before a server is asked.
+    func checkedClientName() throws(AMIOError) -> String {
+        let bytes = clientName.utf8.count
+        guard (1...63).contains(bytes) else {
+            throw .invalidArgument(name: "--client-name", reason: "it is \(bytes) bytes; JACK takes 1 to 63")
+        }
+        return clientName
+    }
+
     var logger: Logger {
         var logger = Logger(label: "amio")
         logger.logLevel = logLevel
@@ -36,6 +46,7 @@ enum ExitStatus {
     static let unavailable: Int32 = 69  // EX_UNAVAILABLE: no JACK server
     static let ioError: Int32 = 74      // EX_IOERR: a file could not be written
     static let xrun: Int32 = 75         // EX_TEMPFAIL: an xrun with --fatal-xruns (try again)
+    static let interrupted: Int32 = 130 // 128 + SIGINT, as a shell reports a command Ctrl-C stopped
 }
 
 /// `--fatal-xruns`, for the commands that play or capture in real time.
@@ -93,7 +104,11 @@ func perform(_ options: GlobalOptions, _ body: (Logger) async throws -> Void) as
         try await body(options.logger)
     } catch let error as AMIOError {
         let (status, hint) = classify(error)
-        printError("amio: \(relativeToWorkingDirectory("\(error)"))" + (hint.map { "\n\($0)" } ?? ""))
+        let message = DisplayNames.shared.apply(relativeToWorkingDirectory("\(error)"))
+        // A usage error found once the run could look (at the server's rate,
+        // say): reported as any usage error, with the command's usage.
+        if status == ExitStatus.usage { throw ValidationError(message) }
+        printError("amio: \(message)" + (hint.map { "\n\($0)" } ?? ""))
         throw ExitCode(status)
     } catch let error as FatalXrun {
         printError("amio: \(error)")
@@ -125,8 +140,21 @@ func relativeToWorkingDirectory(_ text: String) -> String {
     return text.replacingOccurrences(of: directory + "/", with: "")
 }
 
+/// Writes `text` to standard error, best effort: a closed or full stderr
+/// (`2>&-`, `2>/dev/full`) loses the text and changes nothing else
+/// (FileHandle.write would stop the program there).
+func writeToStandardError(_ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let written = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        if written < 0, errno == EINTR { continue }
+        guard written > 0 else { return }
+        bytes = bytes.dropFirst(written)
+    }
+}
+
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    writeToStandardError(message + "\n")
 }
 
 /// The loudest `--gain`: +770 dB is about the largest 32-bit float gain.
@@ -150,9 +178,10 @@ struct Connection {
 
     static func open(_ options: GlobalOptions, inputs: Int, outputs: Int, connectPhysical: Bool,
                      logger: Logger) async throws -> Connection {
+        let clientName = try options.checkedClientName()
         func attempt(_ server: String?) async -> Result<AudioInterface, AMIOError> {
             do throws(AMIOError) {
-                return .success(try await AudioInterface(clientName: options.clientName, serverName: server,
+                return .success(try await AudioInterface(clientName: clientName, serverName: server,
                                                          inputChannels: inputs, outputChannels: outputs,
                                                          connectPhysicalPorts: connectPhysical))
             } catch {
@@ -264,16 +293,17 @@ final class PrivateServer: Sendable {
     }
 }
 
-/// Ctrl-C and SIGTERM, as an awaitable event.
+/// Ctrl-C, SIGTERM and SIGHUP, as an awaitable event.
 enum Interrupt {
-    /// Returns when SIGINT or SIGTERM arrives, or when the task is cancelled.
+    /// Returns when SIGINT, SIGTERM or SIGHUP arrives, or when the task is cancelled.
     static func wait() async {
         let resumed = Resumed()
         let slot = ContinuationSlot()
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 slot.set(continuation)
-                for signalNumber in [SIGINT, SIGTERM] {
+                // A closed terminal (SIGHUP) ends a take as Ctrl-C does: finalised.
+                for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
                     signal(signalNumber, SIG_IGN)
                     let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
                     source.setEventHandler {
@@ -324,12 +354,18 @@ enum Interrupt {
 
 /// Runs `work` until it finishes or the user interrupts; returns false when interrupted.
 func untilInterrupted(_ work: @escaping @Sendable () async throws -> Void) async throws -> Bool {
-    try await withThrowingTaskGroup(of: Bool.self) { group in
-        group.addTask { try await work(); return true }
-        group.addTask { await Interrupt.wait(); return false }
-        let finished = try await group.next()!
+    try await interruptible(work) != nil
+}
+
+/// Runs `work` until it finishes or the user interrupts (it is then
+/// cancelled); returns its result, or nil when interrupted.
+func interruptible<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T? {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await work() }
+        group.addTask { await Interrupt.wait(); return nil }
+        let outcome = try await group.next()!
         group.cancelAll()
-        return finished
+        return outcome
     }
 }
 
@@ -410,18 +446,18 @@ struct StatusLine {
 
     func show(_ text: String) {
         guard enabled else { return }
-        if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8)) }
+        if terminal { writeToStandardError("\r\u{1B}[K\(text)") }
     }
 
     func finish(_ text: String) {
         guard enabled else { return }
-        FileHandle.standardError.write(Data(((terminal ? "\r\u{1B}[K" : "") + text + "\n").utf8))
+        writeToStandardError((terminal ? "\r\u{1B}[K" : "") + text + "\n")
     }
 
     /// Erases the line, leaving nothing in its place.
     func clear() {
         guard enabled, terminal else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        writeToStandardError("\r\u{1B}[K")
     }
 }
 
@@ -429,42 +465,91 @@ struct StatusLine {
 /// tells a type from its header, which it may have to seek back to, and a
 /// file is opened twice (its channels, then its samples), so what cannot be
 /// read twice (standard input, `/dev/stdin`, a FIFO, `<(sox …)`) is first
-/// copied to a temporary file, removed when the command ends. A clip is
-/// loaded whole before it plays in any case.
+/// copied to a temporary file. The copy is unlinked as soon as it is made
+/// and read through `/proc/self/fd/N`, so nothing is left behind however
+/// amio ends (Ctrl-C, a kill); it holds at most ``limit`` bytes, since a
+/// clip is loaded whole before it plays in any case.
 final class InputFiles {
     let urls: [URL]
-    private var temporaries: [URL] = []
+    private var descriptors: [Int32] = []
+
+    /// 4 GiB: three hours of 48 kHz stereo in 16 bits.
+    static let limit = 4 << 30
 
     init(_ paths: [String]) throws {
         var urls: [URL] = []
         for path in paths {
             var status = stat()
-            let isStream = path == "-" || (stat(path, &status) == 0 && (status.st_mode & S_IFMT) != S_IFREG)
-            guard isStream else {
+            let kind = stat(path, &status) == 0 ? status.st_mode & S_IFMT : S_IFREG
+            guard path == "-" || !(kind == S_IFREG || kind == S_IFDIR) else {
                 urls.append(URL(fileURLWithPath: path))
                 continue
             }
-            let url = FileManager.default.temporaryDirectory.appendingPathComponent("amio-input-\(getpid())-\(urls.count)")
-            guard FileManager.default.createFile(atPath: url.path, contents: nil),
-                  let file = FileHandle(forWritingAtPath: url.path) else {
-                throw AMIOError.fileError(path: url.path, problem: .writeFailed, message: "cannot hold \(path == "-" ? "standard input" : path)")
+            let shown = path == "-" ? "standard input" : path
+            var template = Array(FileManager.default.temporaryDirectory.appendingPathComponent("amio-input-XXXXXX").path.utf8CString)
+            let copy = mkstemp(&template)
+            guard copy >= 0 else {
+                throw AMIOError.fileError(path: shown, problem: .writeFailed, message: "no room for a copy: \(String(cString: strerror(errno)))")
             }
-            temporaries.append(url)
-            guard let source = path == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: path) else {
-                throw AMIOError.fileError(path: path, problem: .unreadable, message: "it cannot be opened")
+            _ = template.withUnsafeBufferPointer { unlink($0.baseAddress!) }
+            descriptors.append(copy)
+            let source = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
+            guard source >= 0 else { throw AMIOError.fileError(path: path, problem: .unreadable, message: String(cString: strerror(errno))) }
+            defer { if source != STDIN_FILENO { close(source) } }
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            var total = 0
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
+                if count < 0, errno == EINTR { continue }
+                guard count >= 0 else { throw AMIOError.fileError(path: shown, problem: .unreadable, message: String(cString: strerror(errno))) }
+                if count == 0 { break }
+                total += count
+                guard total <= Self.limit else {
+                    throw AMIOError.fileError(path: shown, problem: .unsupported,
+                                              message: "it holds more than \(Self.limit >> 30) GiB, and amio loads what it plays whole: give a file")
+                }
+                let written = buffer.withUnsafeBytes { write(copy, $0.baseAddress, count) }
+                guard written == count else {
+                    throw AMIOError.fileError(path: shown, problem: .writeFailed, message: "no room for a copy: \(String(cString: strerror(errno)))")
+                }
             }
-            while let block = try source.read(upToCount: 1 << 20), !block.isEmpty { try file.write(contentsOf: block) }
-            try file.close()
+            let url = URL(fileURLWithPath: "/proc/self/fd/\(copy)")
+            DisplayNames.shared.set(shown, for: url.path)
             urls.append(url)
         }
         self.urls = urls
     }
 
-    deinit { for url in temporaries { try? FileManager.default.removeItem(at: url) } }
+    deinit { for descriptor in descriptors { close(descriptor) } }
+}
+
+/// What to call a file in messages when its path is one amio made (the copy
+/// of standard input), so that errors name what the user gave.
+final class DisplayNames: @unchecked Sendable {
+    static let shared = DisplayNames()
+    private let lock = NSLock()
+    private var names: [String: String] = [:]
+
+    func set(_ name: String, for path: String) {
+        lock.lock()
+        names[path] = name
+        lock.unlock()
+    }
+
+    /// `text` with every path amio made replaced by what the user gave.
+    func apply(_ text: String) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        return names.reduce(text) { $0.replacingOccurrences(of: $1.key, with: $1.value) }
+    }
 }
 
 /// Where a command writes `path`: standard output for `-` (libsndfile
 /// streams it; WAV as sox writes it to a pipe).
 enum OutputFile {
-    static func url(_ path: String) -> URL { URL(fileURLWithPath: path == "-" ? "/dev/stdout" : path) }
+    static func url(_ path: String) -> URL {
+        guard path == "-" else { return URL(fileURLWithPath: path) }
+        DisplayNames.shared.set("standard output", for: "/dev/stdout")
+        return URL(fileURLWithPath: "/dev/stdout")
+    }
 }

@@ -89,6 +89,13 @@ public struct Playspec: Sendable, RandomAccessCollection, MutableCollection, Ran
 }
 
 /// The limits a playspec is checked against before it is compiled.
+extension PlayspecEntry {
+    /// The farthest timeline frame an entry plays at, either way: `playAt`
+    /// and `repeatInterval` are within ±2^60 frames (the timeline reaches
+    /// 2^62), so an entry's end never overflows.
+    public static let maximumFrame: FramePosition = PlayspecLimits.frameLimit
+}
+
 struct PlayspecLimits {
     var outputChannels: Int
     var sampleRate: Int

@@ -43,6 +43,9 @@ public struct AudioFileFormat: Hashable, Sendable, CustomStringConvertible {
     /// - Parameter encoding: The sample encoding.
     /// - Returns: Whether the pair is one libsndfile writes.
     public func supports(_ encoding: AudioFileEncoding) -> Bool {
+        // sf_format_check accepts MP3 in a WAV (a wave format exists for it),
+        // but libsndfile writes MP3 only as an MPEG stream.
+        if encoding == .mp3 { return self == .mp3 }
         var info = SF_INFO(frames: 0, samplerate: 48000, channels: 2, format: code | encoding.code, sections: 0, seekable: 0)
         return sf_format_check(&info) == Int32(SF_TRUE)
     }
@@ -560,13 +563,26 @@ public final class AudioFileWriter {
 
     deinit { try? close() }
 
-    /// The formats that can be written to a pipe: those libsndfile streams by
-    /// itself (AU, raw, Ogg, MP3: a length at the start or none), and WAV
-    /// and FLAC, which `PipeStream` writes forward only.
+    /// Removes the file a failed or cancelled write left unfinished, if it is
+    /// a regular file: never a device, a pipe or a link (`/dev/stdout`, which
+    /// `amio render … -` writes, is all three at times).
+    ///
+    /// - Parameter url: The file the write went to.
+    static func removeUnfinished(_ url: URL) {
+        var status = stat()
+        guard lstat(url.path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return }
+        try? FileManager.default.removeItem(at: url)
+    }
+
+    /// The formats that can be written to a pipe: AU and raw, which
+    /// libsndfile streams by itself (a length at the start, or none), and
+    /// WAV, FLAC, Ogg and MP3, which a `PipeStream` writes forward only (so
+    /// that a header rewritten at the end is dropped, not appended, and a
+    /// reader that goes away is noticed).
     public static let pipeFormats: [AudioFileFormat] = [.wav, .flac, .ogg, .mp3, .au, .raw]
 
     /// Opens `url` with libsndfile; a pipe (`/dev/stdout` into `| sox …`, a
-    /// FIFO) is written as a stream, WAV and FLAC through a ``PipeStream``.
+    /// FIFO) is written as a stream.
     private static func open(_ url: URL, _ info: inout SF_INFO,
                              format: AudioFileFormat) throws(AMIOError) -> (OpaquePointer?, PipeStream?) {
         let descriptor = Foundation.open(url.path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o666)
@@ -583,8 +599,8 @@ public final class AudioFileWriter {
                              message: "\(format) cannot be written to a pipe (its header is completed at the end); "
                                  + "pipe one of \(pipeFormats.map(\.name).joined(separator: ", "))")
         }
-        if [.wav, .wavExtensible, .flac].contains(format) {
-            let stream = PipeStream(descriptor: descriptor, isWAV: format != .flac)
+        if [.wav, .wavExtensible, .flac, .ogg, .mp3].contains(format) {
+            let stream = PipeStream(descriptor: descriptor, isWAV: format == .wav || format == .wavExtensible)
             return (stream.open(&info), stream)
         }
         return (sf_open_fd(descriptor, Int32(SFM_WRITE), &info, Int32(SF_TRUE)), nil)
@@ -661,8 +677,10 @@ public final class AudioFileWriter {
             sf_command(handle, Int32(SFC_UPDATE_HEADER_NOW), nil, 0)
             framesAtHeaderUpdate = framesWritten
         }
-        if written != frames {
-            let message = String(cString: sf_strerror(handle))
+        // A pipe whose reader went away, though the encoder said nothing (MP3's buffers).
+        if written != frames || stream?.failure != nil {
+            // A pipe's own error (its reader went away) says more than libsndfile's.
+            let message = stream?.failure.map { String(cString: strerror($0)) } ?? String(cString: sf_strerror(handle))
             try? close()
             throw .fileError(path: url.path, problem: .writeFailed,
                              message: "\(message) (\(framesWritten) frames were written and the file closed)")
@@ -676,7 +694,11 @@ public final class AudioFileWriter {
         guard let handle else { return }
         self.handle = nil
         let result = sf_close(handle)
+        let failure = stream?.failure
         stream = nil  // closes the pipe: its reader sees the end
+        if let failure {
+            throw .fileError(path: url.path, problem: .writeFailed, message: String(cString: strerror(failure)))
+        }
         if result != 0 {
             throw .fileError(path: url.path, problem: .writeFailed, message: String(cString: sf_error_number(result)))
         }

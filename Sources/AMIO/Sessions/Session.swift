@@ -548,7 +548,7 @@ extension Session {
                                          encoding: encoding, channelCount: outputs, sampleRate: rate)
         if let maximum = writer.maximumFrames, length > Int64(maximum) {
             try? writer.close()
-            try? FileManager.default.removeItem(at: file)
+            AudioFileWriter.removeUnfinished(file)
             throw .fileError(path: file.path, problem: .unsupported,
                              message: "\(length) frames of \(outputs)-channel \(encoding) are more than a \(writer.format) file holds "
                                  + "(\(maximum), 4 GiB); render to RF64, W64 or CAF")
@@ -560,7 +560,7 @@ extension Session {
             try writer.close()
         } catch {
             try? writer.close()
-            try? FileManager.default.removeItem(at: file)
+            AudioFileWriter.removeUnfinished(file)
             throw error
         }
         return (Int(length), rate)

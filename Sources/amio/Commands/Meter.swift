@@ -16,7 +16,8 @@ struct Meter: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Input channels, 1...64.")
     var channels: Int = 2
 
-    @Option(name: .shortAndLong, help: "Stop after this long (TIME).", transform: TimeArgument.init(parsing:))
+    @Option(name: .shortAndLong, parsing: .unconditional, help: ArgumentHelp("Stop after this long (TIME).", valueName: "time"),
+            transform: TimeArgument.init(parsing:))
     var duration: TimeArgument?
 
     @Option(parsing: .upToNextOption, help: "Ports to meter (default: the physical ones).")
@@ -24,7 +25,12 @@ struct Meter: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...64).contains(channels) else { throw ValidationError("--channels must be 1...64") }
-        if let duration { try checkTime(duration, name: "--duration") }
+        if let duration {
+            try checkTime(duration, name: "--duration")
+            if (try? duration.frames(atSampleRate: TimelineLimit.maximumSampleRate, name: "--duration")) == 0 {
+                throw ValidationError("--duration must be longer than 0")
+            }
+        }
     }
 
     func run() async throws {
@@ -34,7 +40,13 @@ struct Meter: AsyncParsableCommand {
                 for (port, input) in zip(from, io.inputPortNames) { try io.connect(port, to: input) }
                 let live = LevelMeter(channels: channels), whole = LevelMeter(channels: channels)
                 let rate = io.sampleRate
-                let total = try duration.map { time throws(AMIOError) in try time.frames(atSampleRate: rate, name: "--duration") }
+                let total = try duration.map { time throws(AMIOError) in
+                    let frames = try time.frames(atSampleRate: rate, name: "--duration")
+                    guard frames > 0 else {
+                        throw AMIOError.invalidArgument(name: "--duration", reason: "\(time) is shorter than one frame at \(rate) Hz")
+                    }
+                    return frames
+                }
                 let status = StatusLine(enabled: !options.quiet)
                 let watch = XrunWatch(io, fatal: xruns.fatalXruns)
                 let outcome: Result<Bool, any Error>

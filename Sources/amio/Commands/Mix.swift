@@ -11,7 +11,8 @@ struct Mix: AsyncParsableCommand {
     @Argument(help: "The session file (JSON).")
     var session: String
 
-    @Option(help: "Where to start (TIME; frames count at the session's sampleRate, as in the session).",
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Where to start (TIME; frames count at the session's sampleRate, as in the session).", valueName: "time"),
             transform: TimeArgument.init(parsing:))
     var start: TimeArgument = .zero
 
@@ -44,7 +45,19 @@ struct Mix: AsyncParsableCommand {
                 if loopFrames.count == 2, loopFrames[1] <= loopFrames[0] {
                     throw AMIOError.invalidArgument(name: "--loop", reason: "B must come after A")
                 }
-                try io.setPosition(try start.frames(atSampleRate: rate, countingFramesAt: frameRate, name: "--start"))
+                // Each jump is scheduled once the last has applied, a period or
+                // two later: a loop shorter than that would play past B.
+                let shortest = 4 * FramePosition(io.periodFrames)
+                if loopFrames.count == 2, loopFrames[1] - loopFrames[0] < shortest {
+                    throw AMIOError.invalidArgument(name: "--loop", reason: "A to B is \(loopFrames[1] - loopFrames[0]) frames; a loop "
+                        + "is at least 4 periods (\(shortest) frames at this server's \(io.periodFrames)-frame period)")
+                }
+                let startFrame = try start.frames(atSampleRate: rate, countingFramesAt: frameRate, name: "--start")
+                guard loopFrames.count == 2 || startFrame < length else {
+                    throw AMIOError.invalidArgument(name: "--start", reason: "\(start) is at or after the session's end "
+                        + "(\(formatTime(frames: length, rate: rate)))")
+                }
+                try io.setPosition(startFrame)
                 try io.setPlayspec(playspec)
                 try io.setTransportRolling(true)
                 let status = StatusLine(enabled: !options.quiet)

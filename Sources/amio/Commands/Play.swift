@@ -21,10 +21,12 @@ struct Play: AsyncParsableCommand {
     @Flag(help: "Repeat until interrupted.")
     var loop = false
 
-    @Option(help: "Where on the timeline the files start (TIME): silence before them.", transform: TimeArgument.init(parsing:))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Where on the timeline the files start (TIME): silence before them.", valueName: "time"),
+            transform: TimeArgument.init(parsing:))
     var at: TimeArgument = .zero
 
-    @Option(help: "Where in the files to start (TIME), as sox's `trim START`.", transform: TimeArgument.init(parsing:))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Where in the files to start (TIME; frames count at the server's rate), as sox's `trim START`.", valueName: "time"),
+            transform: TimeArgument.init(parsing:))
     var start: TimeArgument = .zero
 
     @Option(parsing: .upToNextOption, help: ArgumentHelp(
@@ -109,6 +111,11 @@ struct Play: AsyncParsableCommand {
                 let total = mix ? lengths.max()! : lengths.reduce(0, +)
                 let delay = try at.frames(atSampleRate: rate, name: "--at")
                 let skip = try start.frames(atSampleRate: rate, name: "--start")
+                let last = try TimelineLimit.sum(delay, total, name: "--at")
+                guard last <= PlayspecEntry.maximumFrame else {
+                    throw AMIOError.invalidArgument(name: "--at", reason: "\(at) puts the files' end beyond frame 2^60, "
+                        + "the farthest a playspec entry plays (\(PlayspecEntry.maximumFrame / FramePosition(rate)) s at \(rate) Hz)")
+                }
                 guard skip < total else {
                     throw AMIOError.invalidArgument(name: "--start", reason: "\(start) is at or after the end of the files "
                         + "(\(formatTime(frames: total, rate: rate)))")

@@ -37,10 +37,18 @@ struct PlayRecord: AsyncParsableCommand {
             let file = try AudioFile(forReading: inputURL)
             let (channels, fileFrames, fileRate) = (file.channelCount, file.frameCount, file.sampleRate)
             file.close()
-            try await Connection.with(options, inputs: channels, outputs: channels,
-                                      connectPhysical: to.isEmpty && from.isEmpty, logger: logger) { io in
-                for (output, port) in zip(io.outputPortNames, to) { try io.connect(output, to: port) }
-                for (port, input) in zip(from, io.inputPortNames) { try io.connect(port, to: input) }
+            try await Connection.with(options, inputs: channels, outputs: channels, connectPhysical: true, logger: logger) { io in
+                // Each side goes to the physical ports unless its own option names others.
+                let graph = try io.ports()
+                func links(of port: String) -> [String] { graph.first { $0.name == port }?.connections ?? [] }
+                if !to.isEmpty {
+                    for output in io.outputPortNames { for link in links(of: output) { try io.disconnect(output, from: link) } }
+                    for (output, port) in zip(io.outputPortNames, to) { try io.connect(output, to: port) }
+                }
+                if !from.isEmpty {
+                    for input in io.inputPortNames { for link in links(of: input) { try io.disconnect(link, from: input) } }
+                    for (port, input) in zip(from, io.inputPortNames) { try io.connect(port, to: input) }
+                }
                 // Ctrl-C, or an xrun with --fatal-xruns, cancels the take, which keeps what it recorded.
                 let take = Task { () throws -> RecordingSummary in
                     try await io.playAndRecord(file: inputURL, to: outputURL, format: fileType.format, encoding: encoding)

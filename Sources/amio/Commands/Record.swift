@@ -11,7 +11,8 @@ struct Record: AsyncParsableCommand {
     @Argument(help: "The file to write; - writes standard output (wav unless --type says otherwise).")
     var output: String
 
-    @Option(name: .shortAndLong, help: "How long to record (TIME); until interrupted if not given.",
+    @Option(name: .shortAndLong, parsing: .unconditional,
+            help: ArgumentHelp("How long to record (TIME); until interrupted if not given.", valueName: "time"),
             transform: TimeArgument.init(parsing:))
     var duration: TimeArgument?
 

@@ -2,6 +2,12 @@ import AMIO
 import ArgumentParser
 import Foundation
 
+/// What a finished render wrote.
+struct Bounce: Sendable {
+    let frames: Int
+    let sampleRate: Int
+}
+
 struct Render: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Bounce a session to a file with the offline driver, faster than real time.")
@@ -36,10 +42,18 @@ struct Render: AsyncParsableCommand {
             let status = StatusLine(enabled: !options.quiet)
             let started = Date()
             // Streamed to the file a block at a time: memory does not grow with the length.
-            let (frames, sampleRate) = try await session.render(to: url, format: fileType.format, encoding: encoding,
-                                                                sampleRate: rate) { fraction in
-                let filled = max(0, min(30, Int(fraction * 30)))
-                status.show("rendering [\(String(repeating: "#", count: filled))\(String(repeating: " ", count: 30 - filled))] \(Int(fraction * 100))%")
+            // Ctrl-C cancels it, and the unfinished file is removed (a file, never a pipe or device).
+            let rendered = try await interruptible { [rate] () async throws -> Bounce in
+                let (frames, sampleRate) = try await session.render(to: url, format: fileType.format, encoding: encoding,
+                                                                    sampleRate: rate) { fraction in
+                    let filled = max(0, min(30, Int(fraction * 30)))
+                    status.show("rendering [\(String(repeating: "#", count: filled))\(String(repeating: " ", count: 30 - filled))] \(Int(fraction * 100))%")
+                }
+                return Bounce(frames: frames, sampleRate: sampleRate)
+            }
+            guard let (frames, sampleRate) = rendered.map({ ($0.frames, $0.sampleRate) }) else {
+                status.finish("interrupted: \(output) was not finished" + (output == "-" ? "" : ", and is removed"))
+                throw ExitCode(ExitStatus.interrupted)
             }
             let seconds = Date().timeIntervalSince(started)
             let duration = Double(frames) / Double(sampleRate)

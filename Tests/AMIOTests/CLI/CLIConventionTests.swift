@@ -91,8 +91,8 @@ import Testing
             #expect(!result.output.contains("FAIL"), "\(result.output)")
         }
         // A container whose header is completed at the end cannot stream: said, not written broken.
-        let result = try run("bash", ["-c", "'\(amioTool.path)' render '\(session)' - -t caf -q | cat > /dev/null"])
-        #expect(result.status == 0 && result.output.contains("caf cannot be written to a pipe"), "\(result.output)")
+        let result = try run("bash", ["-c", "'\(amioTool.path)' render '\(session)' - -t caf -q | cat > /dev/null; echo status ${PIPESTATUS[0]}"])
+        #expect(result.output.contains("status 64") && result.output.contains("caf cannot be written to standard output"), "\(result.output)")
     }
 
     /// Negative values, options before the subcommand, short options, `--version`.
@@ -111,6 +111,56 @@ import Testing
         let badShort = try amio(["record", "/tmp/x.wav", "-c", "65"])
         #expect(badShort.status == 64 && badShort.err.hasPrefix("amio: --channels must be 1...64\nusage: amio record [<options>] <output>"),
                 "\(badShort.err)")
+    }
+
+    /// What a hostile user tried: amio never removes what it did not make
+    /// (a pipe it failed to finish writing), survives a closed standard
+    /// error, leaves no copy of standard input behind, and reports a reader
+    /// that went away, for MP3 too, whose encoder buffers.
+    @Test func failuresLeaveNothingBrokenBehind() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let session = exampleSessions.appendingPathComponent("drum-loop.json").path
+        let fifo = directory.appendingPathComponent("pipe")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        let amio = "'\(amioTool.path)'"
+        let cut = try run("bash", ["-c", "head -c 10 '\(fifo.path)' > /dev/null & (trap '' PIPE; \(amio) render '\(session)' '\(fifo.path)' -t wav -q); "
+            + "status=$?; wait; echo status $status"])
+        #expect(cut.output.contains("write failed: Broken pipe") && cut.output.contains("status 74"), "\(cut.output)")
+        var status = stat()
+        #expect(lstat(fifo.path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFIFO, "the pipe is still there")
+        for type in ["mp3", "ogg"] {
+            let early = try run("bash", ["-c", "(trap '' PIPE; \(amio) render '\(session)' - -t \(type) -q) | head -c 10 > /dev/null; echo status ${PIPESTATUS[0]}"])
+            #expect(early.output.contains("standard output: write failed: Broken pipe") && early.output.contains("status 74"), "\(type): \(early.output)")
+        }
+        let closed = try run("bash", ["-c", "\(amio) render '\(session)' '\(directory.path)/x.wav' 2>&-; echo status $?; "
+            + "\(amio) render /nonexistent.json x.wav 2>&-; echo status $?"])
+        #expect(closed.output == "status 0\nstatus 65\n", "\(closed.output)")
+        let before = Set((try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? [])
+        let garbage = try run("bash", ["-c", "echo garbage | \(amio) play -; echo status $?; \(amio) play '\(directory.path)'; echo status $?"])
+        #expect(garbage.output.hasPrefix("status 65\nstatus 65\n"), "\(garbage.output)")
+        #expect(garbage.output.contains("amio: standard input: unsupported: Format not recognised.\n"), "\(garbage.output)")
+        #expect(garbage.output.contains(": unreadable: it is a directory\n"), "\(garbage.output)")
+        let after = Set((try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? [])
+        #expect(after.subtracting(before).filter { $0.hasPrefix("amio-input") }.isEmpty, "no copy of standard input is left")
+    }
+
+    /// Ctrl-C stops a render with status 130 and removes its unfinished file.
+    @Test func anInterruptedRenderRemovesItsUnfinishedFile() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let session = directory.appendingPathComponent("long.json")
+        try Data(#"{"version": 1, "outputs": 2, "sampleRate": 48000, "length": "2:00:00", "clips": {"k": {"file": "k.wav", "generate": {"kind": "kick"}}}, "entries": [{"clip": "k", "repeat": 1, "gains": [0.5, 0.5]}]}"#.utf8)
+            .write(to: session)
+        let output = directory.appendingPathComponent("long.wav")
+        let child = try ChildProcess(amioTool, ["render", session.path, output.path])
+        defer { child.kill9() }
+        let started = await eventually { FileManager.default.fileExists(atPath: output.path) }
+        #expect(started)
+        kill(child.pid, SIGINT)
+        let result = try child.waitForExit(within: 30)
+        #expect(result.status == 130 && result.err.contains("was not finished, and is removed"), "\(result.err)")
+        #expect(!FileManager.default.fileExists(atPath: output.path))
     }
 
     /// A mono file feeds both sides; `--map` sends each channel where it says.

@@ -110,6 +110,11 @@ func waitForPortGone(_ prefix: String, server: String) async throws -> Bool {
         BadCall(arguments: ["render", "SESSION", "/tmp/x.xyz"], status: 64, message: "names no file type: give -t/--type"),
         BadCall(arguments: ["render", "SESSION", "/tmp/x"], status: 64, message: "'/tmp/x' has no extension"),
         BadCall(arguments: ["render", "SESSION", "/tmp/x.ogg", "-e", "pcm24"], status: 64, message: "--encoding pcm24 cannot be written in ogg: it takes vorbis, opus"),
+        BadCall(arguments: ["render", "SESSION", "/tmp/x.wav", "-e", "mp3"], status: 64, message: "--encoding mp3 cannot be written in wav: it takes pcm16, pcm24, pcm32, float, double\n"),
+        BadCall(arguments: ["render", "SESSION", "/tmp/x.opus", "-e", "vorbis"], status: 64, message: "--encoding vorbis cannot be written in opus: it takes opus\n"),
+        BadCall(arguments: ["render", "SESSION", "-", "-t", "caf"], status: 64, message: "caf cannot be written to standard output (its header is completed at the end): "),
+        BadCall(arguments: ["ports", "--client-name", String(repeating: "x", count: 64)], status: 64, message: "amio: invalid --client-name: it is 64 bytes; JACK takes 1 to 63"),
+        BadCall(arguments: ["meter", "-d", "0"], status: 64, message: "--duration must be longer than 0"),
         BadCall(arguments: ["render", "SESSION", "/tmp/x.wav", "--encoding", "pcm12"], status: 64, message: "--encoding 'pcm12'"),
         BadCall(arguments: ["mix", "SESSION", "--start", "soon"], status: 64, message: "soon"),
         BadCall(arguments: ["render", "/nonexistent/session.json", "/tmp/x.wav"], status: 65, message: "missing"),
@@ -414,6 +419,51 @@ extension JackTests {
                 let result = try amio(["play", short.path, long.path, "--server", server.name, "--client-name", "seq"] + extra)
                 #expect(result.status == 0 && result.err.contains(played), "\(extra): \(result.err)")
             }
+        }
+
+        /// Limits that are known once the server is: the farthest frame an
+        /// entry plays, a loop's shortest length, a start past the end.
+        @Test func limitsKnownAtTheServersRateAreUsageErrors() async throws {
+            let server = try JackServer.suite
+            let drum = exampleSessions.appendingPathComponent("drum-loop.json").path
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let clip = directory.appendingPathComponent("clip.wav")
+            try rampClip(frames: 4800).write(to: clip, encoding: .float)
+            for (arguments, message) in [
+                (["play", clip.path, "--at", "1152921504606846977s"], "invalid --at: 1152921504606846977s puts the files' end beyond frame 2^60"),
+                (["mix", drum, "--loop", "0", "0.001"], "invalid --loop: A to B is 48 frames; a loop is at least 4 periods (1024 frames"),
+                (["mix", drum, "--start", "100"], "invalid --start: 100 is at or after the session's end (0:08.00)"),
+            ] {
+                let result = try amio(arguments + ["--server", server.name, "--client-name", "limits"])
+                #expect(result.status == 64 && result.err.hasPrefix("amio: \(message)"), "\(arguments): \(result.err)")
+            }
+        }
+
+        /// playrec's sides default to the physical ports each, whatever the other says.
+        @Test(.enabled(if: JackServer.kind == .jackd, "records from system:capture_1, which the headless PipeWire has not"))
+        func playrecConnectsTheSideNoOptionNames() async throws {
+            let server = try JackServer.suite
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let clip = directory.appendingPathComponent("clip.wav")
+            try rampClip(frames: 96000).write(to: clip, encoding: .float)
+            let child = try ChildProcess(amioTool, ["playrec", clip.path, directory.appendingPathComponent("out.wav").path,
+                                                    "--to", "system:playback_2", "--server", server.name, "--client-name", "sides", "-q"])
+            defer { child.kill9() }
+            #expect(try await waitForPort("sides:in_1", server: server.name))
+            // The ports exist before amio connects them: wait for the output's cable.
+            var listing: [String] = []
+            let rerouted = await eventually {
+                listing = (try? run("jack_lsp", ["-s", server.name, "-c"]).output.components(separatedBy: "\n")) ?? []
+                return listing.firstIndex(of: "sides:out_1").map { listing.indices.contains($0 + 1) && listing[$0 + 1] == "   system:playback_2" } ?? false
+            }
+            #expect(rerouted, "\(listing)")
+            let input = try #require(listing.firstIndex(of: "sides:in_1"))
+            #expect(listing[input + 1] == "   system:capture_1", "\(listing)")
+            let output = try #require(listing.firstIndex(of: "sides:out_1"))
+            #expect(listing[output + 1] == "   system:playback_2", "\(listing)")
+            #expect(try child.waitForExit(within: 30).status == 0)
         }
 
         /// A mono file opens two outputs, both connected to the speakers.
