@@ -37,6 +37,12 @@ struct AMIOTool: AsyncParsableCommand {
                 var command = command
                 try command.run()
             }
+            // What a command printed as its result must have reached its reader
+            // (`amio ports > /dev/full` is a failure, as `ls > /dev/full` is).
+            if fflush(nil) != 0 {
+                printError("amio: standard output: write failed: \(String(cString: strerror(errno)))")
+                Foundation.exit(ExitStatus.ioError)
+            }
         } catch let error as ValidationError {
             // Found by a run() once it could look (a file's name, its type).
             printError("amio: \(error.message)\nusage: \(compactUsage(of: type(of: command)))")

@@ -205,6 +205,9 @@ extension JackTests {
             let lines = result.out.split(separator: "\n")
             #expect(lines.contains { $0.hasPrefix("system:capture_1") && $0.contains("output") && $0.contains("physical") && $0.contains("capture 256..256") })
             #expect(lines.contains { $0.hasPrefix("system:playback_2") && $0.contains("input") && $0.contains("playback 512..512") })
+            // A result that cannot reach its reader is a failure, as for ls.
+            let full = try run("bash", ["-c", "'\(amioTool.path)' ports --server \(server.name) > /dev/full; echo status $?"])
+            #expect(full.output.contains("status 74") && full.output.contains("amio: standard output: write failed"), "\(full.output)")
         }
 
         @Test func recordingAMetronomeHoldsClicksExactlyOneBeatApart() async throws {
