@@ -170,6 +170,26 @@ func checkTime(_ time: TimeArgument, name: String) throws {
     }
 }
 
+/// Checks a `--duration` before anything starts: within the timeline, and
+/// longer than 0.
+func checkDuration(_ duration: TimeArgument?) throws {
+    guard let duration else { return }
+    try checkTime(duration, name: "--duration")
+    if (try? duration.frames(atSampleRate: TimelineLimit.maximumSampleRate, name: "--duration")) == 0 {
+        throw ValidationError("--duration must be longer than 0")
+    }
+}
+
+/// A `--duration` in frames at the server's `rate`: at least one.
+func durationFrames(_ duration: TimeArgument?, rate: Int) throws(AMIOError) -> Int64? {
+    guard let duration else { return nil }
+    let frames = try duration.frames(atSampleRate: rate, name: "--duration")
+    guard frames > 0 else {
+        throw .invalidArgument(name: "--duration", reason: "\(duration) is shorter than one frame at \(rate) Hz")
+    }
+    return frames
+}
+
 /// Opens the interface the command needs; with --start-server, first starts a
 /// private dummy jackd if the server is not running.
 struct Connection {

@@ -25,12 +25,7 @@ struct Meter: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...64).contains(channels) else { throw ValidationError("--channels must be 1...64") }
-        if let duration {
-            try checkTime(duration, name: "--duration")
-            if (try? duration.frames(atSampleRate: TimelineLimit.maximumSampleRate, name: "--duration")) == 0 {
-                throw ValidationError("--duration must be longer than 0")
-            }
-        }
+        try checkDuration(duration)
     }
 
     func run() async throws {
@@ -40,13 +35,7 @@ struct Meter: AsyncParsableCommand {
                 for (port, input) in zip(from, io.inputPortNames) { try io.connect(port, to: input) }
                 let live = LevelMeter(channels: channels), whole = LevelMeter(channels: channels)
                 let rate = io.sampleRate
-                let total = try duration.map { time throws(AMIOError) in
-                    let frames = try time.frames(atSampleRate: rate, name: "--duration")
-                    guard frames > 0 else {
-                        throw AMIOError.invalidArgument(name: "--duration", reason: "\(time) is shorter than one frame at \(rate) Hz")
-                    }
-                    return frames
-                }
+                let total = try durationFrames(duration, rate: rate)
                 let status = StatusLine(enabled: !options.quiet)
                 let watch = XrunWatch(io, fatal: xruns.fatalXruns)
                 let outcome: Result<Bool, any Error>
