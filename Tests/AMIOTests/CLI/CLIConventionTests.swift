@@ -28,6 +28,27 @@ import Testing
         #expect(error?.message.contains("is not a TIME: [[hh:]mm:]ss[.frac][t] (1:30, 90, 0.5, 5025t), frames with s") == true)
     }
 
+    /// TIME parses what the user types: random strings of its alphabet (and a
+    /// few other characters) either parse and convert at every rate without
+    /// trapping, or are refused with the message that lists the forms.
+    @Test func randomTimesParseOrAreRefusedNeverTrap() throws {
+        var rng = SeededGenerator(seed: 0x71AE)
+        let alphabet = Array("0123456789:.ets+- 9x")
+        for _ in 0..<20_000 {
+            let text = String((0..<Int.random(in: 0...14, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
+            do {
+                let time = try TimeArgument(parsing: text)
+                for rate in [1, 44100, 768_000] {
+                    if let frames = try? time.frames(atSampleRate: rate, countingFramesAt: 48000, name: "t") {
+                        #expect((0...TimelineLimit.limit).contains(frames), "\(text) at \(rate) Hz: \(frames)")
+                    }
+                }
+            } catch let error as ValidationError {
+                #expect(error.message.contains("is not a TIME: [[hh:]mm:]ss[.frac][t]"), "\(text): \(error.message)")
+            }
+        }
+    }
+
     @Test func timesBeyondTheTimelineAreRangeErrors() throws {
         for text in ["1e300s", "99999999999:00:00", "4611686018427387905s"] {
             let time = try TimeArgument(parsing: text)
