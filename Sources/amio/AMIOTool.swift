@@ -39,8 +39,8 @@ struct AMIOTool: AsyncParsableCommand {
             }
             // What a command printed as its result must have reached its reader
             // (`amio ports > /dev/full` is a failure, as `ls > /dev/full` is).
-            if fflush(nil) != 0 {
-                printError("amio: standard output: write failed: \(String(cString: strerror(errno)))")
+            if let failure = StandardOutput.failed {
+                printError("amio: standard output: write failed: \(String(cString: strerror(failure)))")
                 Foundation.exit(ExitStatus.ioError)
             }
         } catch let error as ValidationError {

@@ -2,6 +2,7 @@ import AMIO
 import ArgumentParser
 import Foundation
 import Logging
+import Synchronization
 
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
@@ -151,6 +152,31 @@ func writeToStandardError(_ text: String) {
         guard written > 0 else { return }
         bytes = bytes.dropFirst(written)
     }
+}
+
+/// What a command prints as its result (ports' list, meter's levels),
+/// written straight to file descriptor 1 so that a failure is seen however
+/// stdio buffers it (`stdbuf -oL` makes print flush, and lose, every line).
+enum StandardOutput {
+    private static let failure = Mutex<Int32?>(nil)
+
+    /// Writes `line` and a newline; the first failure is kept for ``failed``.
+    static func print(_ line: String) {
+        var bytes = Array((line + "\n").utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            if written < 0, errno == EINTR { continue }
+            guard written > 0 else {
+                let error = errno
+                failure.withLock { if $0 == nil { $0 = error } }
+                return
+            }
+            bytes = bytes.dropFirst(written)
+        }
+    }
+
+    /// The error of the first write that failed, if one did.
+    static var failed: Int32? { failure.withLock { $0 } }
 }
 
 func printError(_ message: String) {

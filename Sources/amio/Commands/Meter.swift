@@ -69,7 +69,7 @@ struct Meter: AsyncParsableCommand {
                     outcome = .failure(error)
                 }
                 status.clear()
-                print(Self.line(whole.reading()))
+                StandardOutput.print(Self.line(whole.reading()))
                 _ = try outcome.get()
             }
         }

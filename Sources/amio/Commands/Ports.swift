@@ -21,7 +21,7 @@ struct Ports: AsyncParsableCommand {
                     + " playback \(port.playbackLatency.lowerBound)..\(port.playbackLatency.upperBound)"
                 let arrow = port.isInput ? "<-" : "->"
                 let links = port.connections.isEmpty ? "" : "  \(arrow) " + port.connections.joined(separator: ", ")
-                print("\(port.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(direction)  \(kind)  \(port.type)  \(latency)\(links)")
+                StandardOutput.print("\(port.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(direction)  \(kind)  \(port.type)  \(latency)\(links)")
             }
         }
     }
