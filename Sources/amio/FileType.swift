@@ -53,7 +53,9 @@ struct FileType: Sendable, Equatable {
 
     /// The type named `name`, as `-t` gives it.
     static func named(_ name: String) throws -> FileType {
-        guard let type = all.first(where: { $0.name == name.lowercased() }) else {
+        // A type's extensions name it too, as in sox (`-t aif`, `-t snd`).
+        let name = extensions[name.lowercased()] ?? name.lowercased()
+        guard let type = all.first(where: { $0.name == name }) else {
             throw ValidationError("--type '\(name)' is not one of \(names)")
         }
         return type

@@ -78,6 +78,13 @@ import Testing
             == (encoding == "float" ? "pcm24" : encoding))
     }
 
+    @Test func aTypeIsNamedByItsExtensionsToo() throws {
+        for (alias, type) in [("aif", "aiff"), ("snd", "au"), ("wave", "wav"), ("oga", "ogg"), ("FLAC", "flac")] {
+            #expect(try FileType.named(alias).name == type)
+        }
+        #expect(throws: ValidationError.self) { try FileType.named("mod") }
+    }
+
     @Test func helpListsEveryTypeAndEncoding() throws {
         for command in ["record", "render", "playrec"] {
             let result = try amio([command, "--help"])
