@@ -47,8 +47,11 @@ struct FileType: Sendable, Equatable {
     static let typeHelp = ArgumentHelp(
         "File type: \(names) (default: from the file name; wav for -, standard output).", valueName: "type")
     static func encodingHelp(defaultEncoding: AudioFileEncoding) -> ArgumentHelp {
-        ArgumentHelp("Sample encoding: \(encodingNames) (default: \(defaultEncoding) in wav, w64, rf64, aiff, caf, au "
-            + "and raw; pcm24 in flac, vorbis in ogg, opus in opus, mp3 in mp3).", valueName: "encoding")
+        let commandDefault = all.filter { $0.encoding == nil }.map(\.name)
+        let own = all.compactMap { type in type.encoding.map { "\($0) in \(type.name)" } }
+        return ArgumentHelp("Sample encoding: \(encodingNames) (default: \(defaultEncoding) in "
+            + "\(commandDefault.dropLast().joined(separator: ", ")) and \(commandDefault.last!); \(own.joined(separator: ", "))).",
+            valueName: "encoding")
     }
 
     /// The type named `name`, as `-t` gives it.

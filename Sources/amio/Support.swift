@@ -145,13 +145,20 @@ func relativeToWorkingDirectory(_ text: String) -> String {
 /// (`2>&-`, `2>/dev/full`) loses the text and changes nothing else
 /// (FileHandle.write would stop the program there).
 func writeToStandardError(_ text: String) {
+    _ = writeAll(text, to: STDERR_FILENO)
+}
+
+/// Writes all of `text` to `descriptor`, resuming after a signal.
+/// - Returns: The errno of a write that failed, nil when all went out.
+func writeAll(_ text: String, to descriptor: Int32) -> Int32? {
     var bytes = Array(text.utf8)[...]
     while !bytes.isEmpty {
-        let written = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         if written < 0, errno == EINTR { continue }
-        guard written > 0 else { return }
+        guard written > 0 else { return written < 0 ? errno : EIO }
         bytes = bytes.dropFirst(written)
     }
+    return nil
 }
 
 /// What a command prints as its result (ports' list, meter's levels),
@@ -162,17 +169,8 @@ enum StandardOutput {
 
     /// Writes `line` and a newline; the first failure is kept for ``failed``.
     static func print(_ line: String) {
-        var bytes = Array((line + "\n").utf8)[...]
-        while !bytes.isEmpty {
-            let written = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
-            if written < 0, errno == EINTR { continue }
-            guard written > 0 else {
-                let error = errno
-                failure.withLock { if $0 == nil { $0 = error } }
-                return
-            }
-            bytes = bytes.dropFirst(written)
-        }
+        guard let error = writeAll(line + "\n", to: STDOUT_FILENO) else { return }
+        failure.withLock { if $0 == nil { $0 = error } }
     }
 
     /// The error of the first write that failed, if one did.
@@ -401,6 +399,13 @@ enum Interrupt {
 /// Runs `work` until it finishes or the user interrupts; returns false when interrupted.
 func untilInterrupted(_ work: @escaping @Sendable () async throws -> Void) async throws -> Bool {
     try await interruptible(work) != nil
+}
+
+/// Runs `work` as ``untilInterrupted(_:)`` does, keeping its error instead
+/// of throwing it, so that the caller finishes first (finalises the take,
+/// prints the levels) and passes the error on after.
+func untilInterruptedKeepingError(_ work: @escaping @Sendable () async throws -> Void) async -> Result<Bool, any Error> {
+    do { return .success(try await untilInterrupted(work)) } catch { return .failure(error) }
 }
 
 /// Runs `work` until it finishes or the user interrupts (it is then

@@ -13,10 +13,10 @@ import Foundation
 struct TimeArgument: Sendable, Equatable, CustomStringConvertible, ExpressibleByArgument {
     enum Part: Sendable, Equatable {
         case seconds(Double)
-        /// Written in digits alone: exact, however many.
+        /// Exact when written in digits alone, however many; rounded to the
+        /// nearest frame with a fraction or an exponent (`1.7e6s`). Nil:
+        /// beyond the timeline's 2^62 frames.
         case frames(Int64?)
-        /// With a fraction or an exponent (`1.7e6s`): rounded to the nearest frame.
-        case approximateFrames(Double)
     }
 
     /// Each part with whether it is subtracted.
@@ -71,7 +71,8 @@ struct TimeArgument: Sendable, Equatable, CustomStringConvertible, ExpressibleBy
             else { return nil }
             // nil: more than Int64 holds, beyond the timeline in any case.
             if number.allSatisfy(\.isNumber) { return .frames(Int64(String(number))) }
-            return .approximateFrames(value)
+            let rounded = value.rounded()
+            return .frames(rounded <= Double(TimelineLimit.limit) ? Int64(rounded) : nil)
         }
         var clock = text
         if clock.last == "t" { clock = clock.dropLast() }
@@ -113,12 +114,6 @@ struct TimeArgument: Sendable, Equatable, CustomStringConvertible, ExpressibleBy
                     throw .invalidArgument(name: name, reason: "'\(text)' is beyond the timeline limit of 2^62 frames")
                 }
                 frames = try TimelineLimit.frames(count, countedAt: frameRate ?? sampleRate, convertedTo: sampleRate, name: name)
-            case let .approximateFrames(count):
-                guard count.rounded() <= Double(TimelineLimit.limit) else {
-                    throw .invalidArgument(name: name, reason: "'\(text)' is beyond the timeline limit of 2^62 frames")
-                }
-                frames = try TimelineLimit.frames(Int64(count.rounded()), countedAt: frameRate ?? sampleRate,
-                                                  convertedTo: sampleRate, name: name)
             }
             total = subtract ? max(0, total - frames) : try TimelineLimit.sum(total, frames, name: name)
         }

@@ -194,9 +194,7 @@ public struct RawAudioFormat: Sendable, Hashable {
         guard (1...1024).contains(channelCount) else {
             throw .invalidArgument(name: "channelCount", reason: "\(channelCount) is outside 1...1024")
         }
-        var info = SF_INFO(frames: 0, samplerate: Int32(sampleRate), channels: Int32(channelCount),
-                           format: Int32(SF_FORMAT_RAW) | encoding.code, sections: 0, seekable: 0)
-        guard encoding.bytesPerSample != nil, sf_format_check(&info) == Int32(SF_TRUE) else {
+        guard encoding.bytesPerSample != nil, AudioFileFormat.raw.supports(encoding) else {
             throw .invalidArgument(name: "encoding", reason: "raw samples are PCM or float, not \(encoding)")
         }
     }

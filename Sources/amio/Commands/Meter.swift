@@ -38,35 +38,30 @@ struct Meter: AsyncParsableCommand {
                 let total = try durationFrames(duration, rate: rate)
                 let status = StatusLine(enabled: !options.quiet)
                 let watch = XrunWatch(io, fatal: xruns.fatalXruns)
-                let outcome: Result<Bool, any Error>
-                do {
-                    outcome = .success(try await untilInterrupted {
-                        try await withThrowingTaskGroup(of: Void.self) { group in
-                            // Ends with an error when the server goes away: amio then exits with 69.
-                            group.addTask {
-                                var captured: Int64 = 0
-                                for try await chunk in io.inputChunks {
-                                    // --duration counts the frames metered, so the whole-run levels cover exactly that.
-                                    let take = total.map { min(Int64(chunk.frameCount), $0 - captured) } ?? Int64(chunk.frameCount)
-                                    live.add(chunk, frames: Int(take))
-                                    whole.add(chunk, frames: Int(take))
-                                    captured += take
-                                    if let total, captured >= total { return }
-                                }
+                let outcome = await untilInterruptedKeepingError {
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        // Ends with an error when the server goes away: amio then exits with 69.
+                        group.addTask {
+                            var captured: Int64 = 0
+                            for try await chunk in io.inputChunks {
+                                // --duration counts the frames metered, so the whole-run levels cover exactly that.
+                                let take = total.map { min(Int64(chunk.frameCount), $0 - captured) } ?? Int64(chunk.frameCount)
+                                live.add(chunk, frames: Int(take))
+                                whole.add(chunk, frames: Int(take))
+                                captured += take
+                                if let total, captured >= total { return }
                             }
-                            group.addTask {
-                                while true {
-                                    try await Task.sleep(nanoseconds: 100_000_000)
-                                    try watch.check(at: io.position)
-                                    status.show(Self.line(live.reading()) + watch.summary)
-                                }
-                            }
-                            try await group.next()
-                            group.cancelAll()
                         }
-                    })
-                } catch {
-                    outcome = .failure(error)
+                        group.addTask {
+                            while true {
+                                try await Task.sleep(nanoseconds: 100_000_000)
+                                try watch.check(at: io.position)
+                                status.show(Self.line(live.reading()) + watch.summary)
+                            }
+                        }
+                        try await group.next()
+                        group.cancelAll()
+                    }
                 }
                 status.clear()
                 StandardOutput.print(Self.line(whole.reading()))

@@ -55,26 +55,21 @@ struct Record: AsyncParsableCommand {
                 try io.setTransportRolling(true)
                 let status = StatusLine(enabled: !options.quiet)
                 let watch = XrunWatch(io, fatal: xruns.fatalXruns)
-                let outcome: Result<Bool, any Error>
-                do {
-                    outcome = .success(try await untilInterrupted {
-                        while !Task.isCancelled {
-                            try await Task.sleep(nanoseconds: 100_000_000)
-                            let written = Int64(recording.framesWritten)
-                            try watch.check(at: written)
-                            let levels = meter.reading().enumerated().map { channel, level in
-                                "\(channel + 1) \(LevelMeter.bar(level.peak, width: 12)) \(formatLevel(level.peak))/\(formatLevel(level.rms)) dB"
-                            }.joined(separator: "  ")
-                            status.show("recording \(formatTime(frames: written, rate: rate))"
-                                + (total.map { " / \(formatTime(frames: $0, rate: rate))" } ?? "")
-                                + "  \(written) frames  dropped \(recording.droppedFrames)" + watch.summary + "  \(levels)")
-                            // Reached --duration, or ended by itself: the server went away or a write failed.
-                            if let total, written >= total { break }
-                            if recording.isFinished { break }
-                        }
-                    })
-                } catch {
-                    outcome = .failure(error)
+                let outcome = await untilInterruptedKeepingError {
+                    while !Task.isCancelled {
+                        try await Task.sleep(nanoseconds: 100_000_000)
+                        let written = Int64(recording.framesWritten)
+                        try watch.check(at: written)
+                        let levels = meter.reading().enumerated().map { channel, level in
+                            "\(channel + 1) \(LevelMeter.bar(level.peak, width: 12)) \(formatLevel(level.peak))/\(formatLevel(level.rms)) dB"
+                        }.joined(separator: "  ")
+                        status.show("recording \(formatTime(frames: written, rate: rate))"
+                            + (total.map { " / \(formatTime(frames: $0, rate: rate))" } ?? "")
+                            + "  \(written) frames  dropped \(recording.droppedFrames)" + watch.summary + "  \(levels)")
+                        // Reached --duration, or ended by itself: the server went away or a write failed.
+                        if let total, written >= total { break }
+                        if recording.isFinished { break }
+                    }
                 }
                 // However it ended (a fatal xrun included), the take is finalised and kept.
                 let summary = await recording.stop()
