@@ -74,6 +74,7 @@ struct camio_jack {
     _Atomic uint32_t buffer_size;
     _Atomic uint64_t xruns;
     _Atomic uint64_t graph_generation;
+    _Atomic uint64_t graph_orders; /* graph-order notices: the server runs a new graph */
     _Atomic uint32_t shutdown_claimed;
     _Atomic uint32_t shut_down;
     _Atomic uint64_t process_thread;
@@ -345,6 +346,20 @@ static void on_latency(jack_latency_callback_mode_t mode, void *argument) {
     callback_end(argument, cancel_state);
 }
 
+/* jack2 sends this from the cycle whose start switched to a new graph (a
+ * connection's order of execution holds from that cycle on); PipeWire's
+ * libjack after it has taken a link in. */
+static int on_graph_order(void *argument) {
+    int cancel_state;
+    camio_jack *jack = callback_begin(argument, &cancel_state);
+    if (jack == NULL) return 0;
+    atomic_fetch_add(&jack->graph_orders, 1);
+    atomic_fetch_add(&jack->graph_generation, 1);
+    camio_engine_wake(jack->engine);
+    callback_end(argument, cancel_state);
+    return 0;
+}
+
 static bool is_own_port(camio_jack *jack, jack_port_t *_Nullable port) {
     return port != NULL && jack_port_is_mine(jack->client, port);
 }
@@ -488,6 +503,7 @@ static int start_client(camio_jack *jack, camio_engine *engine, char *error, siz
     if (rc == 0) rc = jack_set_sample_rate_callback(jack->client, on_sample_rate, token);
     if (rc == 0) rc = jack_set_latency_callback(jack->client, on_latency, token);
     if (rc == 0) rc = jack_set_port_connect_callback(jack->client, on_port_connect, token);
+    if (rc == 0) rc = jack_set_graph_order_callback(jack->client, on_graph_order, token);
     if (rc != 0) {
         copy_message(error, error_size, "cannot install JACK callbacks");
         return rc;
@@ -590,38 +606,75 @@ static void invalidate_if_own(camio_jack *jack, const char *source, const char *
 /* Before and after: a refresh already under way on the bridge may have read
  * the epoch of the first invalidation and walked the graph before the cable
  * changed; the second makes its publication stale. */
-int camio_jack_connect(camio_jack *jack, const char *source, const char *destination) {
+static int change_cable(camio_jack *jack, const char *source, const char *destination, bool connect) {
     invalidate_if_own(jack, source, destination);
     camio_request_guard guard;
     request_begin(&guard);
-    int rc = jack_connect(jack->client, source, destination);
-    request_end(&guard);
-    invalidate_if_own(jack, source, destination);
-    return rc == EEXIST ? 0 : rc;
-}
-
-int camio_jack_disconnect(camio_jack *jack, const char *source, const char *destination) {
-    invalidate_if_own(jack, source, destination);
-    camio_request_guard guard;
-    request_begin(&guard);
-    int rc = jack_disconnect(jack->client, source, destination);
+    int rc = connect ? jack_connect(jack->client, source, destination) : jack_disconnect(jack->client, source, destination);
     request_end(&guard);
     invalidate_if_own(jack, source, destination);
     return rc;
 }
 
+/* jack_connect returns once the server has recorded the cable, but jack2
+ * runs the new order of execution only from the start of a later cycle (one
+ * that finds the previous graph finished). A client that starts playing in
+ * between is run in the old order for a cycle: a recorder fed by it, run
+ * first, reads its previous period then and misses one. So wait for the
+ * server's graph-order notice (counted since `orders_before`, read before
+ * the request) and for two cycles of ours begun after the request, which
+ * covers a notice of an unrelated change that came first. Bounded: a
+ * server that runs no cycles (shut down, stalled) costs at most 4 periods
+ * or 100 ms. */
+static void await_graph(camio_jack *jack, uint64_t orders_before) {
+    uint64_t cycles_after = camio_engine_cycles(jack->engine);
+    uint32_t rate = atomic_load(&jack->sample_rate);
+    uint64_t period_ns = rate > 0 ? (uint64_t)atomic_load(&jack->buffer_size) * 1000000000u / rate : 0;
+    uint64_t limit_ns = 4 * period_ns > 100000000u ? 4 * period_ns : 100000000u;
+    const struct timespec step = {.tv_sec = 0, .tv_nsec = 500000};
+    for (uint64_t waited = 0; waited < limit_ns; waited += (uint64_t)step.tv_nsec) {
+        if (atomic_load(&jack->shut_down)) return;
+        if (atomic_load(&jack->graph_orders) != orders_before && camio_engine_cycles(jack->engine) >= cycles_after + 2)
+            return;
+        nanosleep(&step, NULL);
+    }
+}
+
+int camio_jack_connect(camio_jack *jack, const char *source, const char *destination) {
+    uint64_t orders = atomic_load(&jack->graph_orders);
+    int rc = change_cable(jack, source, destination, true);
+    if (rc == EEXIST) return 0;
+    if (rc == 0) await_graph(jack, orders);
+    return rc;
+}
+
+int camio_jack_disconnect(camio_jack *jack, const char *source, const char *destination) {
+    uint64_t orders = atomic_load(&jack->graph_orders);
+    int rc = change_cable(jack, source, destination, false);
+    if (rc == 0) await_graph(jack, orders);
+    return rc;
+}
+
 int camio_jack_connect_physical(camio_jack *jack) {
-    int made = 0;
+    uint64_t orders = atomic_load(&jack->graph_orders);
+    int made = 0, new_cables = 0;
     const char **playback = jack_get_ports(jack->client, NULL, JACK_DEFAULT_AUDIO_TYPE,
                                            JackPortIsPhysical | JackPortIsInput);
-    for (uint32_t i = 0; playback && playback[i] && i < jack->output_count; i++)
-        if (camio_jack_connect(jack, jack_port_name(jack->outputs[i]), playback[i]) == 0) made++;
+    for (uint32_t i = 0; playback && playback[i] && i < jack->output_count; i++) {
+        int rc = change_cable(jack, jack_port_name(jack->outputs[i]), playback[i], true);
+        if (rc == 0 || rc == EEXIST) made++;
+        if (rc == 0) new_cables++;
+    }
     jack_free(playback);
     const char **capture = jack_get_ports(jack->client, NULL, JACK_DEFAULT_AUDIO_TYPE,
                                           JackPortIsPhysical | JackPortIsOutput);
-    for (uint32_t i = 0; capture && capture[i] && i < jack->input_count; i++)
-        if (camio_jack_connect(jack, capture[i], jack_port_name(jack->inputs[i])) == 0) made++;
+    for (uint32_t i = 0; capture && capture[i] && i < jack->input_count; i++) {
+        int rc = change_cable(jack, capture[i], jack_port_name(jack->inputs[i]), true);
+        if (rc == 0 || rc == EEXIST) made++;
+        if (rc == 0) new_cables++;
+    }
     jack_free(capture);
+    if (new_cables > 0) await_graph(jack, orders);
     return made;
 }
 

@@ -477,13 +477,17 @@ const char *_Nullable camio_jack_port_name(const camio_jack *jack, bool is_input
 /// [control] jack_connect(source, destination); 0 on success or when already
 /// connected, else JACK's error code. Invalidates the engine's latency before
 /// and after the call when one of the ports is the client's
-/// (camio_engine_invalidate_latency); the caller then refreshes it.
+/// (camio_engine_invalidate_latency); the caller then refreshes it. Returns
+/// once the server runs the graph with the cable (its graph-order notice and
+/// two cycles of ours since; at most 4 periods or 100 ms), so that what the
+/// client plays from then on reaches the destination in the same cycle, never
+/// one cycle in the old order of execution. camio_jack_disconnect likewise.
 int camio_jack_connect(camio_jack *jack, const char *source, const char *destination);
 int camio_jack_disconnect(camio_jack *jack, const char *source, const char *destination);
 
 /// [control] Connects out_i to the i-th physical playback port and the i-th
 /// physical capture port to in_i, as far as there are such ports. Returns the
-/// number of connections made.
+/// number of connections made, once the server runs them (as camio_jack_connect).
 int camio_jack_connect_physical(camio_jack *jack);
 
 /// [control] Reads the latency of the client's ports, walks the graph for

@@ -267,6 +267,8 @@ extension JackTests {
             let playerXruns = play.err.firstMatch(of: /xruns (\d+)/).flatMap { Int($0.1) } ?? 0
             let recording = try recorder.waitForExit(within: 60)
             #expect(recording.status == 0, "amio record exited with \(recording.status)")
+            // So does a period the recorder missed (a loaded machine's xrun) move its take.
+            let recorderXruns = recording.err.firstMatch(of: /(\d+) xruns/).flatMap { Int($0.1) } ?? 0
             let samples = try readAll(recorded).samples
             let played = noise.samples(channel: 0)
             // The dummy capture ports are silent, so the recording is the player's output.
@@ -280,7 +282,8 @@ extension JackTests {
                 let got = Array(samples[channel][start..<min(samples[channel].count, start + 48000)])
                 let want = channel == 0 ? played : noise.samples(channel: 1)
                 let mismatches = zip(got, want).filter { $0 != $1 && $0 != 0 }.count
-                #expect(mismatches == 0 || playerXruns > 0, "channel \(channel): \(mismatches) frames differ, no xrun reported")
+                #expect(mismatches == 0 || playerXruns + recorderXruns > 0,
+                        "channel \(channel): \(mismatches) frames differ, no xrun reported: \(play.err) \(recording.err)")
             }
         }
 
