@@ -23,6 +23,7 @@ static void free_per_channel(camio_engine *engine) {
     free(engine->held_end);
     free(engine->alignment);
     free(engine->held_frame);
+    free(engine->fade_scratch);
 }
 
 /* Makes a block the process thread touches resident (see memory.c) and
@@ -63,11 +64,17 @@ camio_engine *camio_engine_create(const camio_engine_config *config) {
     uint64_t slots = inputs ? inputs * engine->alignment_size : 1;
     engine->alignment = camio_alloc_pages(slots * sizeof(float));
     engine->held_frame = camio_alloc_pages(slots * sizeof(int64_t));
+    uint64_t outputs = config->output_channels ? config->output_channels : 1;
+    size_t fade_size = 2 * CAMIO_TILE * outputs * sizeof(float) + 2 * outputs * sizeof(float *) +
+                       2 * CAMIO_TILE * sizeof(float);
+    engine->fade_scratch = camio_alloc_pages(fade_size);
     bool ok = engine->pending != NULL && engine->delays != NULL && engine->delays_incoming != NULL &&
               engine->published_latency.channel_words != NULL && engine->held_end != NULL &&
-              engine->alignment != NULL && engine->held_frame != NULL &&
+              engine->alignment != NULL && engine->held_frame != NULL && engine->fade_scratch != NULL &&
               camio_spsc_init(&engine->changes, (uint32_t)capacity, sizeof(camio_change)) &&
-              camio_spsc_init(&engine->notices, (uint32_t)capacity, sizeof(camio_notice)) &&
+              /* One notice per change, and one more per crossfade (its
+               * release), of which one at a time is outstanding. */
+              camio_spsc_init(&engine->notices, (uint32_t)capacity * 2, sizeof(camio_notice)) &&
               camio_byte_ring_init(&engine->input, ring_bytes) &&
               sem_init(&engine->wake, 0, 0) == 0;
     if (!ok) {
@@ -77,6 +84,15 @@ camio_engine *camio_engine_create(const camio_engine_config *config) {
         free_per_channel(engine);
         free(engine);
         return NULL;
+    }
+    float *fade_samples = engine->fade_scratch;
+    engine->fade_new_channels = (float **)(fade_samples + 2 * CAMIO_TILE * outputs);
+    engine->fade_old_channels = engine->fade_new_channels + outputs;
+    engine->fade_in_weights = (float *)(engine->fade_old_channels + outputs);
+    engine->fade_out_weights = engine->fade_in_weights + CAMIO_TILE;
+    for (uint64_t c = 0; c < outputs; c++) {
+        engine->fade_new_channels[c] = fade_samples + c * CAMIO_TILE;
+        engine->fade_old_channels[c] = fade_samples + (outputs + c) * CAMIO_TILE;
     }
     for (uint64_t c = 0; c < channels; c++) engine->held_end[c] = INT64_MIN;
     for (uint64_t i = 0; i < slots; i++) engine->held_frame[i] = INT64_MIN;
@@ -96,6 +112,7 @@ camio_engine *camio_engine_create(const camio_engine_config *config) {
     pin(engine, engine->held_end, channels * sizeof(int64_t));
     pin(engine, engine->alignment, slots * sizeof(float));
     pin(engine, engine->held_frame, slots * sizeof(int64_t));
+    pin(engine, engine->fade_scratch, fade_size);
     pin(engine, engine->changes.storage, (engine->changes.mask + 1) * engine->changes.element_size);
     pin(engine, engine->notices.storage, (engine->notices.mask + 1) * engine->notices.element_size);
     pin(engine, engine->input.storage, engine->input.mask + 1);
@@ -192,6 +209,18 @@ static int64_t clamp_to_timeline(int64_t start, int64_t now, int64_t at) {
     return position > limit ? limit : position < -limit ? -limit : position;
 }
 
+/* Ends a running crossfade: its tail stops, and the playspec it played,
+ * if the change that started it replaced that one, is retired. */
+static void end_crossfade(camio_engine *engine, bool *wake) {
+    if (!engine->fading) return;
+    engine->fading = false;
+    if (engine->fade_retire != NULL) {
+        camio_notice notice = {.kind = CAMIO_NOTICE_RELEASED, .retired = engine->fade_retire};
+        push_notice(engine, &notice, wake);
+    }
+    engine->fade_playspec = engine->fade_retire = NULL;
+}
+
 static void apply_change(camio_engine *engine, const camio_change *change, bool *wake) {
     int64_t old_position = engine->position;
     int64_t new_position;
@@ -199,6 +228,14 @@ static void apply_change(camio_engine *engine, const camio_change *change, bool 
         new_position = (change->flags & CAMIO_CHANGE_KEEP_POSITION) ? old_position : change->start_from;
     else
         new_position = clamp_to_timeline(change->start_from, old_position, change->insert_at);
+
+    /* A playspec swap, a seek or a stop ends a running crossfade (a start,
+     * or a command that changes nothing, lets it go on). */
+    const bool was_rolling = engine->rolling;
+    const bool stops = (change->flags & CAMIO_CHANGE_SET_ROLLING) && !(change->flags & CAMIO_CHANGE_ROLLING);
+    const bool seeks = !((change->flags & CAMIO_CHANGE_IMMEDIATE) && (change->flags & CAMIO_CHANGE_KEEP_POSITION));
+    if ((change->flags & CAMIO_CHANGE_HAS_PLAYSPEC) || seeks || stops) end_crossfade(engine, wake);
+    camio_playspec *previous = engine->current;
 
     camio_playspec *retired = NULL;
     if (change->flags & CAMIO_CHANGE_HAS_PLAYSPEC) {
@@ -210,6 +247,18 @@ static void apply_change(camio_engine *engine, const camio_change *change, bool 
         engine->rolling = (change->flags & CAMIO_CHANGE_ROLLING) != 0;
     engine->position = new_position;
     begin_segment(engine);
+
+    /* A crossfade only joins two timelines that both sound. */
+    if (change->crossfade_frames > 0 && was_rolling && engine->rolling && !engine->fading) {
+        engine->fading = true;
+        engine->fade_playspec = previous;
+        engine->fade_retire = retired; /* kept until the tail has played */
+        retired = NULL;
+        engine->fade_position = old_position;
+        engine->fade_length = change->crossfade_frames;
+        engine->fade_done = 0;
+        engine->fade_shape = change->crossfade_shape;
+    }
 
     camio_notice notice = {
         .change_id = change->id,
@@ -794,6 +843,37 @@ void camio_engine_transport_state(const camio_engine *engine, camio_transport_st
     }
 }
 
+/* Mixes `run` frames of a crossfade into outputs[…][offset …], a tile at a
+ * time: each side into its scratch tile, then both added under their
+ * weights, which depend on the frame's place in the crossfade only. */
+static void mix_crossfade(camio_engine *engine, uint32_t run, float *const *outputs, uint32_t offset) {
+    const camio_weighted_kernel weighted = camio_current_weighted_kernel();
+    const uint32_t channels = engine->output_channels;
+    const double length = engine->fade_length;
+    for (uint32_t done = 0; done < run;) {
+        const uint32_t n = run - done < CAMIO_TILE ? run - done : CAMIO_TILE;
+        for (uint32_t c = 0; c < channels; c++) {
+            memset(engine->fade_new_channels[c], 0, n * sizeof(float));
+            memset(engine->fade_old_channels[c], 0, n * sizeof(float));
+        }
+        if (engine->current != NULL)
+            camio_mix(engine->current, engine->position + done, n, engine->position + done + n, engine->fade_new_channels, 0);
+        if (engine->fade_playspec != NULL)
+            camio_mix(engine->fade_playspec, engine->fade_position + done, n, engine->fade_position + done + n,
+                      engine->fade_old_channels, 0);
+        for (uint32_t i = 0; i < n; i++) {
+            const uint32_t k = engine->fade_done + done + i;
+            engine->fade_in_weights[i] = camio_fade_weight(engine->fade_shape, (double)k / length);
+            engine->fade_out_weights[i] = camio_fade_weight(engine->fade_shape, (double)(engine->fade_length - k) / length);
+        }
+        for (uint32_t c = 0; c < channels; c++) {
+            weighted(outputs[c] + offset + done, engine->fade_new_channels[c], 1, engine->fade_in_weights, n);
+            weighted(outputs[c] + offset + done, engine->fade_old_channels[c], 1, engine->fade_out_weights, n);
+        }
+        done += n;
+    }
+}
+
 static void process_cycle(camio_engine *engine, const float *const *inputs, float *const *outputs,
                           uint32_t nframes, uint32_t frame_time, uint64_t usecs) {
     bool wake = false;
@@ -811,6 +891,14 @@ static void process_cycle(camio_engine *engine, const float *const *inputs, floa
         engine->absolute += gap;
         if (engine->rolling) engine->position += gap;
         if (gap > 0) engine->gap_end = (int64_t)engine->absolute;
+        /* A crossfade runs on the clock too: the skipped frames were its. */
+        if (engine->fading && gap > 0) {
+            uint32_t left = engine->fade_length - engine->fade_done;
+            uint32_t passed = gap < left ? gap : left;
+            engine->fade_done += passed;
+            engine->fade_position += passed;
+            if (engine->fade_done == engine->fade_length) end_crossfade(engine, &wake);
+        }
         bool steady = delta == (int32_t)engine->last_nframes && nframes == engine->last_nframes && !engine->late_cycle;
         engine->steady_cycles = steady ? (engine->steady_cycles < UINT32_MAX ? engine->steady_cycles + 1 : UINT32_MAX) : 0;
         /* A debt belongs to one burst: once the clock has run steadily for a
@@ -845,7 +933,16 @@ static void process_cycle(camio_engine *engine, const float *const *inputs, floa
             int64_t until = head->insert_at - engine->position;
             if (until > 0 && until < (int64_t)run) run = (uint32_t)until;
         }
-        if (engine->rolling) {
+        if (engine->rolling && engine->fading) {
+            /* And where a crossfade ends, so the rest mixes plainly. */
+            uint32_t left = engine->fade_length - engine->fade_done;
+            if (left < run) run = left;
+            if (outputs != NULL) mix_crossfade(engine, run, outputs, done);
+            engine->fade_done += run;
+            engine->fade_position += run;
+            engine->position += run;
+            if (engine->fade_done == engine->fade_length) end_crossfade(engine, &wake);
+        } else if (engine->rolling) {
             if (engine->current != NULL && outputs != NULL)
                 camio_mix(engine->current, engine->position, run, engine->position + (nframes - done), outputs, done);
             engine->position += run;

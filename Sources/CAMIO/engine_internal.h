@@ -109,6 +109,20 @@ struct camio_engine {
     int64_t gap_end;        /* absolute frame where the last stall ended (INT64_MIN: none yet) */
     uint64_t dropped_pending; /* input frames lost since the last chunk that reached the ring */
     uint64_t frames_unannounced; /* captured since the bridge was last woken */
+    /* A crossfade under way (see camio_change): the timeline that played
+     * before the change goes on underneath, fading out, for fade_length
+     * frames of output. */
+    bool fading;
+    camio_playspec *fade_playspec; /* what it plays (NULL: silence) */
+    camio_playspec *fade_retire;   /* to retire when it ends (NULL: still current, or none) */
+    int64_t fade_position;         /* its timeline frame at the next output frame */
+    uint32_t fade_length, fade_done;
+    uint32_t fade_shape;
+    /* One tile of each side, output_channels channels each, the pointers to
+     * their channels and the tile's two weights: one block, pinned. */
+    float *fade_scratch;
+    float **fade_new_channels, **fade_old_channels;
+    float *fade_in_weights, *fade_out_weights;
 
     /* --- published by the process thread for every other thread, on cache
      * lines of their own (no false sharing with what others write) --- */

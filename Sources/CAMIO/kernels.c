@@ -25,10 +25,6 @@
 typedef float camio_v8 __attribute__((ext_vector_type(8)));
 typedef camio_v8 camio_v8_unaligned __attribute__((aligned(4)));
 
-/* Frames per tile: every target's slice of a tile is mixed before the next
- * tile, so a source feeding several outputs is still in L1 the second time. */
-enum { CAMIO_TILE = 256 };
-
 static inline __attribute__((always_inline)) void
 add_scaled_vector(float *restrict destination, const float *restrict source, float gain, uint32_t count) {
     camio_v8 g = gain;
@@ -65,6 +61,32 @@ fan_out_body(const camio_target *targets, uint32_t target_count, int64_t clip_fr
     }
 }
 
+static inline __attribute__((always_inline)) void
+weighted_body(float *restrict destination, const float *restrict source, float gain,
+              const float *restrict weights, uint32_t count) {
+    camio_v8 g = gain;
+    uint32_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        camio_v8_unaligned *d = (camio_v8_unaligned *)(destination + i);
+        const camio_v8_unaligned *s = (const camio_v8_unaligned *)(source + i);
+        const camio_v8_unaligned *w = (const camio_v8_unaligned *)(weights + i);
+        camio_v8 s0 = s[0], s1 = s[1], w0 = w[0], w1 = w[1];
+        camio_v8 d0 = d[0], d1 = d[1];
+        d[0] = d0 + (g * w0) * s0;
+        d[1] = d1 + (g * w1) * s1;
+    }
+    for (; i + 8 <= count; i += 8) {
+        camio_v8_unaligned *d = (camio_v8_unaligned *)(destination + i);
+        *d = *d + (g * *(const camio_v8_unaligned *)(weights + i)) * *(const camio_v8_unaligned *)(source + i);
+    }
+    for (; i < count; i++) destination[i] = destination[i] + (gain * weights[i]) * source[i];
+}
+
+static void weighted_baseline(float *destination, const float *source, float gain, const float *weights,
+                              uint32_t count) {
+    weighted_body(destination, source, gain, weights, count);
+}
+
 static void fan_out_baseline(const camio_target *targets, uint32_t target_count, int64_t clip_frame,
                              uint32_t count, float *const *outputs, uint32_t out_offset) {
     fan_out_body(targets, target_count, clip_frame, count, outputs, out_offset);
@@ -76,11 +98,17 @@ fan_out_avx2(const camio_target *targets, uint32_t target_count, int64_t clip_fr
              float *const *outputs, uint32_t out_offset) {
     fan_out_body(targets, target_count, clip_frame, count, outputs, out_offset);
 }
+
+__attribute__((target("avx2"))) static void
+weighted_avx2(float *destination, const float *source, float gain, const float *weights, uint32_t count) {
+    weighted_body(destination, source, gain, weights, count);
+}
 #endif
 
 typedef struct {
     const char *name;
     camio_fan_out_kernel kernel;
+    camio_weighted_kernel weighted;
     bool (*supported)(void);
 } kernel_choice;
 
@@ -95,9 +123,9 @@ static bool cpu_has_avx2(void) {
 /* Best last; the first runs everywhere, so it is also what a library whose
  * constructor has not run yet uses. */
 static const kernel_choice kernels[] = {
-    {"baseline", fan_out_baseline, always},
+    {"baseline", fan_out_baseline, weighted_baseline, always},
 #if defined(__x86_64__)
-    {"avx2", fan_out_avx2, cpu_has_avx2},
+    {"avx2", fan_out_avx2, weighted_avx2, cpu_has_avx2},
 #endif
 };
 enum { KERNEL_COUNT = sizeof kernels / sizeof kernels[0] };
@@ -116,6 +144,10 @@ __attribute__((constructor)) static void choose_kernel(void) {
 
 camio_fan_out_kernel camio_current_kernel(void) {
     return kernels[atomic_load_explicit(&chosen_kernel, memory_order_relaxed)].kernel;
+}
+
+camio_weighted_kernel camio_current_weighted_kernel(void) {
+    return kernels[atomic_load_explicit(&chosen_kernel, memory_order_relaxed)].weighted;
 }
 
 const char *camio_mix_kernel_name(void) {

@@ -30,7 +30,20 @@ typedef void (*camio_fan_out_kernel)(const camio_target *targets, uint32_t targe
                                      int64_t clip_frame, uint32_t count,
                                      float *const *outputs, uint32_t out_offset);
 
-/* [rt] The kernel chosen for this CPU (see camio_use_mix_kernel). */
+/* Adds `count` frames of `source` times `gain` times weights[i] into
+ * destination[i]: a run under a fade or an envelope, or one side of a
+ * crossfade (gain 1). Computes (gain * weights[i]) * source[i], then the
+ * add, each rounded, in every variant. */
+typedef void (*camio_weighted_kernel)(float *destination, const float *source, float gain,
+                                      const float *weights, uint32_t count);
+
+/* Frames per tile: every target's slice of a tile is mixed before the next
+ * tile, so a source feeding several outputs is still in L1 the second time;
+ * the shaped mixer and the crossfade compute their weights a tile at a time. */
+enum { CAMIO_TILE = 256 };
+
+/* [rt] The kernels chosen for this CPU (see camio_use_mix_kernel). */
 camio_fan_out_kernel camio_current_kernel(void);
+camio_weighted_kernel camio_current_weighted_kernel(void);
 
 #endif

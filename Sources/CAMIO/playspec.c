@@ -12,17 +12,27 @@
  */
 #include "playspec_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-camio_playspec *camio_playspec_create(uint64_t id, uint32_t entry_count, uint32_t output_channels) {
+camio_playspec *camio_playspec_create(uint64_t id, uint32_t entry_count, uint32_t output_channels,
+                                      uint64_t envelope_points, uint64_t envelope_gains) {
     uint64_t leaves = 1;
     while (leaves < entry_count) leaves <<= 1;
+    /* Breakpoints beyond 2^32 or gains beyond 2^40 are no playspec anyone
+     * means; refusing them keeps every size below far from overflow. */
+    if (envelope_points > UINT32_MAX || envelope_gains > ((uint64_t)1 << 40)) return NULL;
     size_t entries_size = sizeof(camio_entry) * (size_t)entry_count;
     size_t targets_size = sizeof(camio_target) * (size_t)entry_count * (size_t)output_channels;
     size_t tree_size = sizeof(int64_t) * 2 * (size_t)leaves;
     size_t active_size = sizeof(uint32_t) * (size_t)entry_count;
-    size_t block_size = sizeof(camio_playspec) + entries_size + targets_size + tree_size + active_size;
+    /* The frames need 8-byte alignment: the active list may end on 4. */
+    size_t envelope_offset = (active_size + 7) & ~(size_t)7;
+    size_t envelope_size = sizeof(int64_t) * (size_t)envelope_points + sizeof(float) * (size_t)envelope_gains;
+    size_t weights_size = 2 * CAMIO_TILE * sizeof(float);
+    size_t block_size = sizeof(camio_playspec) + entries_size + targets_size + tree_size + envelope_offset +
+                        envelope_size + weights_size;
     camio_playspec *playspec = camio_alloc_pages(block_size);
     if (playspec == NULL) return NULL;
     playspec->block_size = block_size;
@@ -34,6 +44,12 @@ camio_playspec *camio_playspec_create(uint64_t id, uint32_t entry_count, uint32_
     playspec->max_end = (int64_t *)((uint8_t *)playspec->target_storage + targets_size);
     playspec->active = (uint32_t *)((uint8_t *)playspec->max_end + tree_size);
     playspec->active_from = playspec->active_until = 0;
+    playspec->envelope_frame_storage = (int64_t *)((uint8_t *)playspec->active + envelope_offset);
+    playspec->envelope_gain_storage = (float *)(playspec->envelope_frame_storage + envelope_points);
+    playspec->envelope_point_capacity = envelope_points;
+    playspec->envelope_gain_capacity = envelope_gains;
+    playspec->tile_weights = playspec->envelope_gain_storage + envelope_gains;
+    playspec->target_weights = playspec->tile_weights + CAMIO_TILE;
     return playspec;
 }
 
@@ -62,6 +78,57 @@ void camio_playspec_set_entry(camio_playspec *playspec, uint32_t index,
     entry->repeat_interval = repeat_interval;
     entry->end = repeat_interval > 0 ? INT64_MAX : play_at + length;
     entry->order = index;
+    entry->fade_in = entry->fade_out = 0;
+    entry->envelope_count = 0;
+    entry->shaped = false;
+}
+
+void camio_playspec_set_fades(camio_playspec *playspec, uint32_t index, int64_t fade_in, int64_t fade_out,
+                              camio_fade_shape shape) {
+    if (index >= playspec->entry_count) return;
+    camio_entry *entry = &playspec->entries[index];
+    entry->fade_in = fade_in > 0 ? fade_in : 0;
+    entry->fade_out = fade_out > 0 ? fade_out : 0;
+    entry->fade_shape = (uint8_t)shape;
+    entry->shaped = entry->fade_in > 0 || entry->fade_out > 0 || entry->envelope_count > 0;
+}
+
+bool camio_playspec_set_envelope(camio_playspec *playspec, uint32_t index, const int64_t *frames,
+                                 const float *gains, uint32_t count, uint32_t width, bool per_occurrence) {
+    if (index >= playspec->entry_count || count == 0) return false;
+    if (width != 1 && width != playspec->output_channels) return false;
+    uint64_t gain_count = (uint64_t)count * width;
+    if (count > playspec->envelope_point_capacity - playspec->envelope_points_used ||
+        gain_count > playspec->envelope_gain_capacity - playspec->envelope_gains_used)
+        return false;
+    int64_t *frame_copy = playspec->envelope_frame_storage + playspec->envelope_points_used;
+    float *gain_copy = playspec->envelope_gain_storage + playspec->envelope_gains_used;
+    memcpy(frame_copy, frames, sizeof(int64_t) * count);
+    memcpy(gain_copy, gains, sizeof(float) * gain_count);
+    playspec->envelope_points_used += count;
+    playspec->envelope_gains_used += gain_count;
+    camio_entry *entry = &playspec->entries[index];
+    entry->envelope_frames = frame_copy;
+    entry->envelope_gains = gain_copy;
+    entry->envelope_count = count;
+    entry->envelope_width = width;
+    entry->envelope_per_occurrence = per_occurrence;
+    entry->shaped = true;
+    return true;
+}
+
+float camio_fade_weight(uint32_t shape, double x) {
+    if (!(x > 0)) return 0; /* NaN too */
+    if (x >= 1) return 1;
+    switch (shape) {
+    case CAMIO_FADE_EQUAL_POWER: return (float)sin(x * (M_PI / 2));
+    case CAMIO_FADE_EXPONENTIAL: {
+        /* 10^(3(x−1)) = e^(3 ln 10 (x−1)), lifted so that s(0) is 0. */
+        const double floor_gain = 1e-3;
+        return (float)((exp(6.907755278982137 * (x - 1)) - floor_gain) / (1 - floor_gain));
+    }
+    default: return (float)x;
+    }
 }
 
 static int compare_play_at(const void *a, const void *b) {
@@ -99,15 +166,115 @@ bool camio_playspec_memory_locked(const camio_playspec *playspec) { return plays
 
 uint64_t camio_playspec_id(const camio_playspec *playspec) { return playspec->id; }
 
+/* The fade weights of occurrence frames [phase, phase + count) into
+ * `weights`; false (nothing written) when every one of them is 1. */
+static bool fade_weights(const camio_entry *entry, int64_t phase, uint32_t count, float *weights) {
+    const int64_t length = entry->length, fade_in = entry->fade_in, fade_out = entry->fade_out;
+    /* Frames from fade_in up to length - fade_out have weight s(1) = 1. */
+    const int64_t plain_until = fade_out > 0 ? length - fade_out + 1 : length;
+    if (phase >= fade_in && phase + count <= plain_until) return false;
+    for (uint32_t i = 0; i < count; i++) {
+        int64_t p = phase + i;
+        float weight = 1;
+        if (p < fade_in) weight = camio_fade_weight(entry->fade_shape, (double)p / (double)fade_in);
+        else if (length - p < fade_out) weight = camio_fade_weight(entry->fade_shape, (double)(length - p) / (double)fade_out);
+        weights[i] = weight;
+    }
+    return true;
+}
+
+/* The envelope's gain for output column `column` at envelope frames
+ * [from, from + count), times base[i] when there is a base, into `weights`.
+ * Each value depends on its own frame only (the segment's slope times the
+ * frame's distance from the segment's start), never on where a run began,
+ * so a period split anywhere gives the same samples. */
+static void envelope_weights(const camio_entry *entry, int64_t from, uint32_t count, uint32_t column,
+                             const float *_Nullable base, float *weights) {
+    const int64_t *frames = entry->envelope_frames;
+    const float *gains = entry->envelope_gains;
+    const uint32_t points = entry->envelope_count, width = entry->envelope_width;
+    /* `next`: the first breakpoint after `from`. */
+    uint32_t low = 0, high = points;
+    while (low < high) {
+        uint32_t middle = low + (high - low) / 2;
+        if (frames[middle] <= from) low = middle + 1;
+        else high = middle;
+    }
+    uint32_t next = low;
+    uint32_t i = 0;
+    while (i < count) {
+        const int64_t frame = from + i;
+        /* Frames up to the next breakpoint, or the rest of the window. */
+        uint32_t run = count - i;
+        if (next < points && frames[next] - frame < (int64_t)run) run = (uint32_t)(frames[next] - frame);
+        if (next == 0 || next == points) {
+            const float held = gains[(size_t)(next == 0 ? 0 : points - 1) * width + column];
+            for (uint32_t r = 0; r < run; r++) weights[i + r] = base ? base[i + r] * held : held;
+        } else {
+            const int64_t start = frames[next - 1];
+            const double first = gains[(size_t)(next - 1) * width + column];
+            const double slope = (gains[(size_t)next * width + column] - first) / (double)(frames[next] - start);
+            for (uint32_t r = 0; r < run; r++) {
+                float value = (float)(first + slope * (double)(frame + r - start));
+                weights[i + r] = base ? base[i + r] * value : value;
+            }
+        }
+        i += run;
+        if (next < points && from + i >= frames[next]) next++;
+    }
+}
+
+/* Adds `count` frames of `entry` from occurrence frame `phase` (timeline
+ * frame `frame`) into outputs[…][offset …]: the plain kernel, or, under a
+ * fade or an envelope, the weighted one a tile at a time. A weight of 1
+ * gives the plain kernel's samples exactly ((g·1)·x = g·x), so where a
+ * run is cut never changes a sample. */
+static void mix_run(camio_playspec *playspec, const camio_entry *entry, camio_fan_out_kernel kernel,
+                    int64_t phase, int64_t frame, uint32_t count, float *const *outputs, uint32_t offset) {
+    const int64_t clip_frame = entry->frame_a + phase;
+    if (!entry->shaped) {
+        kernel(entry->targets, entry->target_count, clip_frame, count, outputs, offset);
+        return;
+    }
+    const camio_weighted_kernel weighted = camio_current_weighted_kernel();
+    float *tile_weights = playspec->tile_weights, *target_weights = playspec->target_weights;
+    for (uint32_t done = 0; done < count;) {
+        const uint32_t n = count - done < CAMIO_TILE ? count - done : CAMIO_TILE;
+        const bool faded = fade_weights(entry, phase + done, n, tile_weights);
+        const int64_t envelope_frame = (entry->envelope_per_occurrence ? phase : frame) + done;
+        if (entry->envelope_count == 0 && !faded) {
+            kernel(entry->targets, entry->target_count, clip_frame + done, n, outputs, offset + done);
+        } else if (entry->envelope_count == 0 || entry->envelope_width == 1) {
+            const float *weights = tile_weights;
+            if (entry->envelope_count > 0) {
+                envelope_weights(entry, envelope_frame, n, 0, faded ? tile_weights : NULL, target_weights);
+                weights = target_weights;
+            }
+            for (uint32_t t = 0; t < entry->target_count; t++) {
+                const camio_target *target = &entry->targets[t];
+                weighted(outputs[target->output] + offset + done, target->source + clip_frame + done, target->gain,
+                         weights, n);
+            }
+        } else {
+            for (uint32_t t = 0; t < entry->target_count; t++) {
+                const camio_target *target = &entry->targets[t];
+                envelope_weights(entry, envelope_frame, n, target->output, faded ? tile_weights : NULL, target_weights);
+                weighted(outputs[target->output] + offset + done, target->source + clip_frame + done, target->gain,
+                         target_weights, n);
+            }
+        }
+        done += n;
+    }
+}
+
 /* Mixes `entry` over the part of [frame, window_end) it sounds in. */
-static void mix_entry(const camio_entry *entry, camio_fan_out_kernel kernel, int64_t frame,
+static void mix_entry(camio_playspec *playspec, const camio_entry *entry, camio_fan_out_kernel kernel, int64_t frame,
                       int64_t window_end, float *const *outputs, uint32_t offset) {
     int64_t t = frame > entry->play_at ? frame : entry->play_at;
     if (entry->repeat_interval == 0) {
         int64_t stop = entry->end < window_end ? entry->end : window_end;
         if (t >= stop) return;
-        kernel(entry->targets, entry->target_count, entry->frame_a + (t - entry->play_at),
-               (uint32_t)(stop - t), outputs, offset + (uint32_t)(t - frame));
+        mix_run(playspec, entry, kernel, t - entry->play_at, t, (uint32_t)(stop - t), outputs, offset + (uint32_t)(t - frame));
         return;
     }
     int64_t interval = entry->repeat_interval;
@@ -116,8 +283,7 @@ static void mix_entry(const camio_entry *entry, camio_fan_out_kernel kernel, int
         if (phase < entry->length) {
             int64_t run = entry->length - phase;
             if (run > window_end - t) run = window_end - t;
-            kernel(entry->targets, entry->target_count, entry->frame_a + phase, (uint32_t)run,
-                   outputs, offset + (uint32_t)(t - frame));
+            mix_run(playspec, entry, kernel, phase, t, (uint32_t)run, outputs, offset + (uint32_t)(t - frame));
             t += run;
             phase += run;
         } else {
@@ -200,6 +366,6 @@ void camio_mix(camio_playspec *playspec, int64_t frame, uint32_t nframes, int64_
     for (uint32_t i = 0; i < count; i++) {
         if (i + CAMIO_PREFETCH_AHEAD < count)
             prefetch_run(&playspec->entries[playspec->active[i + CAMIO_PREFETCH_AHEAD]], frame, nframes);
-        mix_entry(&playspec->entries[playspec->active[i]], kernel, frame, window_end, outputs, offset);
+        mix_entry(playspec, &playspec->entries[playspec->active[i]], kernel, frame, window_end, outputs, offset);
     }
 }

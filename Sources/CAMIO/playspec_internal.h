@@ -13,6 +13,17 @@ typedef struct camio_entry {
     int64_t end;                  /* timeline frame after the last sample (INT64_MAX if repeating) */
     uint32_t target_count;        /* outputs with a clip channel and a nonzero gain */
     uint32_t order;               /* index given by the caller: ties in play_at keep it */
+    /* Fades at each occurrence's start and end, and a gain envelope (see
+     * camio_playspec_set_fades and _set_envelope); `shaped` says there is
+     * either, so a plain entry costs one test. */
+    int64_t fade_in, fade_out;
+    const int64_t *envelope_frames; /* envelope_count, strictly increasing, in the block */
+    const float *envelope_gains;    /* envelope_count * envelope_width, point-major */
+    uint32_t envelope_count;
+    uint32_t envelope_width;        /* 1 (one gain for every output) or output_channels */
+    uint8_t fade_shape;             /* camio_fade_shape */
+    bool envelope_per_occurrence;   /* frames from each occurrence's start, not timeline frames */
+    bool shaped;
 } camio_entry;
 
 struct camio_playspec {
@@ -37,6 +48,15 @@ struct camio_playspec {
      * split into runs by changes finds them once, for the whole period, and
      * each run reuses them. */
     uint32_t *active;             /* entry_count indices, after the tree */
+    /* Envelope breakpoints, handed out in turn by set_envelope, after the
+     * active list; and the shaped mixer's per-tile weights (pinned with the
+     * rest, so no first touch of a stack page happens in a late cycle). */
+    int64_t *envelope_frame_storage;
+    float *envelope_gain_storage;
+    uint64_t envelope_point_capacity, envelope_points_used;
+    uint64_t envelope_gain_capacity, envelope_gains_used;
+    float *tile_weights;          /* CAMIO_TILE: fades (and a shared envelope) of one tile */
+    float *target_weights;        /* CAMIO_TILE: those times one output's envelope */
     uint32_t active_count;
     int64_t active_from, active_until; /* empty until the first mix */
     camio_entry entries[];

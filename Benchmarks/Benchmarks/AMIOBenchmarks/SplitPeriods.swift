@@ -83,7 +83,7 @@ final class CoreCycleRig: @unchecked Sendable {
         clipChannel.initialize(to: UnsafePointer(samples))
         let gains: [Float] = [0.5, 0.5]
         for id in 1...48 {
-            let playspec = camio_playspec_create(UInt64(id), UInt32(OneShotArrangement.entries), 2)!
+            let playspec = camio_playspec_create(UInt64(id), UInt32(OneShotArrangement.entries), 2, 0, 0)!
             for index in 0..<OneShotArrangement.entries {
                 camio_playspec_set_entry(playspec, UInt32(index), clipChannel, 1, 0, Int64(OneShotArrangement.clipFrames),
                                          Int64(index) * OneShotArrangement.spacing, 0, gains)
@@ -107,7 +107,7 @@ final class CoreCycleRig: @unchecked Sendable {
 
     private func submit(playspec: OpaquePointer?, insertAt: Int64, startFrom: Int64, flags: Int) {
         var change = camio_change(id: nextChangeID, playspec: playspec, insert_at: insertAt, start_from: startFrom,
-                                  flags: UInt32(flags))
+                                  flags: UInt32(flags), crossfade_frames: 0, crossfade_shape: 0, reserved: 0)
         nextChangeID += 1
         precondition(camio_engine_submit(engine, &change), "the change queue is full")
     }

@@ -207,15 +207,20 @@ public final class AudioInterface: Sendable {
     ///   - startFrom: Frame of the new timeline that plays at `insertAt`.
     ///   - supersedingPending: Cancel every change still pending (their
     ///     results become ``PlayspecChangeResult/superseded``).
+    ///   - crossfade: How the old sound gives way: ``Crossfade/none`` (an
+    ///     exact cut) or a crossfade of some frames, under which what played
+    ///     before goes on, fading out, while the new plays from `insertAt` on.
     /// - Returns: A handle whose ``PlayspecChange/result`` tells when it applied.
     /// - Throws: ``AMIOError/invalidPlayspec(entry:reason:)`` (nothing queued,
     ///   the playing playspec untouched), ``AMIOError/changeQueueFull(capacity:)``,
     ///   ``AMIOError/closed`` or ``AMIOError/serverShutdown(reason:)``.
     @discardableResult
     public func schedulePlayspecChange(_ playspec: Playspec, insertAt: FramePosition, startFrom: FramePosition,
-                                       supersedingPending: Bool = false) throws(AMIOError) -> PlayspecChange {
+                                       supersedingPending: Bool = false,
+                                       crossfade: Crossfade = .none) throws(AMIOError) -> PlayspecChange {
         try session.core.schedule(playspec, insertAt: insertAt, startFrom: startFrom, immediate: false,
-                                  keepPosition: false, superseding: supersedingPending, sampleRate: sampleRate)
+                                  keepPosition: false, superseding: supersedingPending, crossfade: crossfade,
+                                  sampleRate: sampleRate)
     }
 
     /// Replaces the playspec at the next cycle (after any change still
@@ -224,12 +229,15 @@ public final class AudioInterface: Sendable {
     /// - Parameters:
     ///   - playspec: The new playspec.
     ///   - supersedingPending: Cancel every change still pending first.
+    ///   - crossfade: An exact cut (``Crossfade/none``) or a crossfade from
+    ///     the playspec that played before (see ``Crossfade``).
     /// - Returns: A handle whose ``PlayspecChange/result`` tells when it applied.
-    /// - Throws: As ``schedulePlayspecChange(_:insertAt:startFrom:supersedingPending:)``.
+    /// - Throws: As ``schedulePlayspecChange(_:insertAt:startFrom:supersedingPending:crossfade:)``.
     @discardableResult
-    public func setPlayspec(_ playspec: Playspec, supersedingPending: Bool = false) throws(AMIOError) -> PlayspecChange {
+    public func setPlayspec(_ playspec: Playspec, supersedingPending: Bool = false,
+                            crossfade: Crossfade = .none) throws(AMIOError) -> PlayspecChange {
         try session.core.schedule(playspec, insertAt: 0, startFrom: 0, immediate: true, keepPosition: true,
-                                  superseding: supersedingPending, sampleRate: sampleRate)
+                                  superseding: supersedingPending, crossfade: crossfade, sampleRate: sampleRate)
     }
 
     /// Moves the timeline to `frame` at the start of the next cycle.
@@ -242,19 +250,22 @@ public final class AudioInterface: Sendable {
     /// (a loop jump the play head was moved past is never fired late); the
     /// others stay pending.
     ///
-    /// - Parameter frame: The timeline frame to play next.
+    /// - Parameters:
+    ///   - frame: The timeline frame to play next.
+    ///   - crossfade: An exact jump (``Crossfade/none``) or a crossfade from
+    ///     the timeline as it would have gone on (see ``Crossfade``).
     /// - Throws: ``AMIOError/changeQueueFull(capacity:)``, ``AMIOError/closed``
     ///   or ``AMIOError/serverShutdown(reason:)``.
-    public func setPosition(_ frame: FramePosition) throws(AMIOError) {
-        try session.core.setTransport(position: frame, rolling: nil)
+    public func setPosition(_ frame: FramePosition, crossfade: Crossfade = .none) throws(AMIOError) {
+        try session.core.setTransport(position: frame, rolling: nil, crossfade: crossfade)
     }
 
     /// Starts or stops the timeline at the start of the next cycle, in its
-    /// place in submission order (as ``setPosition(_:)``). While stopped the
+    /// place in submission order (as ``setPosition(_:crossfade:)``). While stopped the
     /// outputs are silent and the position does not move.
     ///
     /// - Parameter rolling: Whether the timeline moves.
-    /// - Throws: As ``setPosition(_:)``.
+    /// - Throws: As ``setPosition(_:crossfade:)``.
     public func setTransportRolling(_ rolling: Bool) throws(AMIOError) {
         try session.core.setTransport(position: nil, rolling: rolling)
     }

@@ -94,10 +94,12 @@ final class EngineCore: @unchecked Sendable {
     // MARK: Producing changes
 
     func schedule(_ playspec: Playspec, insertAt: Int64, startFrom: Int64, immediate: Bool,
-                  keepPosition: Bool, superseding: Bool, sampleRate: Int) throws(AMIOError) -> PlayspecChange {
+                  keepPosition: Bool, superseding: Bool, crossfade: Crossfade = .none,
+                  sampleRate: Int) throws(AMIOError) -> PlayspecChange {
         if let terminal = control.withLock({ $0.terminal }) { throw terminal }
         try TimelineLimit.check(insertAt, name: "insertAt")
         try TimelineLimit.check(startFrom, name: "startFrom")
+        _ = try crossfade.checkedFrames()
         let playspecID = control.withLock { control in
             defer { control.nextPlayspecID += 1 }
             return control.nextPlayspecID
@@ -115,7 +117,8 @@ final class EngineCore: @unchecked Sendable {
         if keepPosition { flags |= UInt32(CAMIO_CHANGE_KEEP_POSITION) }
         if superseding { flags |= UInt32(CAMIO_CHANGE_SUPERSEDE) }
         do {
-            return try submit(flags: flags, insertAt: insertAt, startFrom: startFrom, compiled: compiled)
+            return try submit(flags: flags, insertAt: insertAt, startFrom: startFrom, crossfade: crossfade,
+                              compiled: compiled)
         } catch {
             compiled.destroy()
             throw error
@@ -124,19 +127,21 @@ final class EngineCore: @unchecked Sendable {
 
     /// Seeks and starts or stops the transport at the next cycle, ahead of any
     /// playspec change that waits for a later frame.
-    func setTransport(position: Int64?, rolling: Bool?) throws(AMIOError) {
+    func setTransport(position: Int64?, rolling: Bool?, crossfade: Crossfade = .none) throws(AMIOError) {
         if let position { try TimelineLimit.check(position, name: "position") }
+        _ = try crossfade.checkedFrames()
         var flags = UInt32(CAMIO_CHANGE_IMMEDIATE)
         if position == nil { flags |= UInt32(CAMIO_CHANGE_KEEP_POSITION) }
         if let rolling {
             flags |= UInt32(CAMIO_CHANGE_SET_ROLLING)
             if rolling { flags |= UInt32(CAMIO_CHANGE_ROLLING) }
         }
-        _ = try submit(flags: flags, insertAt: 0, startFrom: position ?? 0, compiled: nil)
+        _ = try submit(flags: flags, insertAt: 0, startFrom: position ?? 0, crossfade: crossfade, compiled: nil)
     }
 
-    private func submit(flags: UInt32, insertAt: Int64, startFrom: Int64,
+    private func submit(flags: UInt32, insertAt: Int64, startFrom: Int64, crossfade: Crossfade,
                         compiled: CompiledPlayspec?) throws(AMIOError) -> PlayspecChange {
+        let crossfadeFrames = try crossfade.checkedFrames()
         let result: Result<PlayspecChange, AMIOError> = control.withLock { control in
             if let terminal = control.terminal { return .failure(terminal) }
             guard control.outstanding.count < changeCapacity else {
@@ -145,7 +150,8 @@ final class EngineCore: @unchecked Sendable {
             let id = control.nextChangeID
             let change = PlayspecChange(id: id, playspecID: compiled?.id ?? 0, insertAt: insertAt, startFrom: startFrom)
             var record = camio_change(id: id, playspec: compiled?.pointer, insert_at: insertAt,
-                                      start_from: startFrom, flags: flags)
+                                      start_from: startFrom, flags: flags, crossfade_frames: crossfadeFrames,
+                                      crossfade_shape: crossfade.shape.cShape.rawValue, reserved: 0)
             // Outstanding changes are bounded by the queue's capacity, so this cannot fail.
             guard camio_engine_submit(engine, &record) else {
                 return .failure(.changeQueueFull(capacity: changeCapacity))

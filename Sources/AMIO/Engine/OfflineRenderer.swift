@@ -89,7 +89,7 @@ public final class OfflineRenderer: Sendable {
     public var isTransportRolling: Bool { core.isRolling }
 
     /// Schedules a playspec change; see
-    /// ``AudioInterface/schedulePlayspecChange(_:insertAt:startFrom:supersedingPending:)``.
+    /// ``AudioInterface/schedulePlayspecChange(_:insertAt:startFrom:supersedingPending:crossfade:)``.
     ///
     /// - Parameters:
     ///   - playspec: The new playspec; validated before anything is queued.
@@ -97,36 +97,47 @@ public final class OfflineRenderer: Sendable {
     ///   - startFrom: Frame of the new timeline that plays at `insertAt`.
     ///   - supersedingPending: Cancel every change still pending (their
     ///     results become ``PlayspecChangeResult/superseded``).
+    ///   - crossfade: How the old sound gives way: ``Crossfade/none`` (an
+    ///     exact cut) or a crossfade of some frames, under which what played
+    ///     before goes on, fading out, while the new plays from `insertAt` on.
     /// - Returns: A handle whose ``PlayspecChange/result`` tells when it applied.
     /// - Throws: ``AMIOError/invalidPlayspec(entry:reason:)`` or ``AMIOError/changeQueueFull(capacity:)``.
     @discardableResult
     public func schedulePlayspecChange(_ playspec: Playspec, insertAt: FramePosition, startFrom: FramePosition,
-                                       supersedingPending: Bool = false) throws(AMIOError) -> PlayspecChange {
+                                       supersedingPending: Bool = false,
+                                       crossfade: Crossfade = .none) throws(AMIOError) -> PlayspecChange {
         try core.schedule(playspec, insertAt: insertAt, startFrom: startFrom, immediate: false,
-                          keepPosition: false, superseding: supersedingPending, sampleRate: sampleRate)
+                          keepPosition: false, superseding: supersedingPending, crossfade: crossfade,
+                          sampleRate: sampleRate)
     }
 
     /// Replaces the playspec at the next cycle, keeping the position; see
-    /// ``AudioInterface/setPlayspec(_:supersedingPending:)``.
+    /// ``AudioInterface/setPlayspec(_:supersedingPending:crossfade:)``.
     ///
     /// - Parameters:
     ///   - playspec: The new playspec.
     ///   - supersedingPending: Cancel every change still pending first.
+    ///   - crossfade: An exact cut (``Crossfade/none``) or a crossfade from
+    ///     the playspec that played before (see ``Crossfade``).
     /// - Returns: A handle whose ``PlayspecChange/result`` tells when it applied.
-    /// - Throws: As ``schedulePlayspecChange(_:insertAt:startFrom:supersedingPending:)``.
+    /// - Throws: As ``schedulePlayspecChange(_:insertAt:startFrom:supersedingPending:crossfade:)``.
     @discardableResult
-    public func setPlayspec(_ playspec: Playspec, supersedingPending: Bool = false) throws(AMIOError) -> PlayspecChange {
+    public func setPlayspec(_ playspec: Playspec, supersedingPending: Bool = false,
+                            crossfade: Crossfade = .none) throws(AMIOError) -> PlayspecChange {
         try core.schedule(playspec, insertAt: 0, startFrom: 0, immediate: true, keepPosition: true,
-                          superseding: supersedingPending, sampleRate: sampleRate)
+                          superseding: supersedingPending, crossfade: crossfade, sampleRate: sampleRate)
     }
 
     /// Moves the timeline at the start of the next cycle; see
-    /// ``AudioInterface/setPosition(_:)``.
+    /// ``AudioInterface/setPosition(_:crossfade:)``.
     ///
-    /// - Parameter frame: The timeline frame to play next.
+    /// - Parameters:
+    ///   - frame: The timeline frame to play next.
+    ///   - crossfade: An exact jump (``Crossfade/none``) or a crossfade from
+    ///     the timeline as it would have gone on (see ``Crossfade``).
     /// - Throws: ``AMIOError/changeQueueFull(capacity:)``.
-    public func setPosition(_ frame: FramePosition) throws(AMIOError) {
-        try core.setTransport(position: frame, rolling: nil)
+    public func setPosition(_ frame: FramePosition, crossfade: Crossfade = .none) throws(AMIOError) {
+        try core.setTransport(position: frame, rolling: nil, crossfade: crossfade)
     }
 
     /// Starts or stops the timeline at the start of the next cycle.

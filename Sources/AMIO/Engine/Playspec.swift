@@ -8,6 +8,13 @@ import CAMIO
 /// `playAt + k * repeatInterval` for every k ≥ 0; a crop longer than the
 /// interval is cut where the next repetition starts. Clip channel i goes to
 /// output i, a mono clip to every output, each scaled by `gains[output]`.
+///
+/// Each occurrence (the one play, or each repetition, of L frames: the crop,
+/// cut at the interval) may fade in over its first `fadeIn` frames and out
+/// over its last `fadeOut` frames, with the curve `fadeShape` (see
+/// ``FadeShape``), and the whole entry may follow a gain ``envelope``. A
+/// sample of occurrence frame p is
+/// `gains[output] × fade(p) × envelope(output, frame) × clip sample`.
 public struct PlayspecEntry: Sendable {
     /// The audio.
     public var clip: AudioClip
@@ -19,6 +26,15 @@ public struct PlayspecEntry: Sendable {
     public var repeatInterval: FramePosition
     /// One linear gain per output channel.
     public var gains: [Float]
+    /// Frames at the start of every occurrence that fade in (0: none).
+    public var fadeIn: FrameCount
+    /// Frames at the end of every occurrence that fade out (0: none); the end
+    /// of an occurrence cut short by the next repetition counts as an end.
+    public var fadeOut: FrameCount
+    /// The curve of both fades.
+    public var fadeShape: FadeShape
+    /// A gain that changes over time, on top of ``gains`` and the fades; nil for none.
+    public var envelope: GainEnvelope?
 
     /// Places `frames` of `clip` at timeline frame `playAt`.
     ///
@@ -28,13 +44,23 @@ public struct PlayspecEntry: Sendable {
     ///   - playAt: The timeline frame where `frames.lowerBound` sounds.
     ///   - repeatInterval: 0 (once) or the repetition period in frames.
     ///   - gains: One linear gain per output channel of the interface.
+    ///   - fadeIn: Frames that fade in at the start of every occurrence.
+    ///   - fadeOut: Frames that fade out at the end of every occurrence;
+    ///     `fadeIn + fadeOut` must fit in one occurrence.
+    ///   - fadeShape: The curve of both fades (default: linear).
+    ///   - envelope: A gain envelope on top of `gains`, or nil.
     public init(clip: AudioClip, frames: Range<FrameCount>, playAt: FramePosition, repeatInterval: FramePosition = 0,
-                gains: [Float]) {
+                gains: [Float], fadeIn: FrameCount = 0, fadeOut: FrameCount = 0, fadeShape: FadeShape = .linear,
+                envelope: GainEnvelope? = nil) {
         self.clip = clip
         self.frames = frames
         self.playAt = playAt
         self.repeatInterval = repeatInterval
         self.gains = gains
+        self.fadeIn = fadeIn
+        self.fadeOut = fadeOut
+        self.fadeShape = fadeShape
+        self.envelope = envelope
     }
 
     /// Places the whole of `clip` at timeline frame `playAt`.
@@ -44,8 +70,20 @@ public struct PlayspecEntry: Sendable {
     ///   - playAt: The timeline frame where the clip's first frame sounds.
     ///   - repeatInterval: 0 (once) or the repetition period in frames.
     ///   - gains: One linear gain per output channel of the interface.
-    public init(clip: AudioClip, playAt: FramePosition, repeatInterval: FramePosition = 0, gains: [Float]) {
-        self.init(clip: clip, frames: 0..<clip.frameCount, playAt: playAt, repeatInterval: repeatInterval, gains: gains)
+    ///   - fadeIn: Frames that fade in at the start of every occurrence.
+    ///   - fadeOut: Frames that fade out at the end of every occurrence.
+    ///   - fadeShape: The curve of both fades (default: linear).
+    ///   - envelope: A gain envelope on top of `gains`, or nil.
+    public init(clip: AudioClip, playAt: FramePosition, repeatInterval: FramePosition = 0, gains: [Float],
+                fadeIn: FrameCount = 0, fadeOut: FrameCount = 0, fadeShape: FadeShape = .linear,
+                envelope: GainEnvelope? = nil) {
+        self.init(clip: clip, frames: 0..<clip.frameCount, playAt: playAt, repeatInterval: repeatInterval, gains: gains,
+                  fadeIn: fadeIn, fadeOut: fadeOut, fadeShape: fadeShape, envelope: envelope)
+    }
+
+    /// The frames of one occurrence: the crop, cut at the repeat interval.
+    public var occurrenceLength: FrameCount {
+        repeatInterval > 0 ? Int(min(Int64(frames.count), repeatInterval)) : frames.count
     }
 }
 
@@ -137,6 +175,16 @@ extension Playspec {
             if let bad = entry.gains.firstIndex(where: { !$0.isFinite }) {
                 throw fail("gain \(bad) is \(entry.gains[bad]); gains must be finite")
             }
+            if entry.fadeIn < 0 || entry.fadeOut < 0 {
+                throw fail("fadeIn \(entry.fadeIn) and fadeOut \(entry.fadeOut) must not be negative")
+            }
+            if entry.fadeIn > entry.occurrenceLength - entry.fadeOut {
+                throw fail("fadeIn \(entry.fadeIn) + fadeOut \(entry.fadeOut) exceed the \(entry.occurrenceLength) frames "
+                    + "of one occurrence")
+            }
+            if let envelope = entry.envelope {
+                try envelope.validate(outputChannels: limits.outputChannels, fail: fail)
+            }
             if clip.sampleRate != limits.sampleRate {
                 throw fail("clip \(clip.label) is at \(clip.sampleRate) Hz but the interface runs at "
                     + "\(limits.sampleRate) Hz; convert it with clip.resampled(to: \(limits.sampleRate))")
@@ -147,7 +195,11 @@ extension Playspec {
     /// Validates and compiles into the flat C form the mixer reads.
     func compile(id: UInt64, limits: PlayspecLimits) throws(AMIOError) -> CompiledPlayspec {
         try validate(limits)
-        guard let pointer = camio_playspec_create(id, UInt32(entries.count), UInt32(limits.outputChannels)) else {
+        let envelopes = entries.compactMap(\.envelope)
+        let envelopePoints = envelopes.reduce(0) { $0 + $1.points.count }
+        let envelopeGains = envelopes.reduce(0) { $0 + $1.points.count * $1.width }
+        guard let pointer = camio_playspec_create(id, UInt32(entries.count), UInt32(limits.outputChannels),
+                                                  UInt64(envelopePoints), UInt64(envelopeGains)) else {
             throw .outOfMemory
         }
         for (index, entry) in entries.enumerated() {
@@ -159,6 +211,18 @@ extension Playspec {
                     pointer, UInt32(index), storage.channelPointers, UInt32(storage.channelCount),
                     Int64(entry.frames.lowerBound), Int64(entry.frames.upperBound),
                     entry.playAt, entry.repeatInterval, gains.baseAddress!)
+            }
+            if entry.fadeIn > 0 || entry.fadeOut > 0 {
+                camio_playspec_set_fades(pointer, UInt32(index), Int64(entry.fadeIn), Int64(entry.fadeOut),
+                                         entry.fadeShape.cShape)
+            }
+            if let envelope = entry.envelope {
+                let frames = envelope.points.map(\.frame)
+                let gains = envelope.points.flatMap(\.gains)
+                // Reserved above exactly, and validated: it cannot fail.
+                let stored = camio_playspec_set_envelope(pointer, UInt32(index), frames, gains, UInt32(frames.count),
+                                                         UInt32(envelope.width), envelope.timeBase == .occurrence)
+                precondition(stored, "envelope storage was reserved for every point")
             }
         }
         camio_playspec_finish(pointer)
@@ -174,4 +238,36 @@ struct CompiledPlayspec: @unchecked Sendable {
     let clips: [ClipStorage]
 
     func destroy() { camio_playspec_destroy(pointer) }
+}
+
+extension GainEnvelope {
+    /// Gains per point: 1, or one per output channel.
+    var width: Int { points.first?.gains.count ?? 1 }
+
+    /// Checks the rules the mixer relies on.
+    func validate(outputChannels: Int, fail: (String) -> AMIOError) throws(AMIOError) {
+        guard !points.isEmpty else { throw fail("the envelope has no points") }
+        guard points.count <= Self.maximumPoints else {
+            throw fail("the envelope's \(points.count) points exceed the limit of \(Self.maximumPoints)")
+        }
+        let width = self.width
+        guard width == 1 || width == outputChannels else {
+            throw fail("envelope points have \(width) gains; give 1 (every output) or \(outputChannels) (one per output)")
+        }
+        for (index, point) in points.enumerated() {
+            if point.gains.count != width {
+                throw fail("envelope point \(index) has \(point.gains.count) gains, point 0 has \(width)")
+            }
+            if let bad = point.gains.firstIndex(where: { !$0.isFinite }) {
+                throw fail("envelope point \(index) has gain \(point.gains[bad]); gains must be finite")
+            }
+            if abs(point.frame) > PlayspecLimits.frameLimit {
+                throw fail("envelope point \(index) is at frame \(point.frame), beyond ±2^60")
+            }
+            if index > 0, point.frame <= points[index - 1].frame {
+                throw fail("envelope point \(index) is at frame \(point.frame), not after point \(index - 1) "
+                    + "at \(points[index - 1].frame); frames must increase")
+            }
+        }
+    }
 }

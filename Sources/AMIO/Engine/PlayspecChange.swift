@@ -7,7 +7,7 @@ public enum PlayspecChangeResult: Sendable, Hashable {
     /// A later change scheduled with `supersedingPending: true` replaced it
     /// before it took effect.
     case superseded
-    /// A seek (``AudioInterface/setPosition(_:)``) moved the timeline to
+    /// A seek (``AudioInterface/setPosition(_:crossfade:)``) moved the timeline to
     /// `seekTo`, past the change's `insertAt`, before the timeline reached
     /// it. The change never took effect: a loop jump the play head was moved
     /// past is not fired late. (A change pending for a frame at or after the

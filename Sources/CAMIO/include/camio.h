@@ -33,9 +33,11 @@ extern "C" {
 typedef struct camio_playspec camio_playspec;
 
 /// [control] Allocates a playspec with room for `entry_count` entries mixing
-/// into `output_channels` outputs. Returns NULL when out of memory.
-camio_playspec *_Nullable camio_playspec_create(uint64_t id, uint32_t entry_count,
-                                                uint32_t output_channels);
+/// into `output_channels` outputs, and for gain envelopes of
+/// `envelope_points` breakpoints holding `envelope_gains` gains in all.
+/// Returns NULL when out of memory.
+camio_playspec *_Nullable camio_playspec_create(uint64_t id, uint32_t entry_count, uint32_t output_channels,
+                                                uint64_t envelope_points, uint64_t envelope_gains);
 
 /// [control] Fills entry `index`. `channels` points at `clip_channels`
 /// planar Float32 buffers that must outlive the playspec (the Swift side keeps
@@ -46,6 +48,40 @@ void camio_playspec_set_entry(camio_playspec *playspec, uint32_t index,
                               uint32_t clip_channels, int64_t frame_a, int64_t frame_b,
                               int64_t play_at, int64_t repeat_interval,
                               const float *gains);
+
+/// The curve of a fade: its weight s(x) at x in [0, 1], s(0) = 0, s(1) = 1.
+typedef enum camio_fade_shape {
+    /// s(x) = x: a fade-out and a fade-in of one length overlapping sum to 1.
+    CAMIO_FADE_LINEAR = 0,
+    /// s(x) = sin(x·π/2): their squares sum to 1 (constant power).
+    CAMIO_FADE_EQUAL_POWER = 1,
+    /// Linear in decibels over 60 dB: s(x) = (10^(3(x−1)) − 10^−3) / (1 − 10^−3).
+    CAMIO_FADE_EXPONENTIAL = 2,
+} camio_fade_shape;
+
+/// [any] s(x) of `shape` (x clamped to [0, 1]), as the mixer computes it.
+float camio_fade_weight(uint32_t shape, double x);
+
+/// [control] Gives entry `index` (after set_entry) a fade-in of `fade_in`
+/// and a fade-out of `fade_out` frames, at every occurrence. At occurrence
+/// frame p of an occurrence of L frames (the crop, cut at the repeat
+/// interval) the weight is s(p / fade_in) for p < fade_in and
+/// s((L − p) / fade_out) for L − p < fade_out, else 1. The caller has
+/// checked fade_in, fade_out ≥ 0 and fade_in + fade_out ≤ L.
+void camio_playspec_set_fades(camio_playspec *playspec, uint32_t index, int64_t fade_in, int64_t fade_out,
+                              camio_fade_shape shape);
+
+/// [control] Gives entry `index` (after set_entry) a gain envelope of
+/// `count` breakpoints (copied into the playspec's envelope storage): at
+/// `frames[i]` (strictly increasing; timeline frames, or with
+/// `per_occurrence` frames from each occurrence's first frame) the gain is
+/// `gains[i * width + o]` for output o (width 1: one gain for every output).
+/// Between breakpoints it is interpolated linearly, before the first and
+/// after the last it holds. It multiplies the entry's gains and fades.
+/// Returns false (and sets nothing) when the storage create reserved is
+/// exhausted or `width` is neither 1 nor output_channels.
+bool camio_playspec_set_envelope(camio_playspec *playspec, uint32_t index, const int64_t *frames,
+                                 const float *gains, uint32_t count, uint32_t width, bool per_occurrence);
 
 /// [control] Orders the entries for the mixer and makes the playspec's
 /// memory resident (camio_pin_memory). Call once, after the last set_entry
@@ -151,12 +187,25 @@ enum {
 /// for a later frame. A seek then skips (CAMIO_NOTICE_SKIPPED) every pending
 /// change whose insert_at lies before the new position: a loop jump the
 /// seek moved past is not fired late.
+///
+/// With `crossfade_frames` > 0, a change applied while the transport rolls
+/// (and keeps rolling) starts a crossfade: for k = 0 … crossfade_frames − 1
+/// frames after it, the output is s(k/X)·new + s((X−k)/X)·old (s of
+/// `crossfade_shape`), where old is what played before the change, going
+/// on from where it was. The old timeline is output only: input is labelled
+/// by the new one. One crossfade runs at a time: a change that replaces the
+/// playspec, seeks or stops the transport ends a running one at once (its
+/// tail stops), then starts its own. A replaced playspec is retired when
+/// the crossfade that still plays it ends (CAMIO_NOTICE_RELEASED).
 typedef struct camio_change {
     uint64_t id;
     camio_playspec *_Nullable playspec;
     int64_t insert_at;
     int64_t start_from;
     uint32_t flags;
+    uint32_t crossfade_frames;
+    uint32_t crossfade_shape; /* camio_fade_shape */
+    uint32_t reserved;
 } camio_change;
 
 /// [control] Queues a change. Returns false when the queue is full; the caller
@@ -169,11 +218,15 @@ enum {
     /// A seek moved the timeline past the change's insert_at before the
     /// timeline reached it: it is dropped, never fired late.
     CAMIO_NOTICE_SKIPPED = 3,
+    /// No change's: a crossfade has ended and `retired` (the playspec that
+    /// played under it) left the engine. change_id is 0.
+    CAMIO_NOTICE_RELEASED = 4,
 };
 
 /// One per change, exactly: it was applied, superseded or skipped. `retired` is the
 /// playspec that left the engine with it (the replaced one when applied, the
-/// change's own when superseded), for the control side to free.
+/// change's own when superseded), for the control side to free; NULL when
+/// applied with a crossfade, which retires it later (CAMIO_NOTICE_RELEASED).
 typedef struct camio_notice {
     uint64_t change_id;
     uint32_t kind;
