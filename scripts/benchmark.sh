@@ -82,6 +82,16 @@ AMIO_BENCHMARK_FIGURES="$figures" \
                 sprintf("%.2f x (%.1f us)", median("split.ratio_32_same_playspec_to_1"),
                         median("split.32_runs_same_playspec_us")), "- (nothing read cold)", "-")
         }
+        if (has("shaped.ratio")) {
+            row("256 looping stereo clips, P=256: faded + enveloped / plain",
+                sprintf("%.2f x (%.1f vs %.1f us)", median("shaped.ratio"), median("shaped.faded_us"),
+                        median("shaped.plain_us")), "- (issue 11: reported)", "-")
+        }
+        if (has("crossfade.ratio")) {
+            row("256 looping stereo clips, P=256: period inside a crossfade / plain",
+                sprintf("%.2f x (%.1f vs %.1f us)", median("crossfade.ratio"), median("crossfade.fading_us"),
+                        median("crossfade.plain_us")), "- (both sides mixed: ~2 x)", "-")
+        }
         for (p = 64; p <= 1024; p *= 4) {
             key = "jack.P" p
             if (!has(key ".amio_pct")) continue

@@ -856,10 +856,12 @@ static void mix_crossfade(camio_engine *engine, uint32_t run, float *const *outp
             memset(engine->fade_new_channels[c], 0, n * sizeof(float));
             memset(engine->fade_old_channels[c], 0, n * sizeof(float));
         }
+        /* Each side's active entries found once for the whole run (unless
+         * both sides are one playspec, at two places: then per tile). */
         if (engine->current != NULL)
-            camio_mix(engine->current, engine->position + done, n, engine->position + done + n, engine->fade_new_channels, 0);
+            camio_mix(engine->current, engine->position + done, n, engine->position + run, engine->fade_new_channels, 0);
         if (engine->fade_playspec != NULL)
-            camio_mix(engine->fade_playspec, engine->fade_position + done, n, engine->fade_position + done + n,
+            camio_mix(engine->fade_playspec, engine->fade_position + done, n, engine->fade_position + run,
                       engine->fade_old_channels, 0);
         for (uint32_t i = 0; i < n; i++) {
             const uint32_t k = engine->fade_done + done + i;

@@ -117,15 +117,48 @@ bool camio_playspec_set_envelope(camio_playspec *playspec, uint32_t index, const
     return true;
 }
 
+/* sin(y) for y in [0, π/2], by its Taylor series to y^15 (the first term
+ * left out is below 2e-11), and 2^f for f in [0, 1) by e^(f ln 2) to the
+ * 12th power (below 1e-12): plain double arithmetic, so a weight is the same
+ * on every machine (libm's sin and exp differ between libraries and
+ * versions, and a render must not), and cheap enough for every frame of a
+ * crossfade. */
+static inline double sine_quarter(double y) {
+    double y2 = y * y;
+    double sum = 1.0 / 1307674368000.0; /* 1/15! */
+    sum = sum * -y2 + 1.0 / 6227020800.0;
+    sum = sum * -y2 + 1.0 / 39916800.0;
+    sum = sum * -y2 + 1.0 / 362880.0;
+    sum = sum * -y2 + 1.0 / 5040.0;
+    sum = sum * -y2 + 1.0 / 120.0;
+    sum = sum * -y2 + 1.0 / 6.0;
+    sum = sum * -y2 + 1.0;
+    return sum * y;
+}
+
+static inline double two_to_the(double w) {
+    double whole = __builtin_floor(w);
+    double z = (w - whole) * 0.6931471805599453; /* f · ln 2 */
+    double term = 1.0, series = 1.0;
+    for (int k = 1; k <= 12; k++) {
+        term *= z / k;
+        series += term;
+    }
+    /* 2^whole exactly: whole lies in [-10, 0] here. */
+    double scale = 1.0;
+    for (int k = 0; k > (int)whole; k--) scale *= 0.5;
+    return series * scale;
+}
+
 float camio_fade_weight(uint32_t shape, double x) {
     if (!(x > 0)) return 0; /* NaN too */
     if (x >= 1) return 1;
     switch (shape) {
-    case CAMIO_FADE_EQUAL_POWER: return (float)sin(x * (M_PI / 2));
+    case CAMIO_FADE_EQUAL_POWER: return (float)sine_quarter(x * (M_PI / 2));
     case CAMIO_FADE_EXPONENTIAL: {
-        /* 10^(3(x−1)) = e^(3 ln 10 (x−1)), lifted so that s(0) is 0. */
+        /* 10^(3(x−1)) = 2^(3 log2(10) (x−1)), lifted so that s(0) is 0. */
         const double floor_gain = 1e-3;
-        return (float)((exp(6.907755278982137 * (x - 1)) - floor_gain) / (1 - floor_gain));
+        return (float)((two_to_the(9.965784284662087 * (x - 1)) - floor_gain) / (1 - floor_gain));
     }
     default: return (float)x;
     }
@@ -209,19 +242,20 @@ static void envelope_weights(const camio_entry *entry, int64_t from, uint32_t co
         if (next < points && frames[next] - frame < (int64_t)run) run = (uint32_t)(frames[next] - frame);
         if (next == 0 || next == points) {
             const float held = gains[(size_t)(next == 0 ? 0 : points - 1) * width + column];
-            for (uint32_t r = 0; r < run; r++) weights[i + r] = base ? base[i + r] * held : held;
+            for (uint32_t r = 0; r < run; r++) weights[i + r] = held;
         } else {
             const int64_t start = frames[next - 1];
             const double first = gains[(size_t)(next - 1) * width + column];
             const double slope = (gains[(size_t)next * width + column] - first) / (double)(frames[next] - start);
-            for (uint32_t r = 0; r < run; r++) {
-                float value = (float)(first + slope * (double)(frame + r - start));
-                weights[i + r] = base ? base[i + r] * value : value;
-            }
+            /* Distances as doubles: exact below 2^53 frames. */
+            const double offset = (double)(frame - start);
+            for (uint32_t r = 0; r < run; r++) weights[i + r] = (float)(first + slope * (offset + (double)r));
         }
         i += run;
         if (next < points && from + i >= frames[next]) next++;
     }
+    if (base != NULL)
+        for (uint32_t k = 0; k < count; k++) weights[k] *= base[k];
 }
 
 /* Adds `count` frames of `entry` from occurrence frame `phase` (timeline

@@ -98,5 +98,6 @@ let benchmarks: @Sendable () -> Void = {
     oneShotPositionBenchmarks()
     clipBandwidthBenchmarks()
     splitPeriodBenchmarks()
+    shapedMixingBenchmarks()
     idleClientBenchmarks()
 }

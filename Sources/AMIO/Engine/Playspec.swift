@@ -126,6 +126,40 @@ public struct Playspec: Sendable, RandomAccessCollection, MutableCollection, Ran
     }
 }
 
+extension Playspec {
+    /// Sets `gains` on every entry `predicate` accepts, e.g. one track's
+    /// clips: `playspec.setGains([0.5, 0.5]) { $0.clip.name == "drums.wav" }`.
+    ///
+    /// To hear it without a click, swap it in with a short linear crossfade,
+    /// as ``AudioInterface/setGains(_:forEntriesMatching:in:supersedingPending:crossfade:)`` does.
+    ///
+    /// - Parameters:
+    ///   - gains: One linear gain per output channel.
+    ///   - predicate: Which entries get them.
+    /// - Returns: How many entries it changed.
+    /// - Throws: What `predicate` throws (nothing is changed then).
+    @discardableResult
+    public mutating func setGains<Failure: Error>(
+        _ gains: [Float], forEntriesMatching predicate: (PlayspecEntry) throws(Failure) -> Bool
+    ) throws(Failure) -> Int {
+        var changed = entries
+        var count = 0
+        for index in changed.indices where try predicate(changed[index]) {
+            changed[index].gains = gains
+            count += 1
+        }
+        entries = changed
+        return count
+    }
+}
+
+/// The crossfade of a live gain change: 10 ms, linear. The two sides are
+/// the same audio at two gains, so a linear crossfade is exactly a gain ramp
+/// (an equal-power one would swell by up to 3 dB halfway).
+func gainChangeCrossfade(sampleRate: Int) -> Crossfade {
+    Crossfade(frames: max(1, sampleRate / 100), shape: .linear)
+}
+
 /// The limits a playspec is checked against before it is compiled.
 extension PlayspecEntry {
     /// The farthest timeline frame an entry plays at, either way: `playAt`
