@@ -16,6 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Weights are computed as written, never fused into a multiply-add: the
+ * same on every machine and at every optimisation level. */
+#pragma clang fp contract(off)
+
+/* Vector types for the envelope (see kernels.c: vector code at -O0 too). */
+typedef double camio_d4 __attribute__((ext_vector_type(4)));
+typedef float camio_f4 __attribute__((ext_vector_type(4)));
+
 camio_playspec *camio_playspec_create(uint64_t id, uint32_t entry_count, uint32_t output_channels,
                                       uint64_t envelope_points, uint64_t envelope_gains) {
     uint64_t leaves = 1;
@@ -247,9 +255,17 @@ static void envelope_weights(const camio_entry *entry, int64_t from, uint32_t co
             const int64_t start = frames[next - 1];
             const double first = gains[(size_t)(next - 1) * width + column];
             const double slope = (gains[(size_t)next * width + column] - first) / (double)(frames[next] - start);
-            /* Distances as doubles: exact below 2^53 frames. */
+            /* Distances as doubles: exact below 2^53 frames, so the vector
+             * lanes and the scalar tail compute each frame's value alike. */
             const double offset = (double)(frame - start);
-            for (uint32_t r = 0; r < run; r++) weights[i + r] = (float)(first + slope * (offset + (double)r));
+            const camio_d4 lanes = {0, 1, 2, 3};
+            uint32_t r = 0;
+            for (; r + 4 <= run; r += 4) {
+                camio_d4 values = first + slope * ((offset + (double)r) + lanes);
+                camio_f4 narrowed = __builtin_convertvector(values, camio_f4);
+                memcpy(weights + i + r, &narrowed, sizeof narrowed);
+            }
+            for (; r < run; r++) weights[i + r] = (float)(first + slope * (offset + (double)r));
         }
         i += run;
         if (next < points && from + i >= frames[next]) next++;
