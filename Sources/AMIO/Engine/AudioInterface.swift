@@ -265,12 +265,8 @@ public final class AudioInterface: Sendable {
     public func setGains(_ gains: [Float], forEntriesMatching predicate: (PlayspecEntry) -> Bool,
                          in playspec: inout Playspec, supersedingPending: Bool = false,
                          crossfade: Crossfade? = nil) throws(AMIOError) -> PlayspecChange {
-        var changed = playspec
-        changed.setGains(gains, forEntriesMatching: predicate)
-        let change = try setPlayspec(changed, supersedingPending: supersedingPending,
-                                     crossfade: crossfade ?? gainChangeCrossfade(sampleRate: sampleRate))
-        playspec = changed
-        return change
+        try session.core.setGains(gains, forEntriesMatching: predicate, in: &playspec, superseding: supersedingPending,
+                                  crossfade: crossfade, sampleRate: sampleRate)
     }
 
     /// Moves the timeline to `frame` at the start of the next cycle.

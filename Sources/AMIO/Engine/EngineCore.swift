@@ -125,6 +125,20 @@ final class EngineCore: @unchecked Sendable {
         }
     }
 
+    /// A live gain change (see ``AudioInterface/setGains(_:forEntriesMatching:in:supersedingPending:crossfade:)``):
+    /// `playspec` is updated only once the swap is queued.
+    func setGains(_ gains: [Float], forEntriesMatching predicate: (PlayspecEntry) -> Bool, in playspec: inout Playspec,
+                  superseding: Bool, crossfade: Crossfade?, sampleRate: Int) throws(AMIOError) -> PlayspecChange {
+        var changed = playspec
+        changed.setGains(gains, forEntriesMatching: predicate)
+        let change = try schedule(changed, insertAt: 0, startFrom: 0, immediate: true, keepPosition: true,
+                                  superseding: superseding,
+                                  crossfade: crossfade ?? gainChangeCrossfade(sampleRate: sampleRate),
+                                  sampleRate: sampleRate)
+        playspec = changed
+        return change
+    }
+
     /// Seeks and starts or stops the transport at the next cycle, ahead of any
     /// playspec change that waits for a later frame.
     func setTransport(position: Int64?, rolling: Bool?, crossfade: Crossfade = .none) throws(AMIOError) {

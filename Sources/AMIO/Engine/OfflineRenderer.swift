@@ -128,18 +128,8 @@ public final class OfflineRenderer: Sendable {
                           superseding: supersedingPending, crossfade: crossfade, sampleRate: sampleRate)
     }
 
-    /// Changes the gains of some entries while they play, without a click:
-    /// sets `gains` on the entries of `playspec` that `predicate` accepts and
-    /// swaps it in (``setPlayspec(_:supersedingPending:crossfade:)``) with a
-    /// short crossfade, 10 ms linear unless you give one. A linear crossfade
-    /// between the same audio at two gains is a gain ramp.
-    ///
-    /// `playspec` is the caller's copy of what plays (as a DAW keeps its
-    /// arrangement): it is updated only when the swap was queued, so the
-    /// next change made from it (a loop jump) keeps the new gains. A change
-    /// still pending (a loop jump scheduled from the old gains) would apply
-    /// first and then be replaced: supersede it and schedule it again from
-    /// the updated `playspec`.
+    /// Changes the gains of some entries without a click; see
+    /// ``AudioInterface/setGains(_:forEntriesMatching:in:supersedingPending:crossfade:)``.
     ///
     /// - Parameters:
     ///   - gains: One linear gain per output channel.
@@ -147,18 +137,14 @@ public final class OfflineRenderer: Sendable {
     ///   - playspec: The playspec playing (or about to); updated in place.
     ///   - supersedingPending: Cancel every change still pending first.
     ///   - crossfade: The ramp; nil for 10 ms linear.
-    /// - Returns: The change's handle, as ``setPlayspec(_:supersedingPending:crossfade:)``'s.
+    /// - Returns: The change's handle.
     /// - Throws: As ``setPlayspec(_:supersedingPending:crossfade:)``; `playspec` is then unchanged.
     @discardableResult
     public func setGains(_ gains: [Float], forEntriesMatching predicate: (PlayspecEntry) -> Bool,
                          in playspec: inout Playspec, supersedingPending: Bool = false,
                          crossfade: Crossfade? = nil) throws(AMIOError) -> PlayspecChange {
-        var changed = playspec
-        changed.setGains(gains, forEntriesMatching: predicate)
-        let change = try setPlayspec(changed, supersedingPending: supersedingPending,
-                                     crossfade: crossfade ?? gainChangeCrossfade(sampleRate: sampleRate))
-        playspec = changed
-        return change
+        try core.setGains(gains, forEntriesMatching: predicate, in: &playspec, superseding: supersedingPending,
+                        crossfade: crossfade, sampleRate: sampleRate)
     }
 
     /// Moves the timeline at the start of the next cycle; see
