@@ -856,13 +856,14 @@ static void mix_crossfade(camio_engine *engine, uint32_t run, float *const *outp
             memset(engine->fade_new_channels[c], 0, n * sizeof(float));
             memset(engine->fade_old_channels[c], 0, n * sizeof(float));
         }
-        /* Each side's active entries found once for the whole run (unless
-         * both sides are one playspec, at two places: then per tile). */
+        /* Each side's active entries are found once for the whole run, in
+         * a list of its own (a loop jump fades a playspec into itself). */
         if (engine->current != NULL)
-            camio_mix(engine->current, engine->position + done, n, engine->position + run, engine->fade_new_channels, 0);
+            camio_mix(engine->current, CAMIO_MIX_PLAYING, engine->position + done, n, engine->position + run,
+                      engine->fade_new_channels, 0);
         if (engine->fade_playspec != NULL)
-            camio_mix(engine->fade_playspec, engine->fade_position + done, n, engine->fade_position + run,
-                      engine->fade_old_channels, 0);
+            camio_mix(engine->fade_playspec, CAMIO_MIX_FADING, engine->fade_position + done, n,
+                      engine->fade_position + run, engine->fade_old_channels, 0);
         for (uint32_t i = 0; i < n; i++) {
             const uint32_t k = engine->fade_done + done + i;
             engine->fade_in_weights[i] = camio_fade_weight(engine->fade_shape, (double)k / length);
@@ -946,7 +947,8 @@ static void process_cycle(camio_engine *engine, const float *const *inputs, floa
             if (engine->fade_done == engine->fade_length) end_crossfade(engine, &wake);
         } else if (engine->rolling) {
             if (engine->current != NULL && outputs != NULL)
-                camio_mix(engine->current, engine->position, run, engine->position + (nframes - done), outputs, done);
+                camio_mix(engine->current, CAMIO_MIX_PLAYING, engine->position, run, engine->position + (nframes - done),
+                          outputs, done);
             engine->position += run;
         }
         engine->absolute += run;

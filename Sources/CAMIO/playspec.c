@@ -34,7 +34,7 @@ camio_playspec *camio_playspec_create(uint64_t id, uint32_t entry_count, uint32_
     size_t entries_size = sizeof(camio_entry) * (size_t)entry_count;
     size_t targets_size = sizeof(camio_target) * (size_t)entry_count * (size_t)output_channels;
     size_t tree_size = sizeof(int64_t) * 2 * (size_t)leaves;
-    size_t active_size = sizeof(uint32_t) * (size_t)entry_count;
+    size_t active_size = sizeof(uint32_t) * (size_t)entry_count * CAMIO_MIX_PLACES;
     /* The frames need 8-byte alignment: the active list may end on 4. */
     size_t envelope_offset = (active_size + 7) & ~(size_t)7;
     size_t envelope_size = sizeof(int64_t) * (size_t)envelope_points + sizeof(float) * (size_t)envelope_gains;
@@ -50,9 +50,10 @@ camio_playspec *camio_playspec_create(uint64_t id, uint32_t entry_count, uint32_
     playspec->target_storage = (camio_target *)((uint8_t *)playspec->entries + entries_size);
     playspec->tree_leaves = (uint32_t)leaves;
     playspec->max_end = (int64_t *)((uint8_t *)playspec->target_storage + targets_size);
-    playspec->active = (uint32_t *)((uint8_t *)playspec->max_end + tree_size);
-    playspec->active_from = playspec->active_until = 0;
-    playspec->envelope_frame_storage = (int64_t *)((uint8_t *)playspec->active + envelope_offset);
+    uint32_t *indices = (uint32_t *)((uint8_t *)playspec->max_end + tree_size);
+    for (uint32_t place = 0; place < CAMIO_MIX_PLACES; place++)
+        playspec->active[place] = (camio_active_list){.indices = indices + (size_t)place * entry_count};
+    playspec->envelope_frame_storage = (int64_t *)((uint8_t *)indices + envelope_offset);
     playspec->envelope_gain_storage = (float *)(playspec->envelope_frame_storage + envelope_points);
     playspec->envelope_point_capacity = envelope_points;
     playspec->envelope_gain_capacity = envelope_gains;
@@ -355,7 +356,7 @@ static uint32_t started_before(const camio_playspec *playspec, int64_t window_en
 }
 
 /* Lists the entries that sound somewhere in [from, until), in play_at order. */
-static void find_active(camio_playspec *playspec, int64_t from, int64_t until) {
+static void find_active(camio_playspec *playspec, camio_active_list *list, int64_t from, int64_t until) {
     const uint32_t started = started_before(playspec, until);
     uint32_t count = 0;
     /* Depth-first over the max-end tree, left before right, so entries come
@@ -369,16 +370,16 @@ static void find_active(camio_playspec *playspec, int64_t from, int64_t until) {
         subtree top = stack[--depth];
         if (top.first >= started || playspec->max_end[top.node] <= from) continue;
         if (top.size == 1) {
-            playspec->active[count++] = top.first;
+            list->indices[count++] = top.first;
             continue;
         }
         uint32_t half = top.size / 2;
         stack[depth++] = (subtree){2 * top.node + 1, top.first + half, half};
         stack[depth++] = (subtree){2 * top.node, top.first, half};
     }
-    playspec->active_count = count;
-    playspec->active_from = from;
-    playspec->active_until = until;
+    list->count = count;
+    list->from = from;
+    list->until = until;
 }
 
 /* How many entries ahead the mixer asks for samples: thousands of clips are
@@ -404,18 +405,20 @@ static inline void prefetch_run(const camio_entry *entry, int64_t frame, uint32_
     }
 }
 
-void camio_mix(camio_playspec *playspec, int64_t frame, uint32_t nframes, int64_t horizon,
+void camio_mix(camio_playspec *playspec, camio_mix_place place, int64_t frame, uint32_t nframes, int64_t horizon,
                float *const *outputs, uint32_t offset) {
     const int64_t window_end = frame + nframes;
-    if (frame < playspec->active_from || window_end > playspec->active_until)
-        find_active(playspec, frame, horizon > window_end ? horizon : window_end);
+    camio_active_list *list = &playspec->active[place < CAMIO_MIX_PLACES ? place : 0];
+    if (frame < list->from || window_end > list->until)
+        find_active(playspec, list, frame, horizon > window_end ? horizon : window_end);
     const camio_fan_out_kernel kernel = camio_current_kernel();
-    const uint32_t count = playspec->active_count;
+    const uint32_t count = list->count;
+    const uint32_t *active = list->indices;
     for (uint32_t i = 0; i < count && i < CAMIO_PREFETCH_AHEAD; i++)
-        prefetch_run(&playspec->entries[playspec->active[i]], frame, nframes);
+        prefetch_run(&playspec->entries[active[i]], frame, nframes);
     for (uint32_t i = 0; i < count; i++) {
         if (i + CAMIO_PREFETCH_AHEAD < count)
-            prefetch_run(&playspec->entries[playspec->active[i + CAMIO_PREFETCH_AHEAD]], frame, nframes);
-        mix_entry(playspec, &playspec->entries[playspec->active[i]], kernel, frame, window_end, outputs, offset);
+            prefetch_run(&playspec->entries[active[i + CAMIO_PREFETCH_AHEAD]], frame, nframes);
+        mix_entry(playspec, &playspec->entries[active[i]], kernel, frame, window_end, outputs, offset);
     }
 }

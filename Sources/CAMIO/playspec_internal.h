@@ -26,6 +26,12 @@ typedef struct camio_entry {
     bool shaped;
 } camio_entry;
 
+typedef struct camio_active_list {
+    uint32_t *indices;            /* entry_count of them, after the tree */
+    uint32_t count;
+    int64_t from, until;          /* empty until the first mix */
+} camio_active_list;
+
 struct camio_playspec {
     uint64_t id;
     uint32_t entry_count;
@@ -43,11 +49,13 @@ struct camio_playspec {
      * a window costs O(active entries × log N), not O(entries started). */
     uint32_t tree_leaves;         /* a power of two, at least entry_count */
     int64_t *max_end;             /* 2 * tree_leaves values, after the targets */
-    /* The entries active in [active_from, active_until), in play_at order,
-     * written by the one thread that mixes (the process thread). A period
-     * split into runs by changes finds them once, for the whole period, and
-     * each run reuses them. */
-    uint32_t *active;             /* entry_count indices, after the tree */
+    /* For each place the playspec is mixed at (camio_mix_place), the
+     * entries active in [from, until), in play_at order, written by the one
+     * thread that mixes (the process thread). A period split into runs by
+     * changes finds them once, for the whole period, and each run reuses
+     * them; a crossfade of the playspec with itself (a loop jump) keeps one
+     * list per side instead of finding both again for every tile. */
+    camio_active_list active[CAMIO_MIX_PLACES];
     /* Envelope breakpoints, handed out in turn by set_envelope, after the
      * active list; and the shaped mixer's per-tile weights (pinned with the
      * rest, so no first touch of a stack page happens in a late cycle). */
@@ -57,8 +65,6 @@ struct camio_playspec {
     uint64_t envelope_gain_capacity, envelope_gains_used;
     float *tile_weights;          /* CAMIO_TILE: fades (and a shared envelope) of one tile */
     float *target_weights;        /* CAMIO_TILE: those times one output's envelope */
-    uint32_t active_count;
-    int64_t active_from, active_until; /* empty until the first mix */
     camio_entry entries[];
 };
 

@@ -98,13 +98,22 @@ uint64_t camio_playspec_id(const camio_playspec *playspec);
 /// resident either way; see camio_pin_memory).
 bool camio_playspec_memory_locked(const camio_playspec *playspec);
 
+/// Where on the timeline a playspec is mixed: the timeline playing, or the
+/// one a crossfade fades out (which may be the same playspec elsewhere).
+typedef enum camio_mix_place {
+    CAMIO_MIX_PLAYING = 0,
+    CAMIO_MIX_FADING = 1,
+    CAMIO_MIX_PLACES = 2,
+} camio_mix_place;
+
 /// [rt] Adds timeline frames [frame, frame + nframes) of `playspec` into
 /// `outputs[c][offset ...]` for every output channel c. Does not clear.
 /// `horizon` (at least frame + nframes) is as far as the caller expects to
 /// mix on from `frame` without a jump, usually the period's end: the entries
 /// active up to it are found once and reused by the runs a period is split
-/// into. The playspec keeps that list, so only one thread may mix it.
-void camio_mix(camio_playspec *playspec, int64_t frame, uint32_t nframes, int64_t horizon,
+/// into. The playspec keeps that list, one per `place`, so only one thread
+/// may mix it.
+void camio_mix(camio_playspec *playspec, camio_mix_place place, int64_t frame, uint32_t nframes, int64_t horizon,
                float *const _Nonnull *_Nonnull outputs, uint32_t offset);
 
 /// [any] The name of the mixing kernel in use: "avx2" on a CPU that has it,
