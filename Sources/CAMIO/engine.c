@@ -72,9 +72,13 @@ camio_engine *camio_engine_create(const camio_engine_config *config) {
               engine->published_latency.channel_words != NULL && engine->held_end != NULL &&
               engine->alignment != NULL && engine->held_frame != NULL && engine->fade_scratch != NULL &&
               camio_spsc_init(&engine->changes, (uint32_t)capacity, sizeof(camio_change)) &&
-              /* One notice per change, and one more per crossfade (its
-               * release), of which one at a time is outstanding. */
-              camio_spsc_init(&engine->notices, (uint32_t)capacity * 2, sizeof(camio_notice)) &&
+              /* One notice per change, and one per crossfade's release:
+               * N crossfaded changes applied in one cycle, before the bridge
+               * drains any, give N notices, N releases (each ends the
+               * crossfade before it, the first one left from the cycle
+               * before) and one more when the last crossfade ends in the
+               * same cycle: 2N + 1. */
+              camio_spsc_init(&engine->notices, (uint32_t)capacity * 4, sizeof(camio_notice)) &&
               camio_byte_ring_init(&engine->input, ring_bytes) &&
               sem_init(&engine->wake, 0, 0) == 0;
     if (!ok) {

@@ -131,7 +131,8 @@ bool camio_playspec_set_envelope(camio_playspec *playspec, uint32_t index, const
  * 12th power (below 1e-12): plain double arithmetic, so a weight is the same
  * on every machine (libm's sin and exp differ between libraries and
  * versions, and a render must not), and cheap enough for every frame of a
- * crossfade. */
+ * crossfade; nor is a call into libm through a lazily bound PLT slot made
+ * on the process thread (its first one faults). */
 static inline double sine_quarter(double y) {
     double y2 = y * y;
     double sum = 1.0 / 1307674368000.0; /* 1/15! */
@@ -146,7 +147,10 @@ static inline double sine_quarter(double y) {
 }
 
 static inline double two_to_the(double w) {
-    double whole = __builtin_floor(w);
+    /* floor(w) without libm (a call through a lazily bound PLT slot would
+     * fault on the process thread the first time): w lies in [-10, 0]. */
+    double whole = (double)(int)w;
+    if (whole > w) whole -= 1;
     double z = (w - whole) * 0.6931471805599453; /* f · ln 2 */
     double term = 1.0, series = 1.0;
     for (int k = 1; k <= 12; k++) {
