@@ -525,4 +525,37 @@ func toneSamples(_ frequency: Double, frames: Int) -> [Float] {
         #expect(watched.filter(\.isAlive).map(\.value) == [current!.value], "only the playing playspec is left")
         #expect(renderer.core.lostNotices == 0)
     }
+
+    /// As many crossfaded changes as the change queue holds (N), applied in
+    /// one cycle while a crossfade from the cycle before still runs, the
+    /// last of them ending inside that cycle: each change is applied (N
+    /// notices) and each of the N + 1 crossfades ended in the cycle releases
+    /// the playspec it replaced (N + 1 notices). The engine's notice ring
+    /// must hold all 2N + 1, or a handle never resolves or a playspec is
+    /// never freed.
+    @Test(arguments: [4, 64, 256])
+    func aFullQueueOfCrossfadedChangesInOneCycleLosesNoNotice(capacity: Int) throws {
+        let crossfade = Crossfade(frames: 32, shape: .linear)
+        let renderer = try OfflineRenderer(outputChannels: 1, changeCapacity: capacity)
+        try renderer.setTransportRolling(true)
+        _ = try renderer.render(frames: 1)
+        var watched: [Watched] = []
+        func change() throws -> PlayspecChange {
+            let (playspec, watch) = try Self.constant(Float(watched.count + 1))
+            watched.append(watch)
+            return try renderer.setPlayspec(playspec, crossfade: crossfade)
+        }
+        let first = try change()
+        _ = try renderer.render(frames: 1)
+        let second = try change()
+        _ = try renderer.render(frames: 10)  // its crossfade (from the first) still runs
+        #expect(first.currentResult == .applied(atFrame: 1) && second.currentResult == .applied(atFrame: 2))
+        let burst = try (0..<capacity).map { _ in try change() }
+        let output = try renderer.render(frames: 64)[0]  // the last crossfade ends at frame 32
+        #expect(output[63] == Float(watched.count), "the last playspec plays alone")
+        #expect(burst.allSatisfy { $0.currentResult == .applied(atFrame: 12) },
+                "\(burst.map { String(describing: $0.currentResult) })")
+        #expect(renderer.core.lostNotices == 0, "the engine lost \(renderer.core.lostNotices) notices")
+        #expect(watched.filter(\.isAlive).map(\.value) == [Float(watched.count)], "leaked: \(watched.filter(\.isAlive).map(\.value).dropLast())")
+    }
 }
