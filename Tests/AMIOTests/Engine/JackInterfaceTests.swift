@@ -353,19 +353,45 @@ extension JackTests {
             let firstCycle = io.session.core.cycles
             var changes: [PlayspecChange] = []
             var round = 0
+            // Fades, gain envelopes and crossfades run on the process thread
+            // too: every shape, envelopes of one gain and of one per output on
+            // both time bases (many points, so a period finds its segment by
+            // search), crossfaded changes, replacements and seeks, some cut
+            // short by the next.
+            let shapes = FadeShape.allCases
+            let perOutput = GainEnvelope((0..<64).map { (point: Int) -> GainEnvelope.Point in
+                GainEnvelope.Point(frame: Int64(point * 61), gains: [Float(point % 5) / 4, Float(point % 3) / 2])
+            }, timeBase: .occurrence)
+            func envelope(_ round: Int, _ i: Int) -> GainEnvelope? {
+                switch (round + i) % 3 {
+                case 0: return nil
+                case 1: return perOutput
+                default:
+                    let now = io.position
+                    return GainEnvelope([.init(frame: now, gain: 1), .init(frame: now + 20_000, gain: 0.25)], timeBase: .timeline)
+                }
+            }
             while round < 300 || io.session.core.cycles < firstCycle + 300 {
                 defer { round += 1 }
                 let entries = (0..<(1 + round % 16)).map { i in
                     PlayspecEntry(clip: clips[i % clips.count], playAt: Int64(i * 100), repeatInterval: Int64(round % 3) * 5000,
-                                  gains: [1, 0.5])
+                                  gains: [1, 0.5], fadeIn: (round + i) % 4 == 0 ? 0 : 300, fadeOut: (round + i) % 5 * 200,
+                                  fadeShape: shapes[(round + i) % shapes.count], envelope: envelope(round, i))
                 }
+                let crossfade = round % 4 == 0 ? Crossfade.none : Crossfade(frames: 64 + round % 9 * 300,
+                                                                              shape: shapes[round % shapes.count])
                 // The timeline only moves forward (jumps and seeks ahead), so every
                 // change's insertAt is reached, or passed, within a few periods.
                 let insertAt = io.position + Int64(round % 700)
-                changes.append(try io.schedulePlayspecChange(Playspec(entries), insertAt: insertAt,
-                                                             startFrom: insertAt + Int64(round % 500),
-                                                             supersedingPending: round % 7 == 0))
+                if round % 9 == 4 {
+                    changes.append(try io.setPlayspec(Playspec(entries), crossfade: crossfade))
+                } else {
+                    changes.append(try io.schedulePlayspecChange(Playspec(entries), insertAt: insertAt,
+                                                                 startFrom: insertAt + Int64(round % 500),
+                                                                 supersedingPending: round % 7 == 0, crossfade: crossfade))
+                }
                 if round % 50 == 0 { try io.setPosition(io.position + 1000) }
+                if round % 50 == 25 { try io.setPosition(io.position + 3000, crossfade: 512) }
                 if round == 150 {
                     // From here on in_2 takes a path of its own (jackd: a
                     // capture port; PipeWire: a cable where in_1 has a sink's

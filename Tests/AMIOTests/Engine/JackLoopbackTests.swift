@@ -192,6 +192,94 @@ extension JackTests {
         }
     }
 
+    /// A loop jump with `crossfade: 256` through the server, measured in
+    /// what comes back on the inputs: the timeline starts at 2000 and jumps
+    /// from B (a crest of a 997 Hz tone) back to A (a trough) in the middle
+    /// of a period. Captured in the order it was played, no step around the
+    /// jump is larger than the tone's own (a cut would step by ~15 times
+    /// that), and the first frame labelled A is still the old side alone
+    /// (tone[B]): the tail plays underneath. Impulses of the new timeline at
+    /// K = A + 128 (inside the crossfade, at weight s(½)) and A + 400 (after
+    /// it), which the old timeline never reached, are captured labelled K.
+    @Test func aCrossfadedLoopJumpIsCapturedWithoutAClickAndOnItsFrames() async throws {
+        try await JackServer.with(period: 256) { server in
+            let io = try await openLoopback(server, channels: 2)
+            let tone = toneSamples(997, frames: 40000)
+            let own = largestStep(tone)
+            let a = (1000..<20000).first { tone[$0] < -0.99 }!, b = (30000..<40000).first { tone[$0] > 0.99 }!
+            let crossfade = 256
+            let inside = Int64(a + 128), after = Int64(a + 400)
+            let impulse = try AudioClip(channels: [[1]], sampleRate: 48000)
+            let playspec: Playspec = [
+                PlayspecEntry(clip: try AudioClip(channels: [tone], sampleRate: 48000), playAt: 0, gains: [1, 0]),
+                PlayspecEntry(clip: impulse, playAt: inside, gains: [0, 1]),
+                PlayspecEntry(clip: impulse, playAt: after, gains: [0, 1]),
+            ]
+            let last = LastPlayspec()
+            let collector = Task {
+                var chunks: [InputAudioChunk] = []
+                for try await chunk in io.inputChunks {
+                    chunks.append(chunk)
+                    if chunk.wasTransportRolling && chunk.playspecID == last.id.load(ordering: .acquiring)
+                        && chunk.startingFrame > Int64(a + 2000) { break }
+                    if chunk.startingFrame > 500_000 { break }  // the jump never came: the checks below say so
+                }
+                return chunks
+            }
+            try await Task.sleep(nanoseconds: 20_000_000)
+            try io.schedulePlayspecChange(playspec, insertAt: 0, startFrom: 2000)
+            let loop = try io.schedulePlayspecChange(playspec, insertAt: Int64(b), startFrom: Int64(a), crossfade: 256)
+            last.id.store(loop.playspecID, ordering: .releasing)
+            try io.setTransportRolling(true)
+            #expect(try await loop.result == .applied(atFrame: Int64(b)))
+            let chunks = try await collector.value
+            let xruns = io.xrunCount
+            await io.close()
+
+            // Every captured frame in the order it was played: its label, both
+            // channels, and whether frames were lost just before it (a stall).
+            var frames: [(label: Int64, tone: Float, click: Float, afterGap: Bool)] = []
+            for chunk in chunks where chunk.wasTransportRolling {
+                let toneSamples = chunk.samples(channel: 0), clicks = chunk.samples(channel: 1)
+                for i in 0..<chunk.frameCount {
+                    frames.append((chunk.startingFrame + Int64(i), toneSamples[toneSamples.startIndex + i],
+                                   clicks[clicks.startIndex + i], i == 0 && chunk.droppedFramesBefore > 0))
+                }
+            }
+            // The jump: where the labels go back.
+            let jump = try #require(frames.indices.dropFirst().first { frames[$0].label < frames[$0 - 1].label },
+                                    "no jump back was captured (xruns \(xruns))")
+            #expect(jump >= 300 && jump + crossfade + 300 <= frames.count)
+            let window = max(1, jump - 300)..<min(frames.count, jump + crossfade + 300)
+            let stalled = window.contains { frames[$0].afterGap }
+            if stalled {
+                // Frames a stall skipped were never played: there is nothing to measure across them.
+                print("a stall fell around the jump (xruns \(xruns)): steps measured between played frames only")
+            } else {
+                #expect(frames[jump - 1].label == Int64(b - 1) && frames[jump].label == Int64(a),
+                        "the jump from \(frames[jump - 1].label) to \(frames[jump].label), not from \(b - 1) to \(a)")
+                #expect(frames[jump].tone == tone[b], "k = 0: the old side alone, \(frames[jump].tone) not \(tone[b])")
+            }
+            var largest: Float = 0
+            for i in window where !frames[i].afterGap {
+                largest = max(largest, abs(frames[i].tone - frames[i - 1].tone))
+            }
+            #expect(largest <= own, "a step of \(largest) around the jump; the tone's own is \(own)")
+            #expect(abs(tone[a] - tone[b - 1]) > 5 * own, "the cut would click, or this test proves nothing")
+
+            // The impulses: never before the jump, once each after it, on their frames.
+            let before = frames[..<jump].filter { $0.click > 0.3 }.map(\.label)
+            #expect(before.isEmpty, "impulses before the jump at \(before)")
+            var heard: [Int64: Float] = [:]
+            for frame in frames[jump...] where frame.click > 0.3 { heard[frame.label] = frame.click }
+            let lost = frames[jump...].prefix(600).contains { $0.afterGap }
+            #expect(heard.keys.sorted() == [inside, after] || (lost && heard.keys.allSatisfy { [inside, after].contains($0) }),
+                    "impulses captured at \(heard.keys.sorted()), not at \([inside, after]) (xruns \(xruns))")
+            if let value = heard[inside] { #expect(abs(value - Float(0.5).squareRoot()) < 1e-6, "inside, s(½) = sin(π/4): \(value)") }
+            if let value = heard[after] { #expect(value == 1, "after: \(value)") }
+        }
+    }
+
     /// A period-size change while running is followed: same offset after it.
     @Test func periodSizeChangeIsFollowed() async throws {
         try await JackServer.with(period: 256) { server in

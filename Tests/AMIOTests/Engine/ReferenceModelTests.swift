@@ -1,10 +1,12 @@
 @testable import AMIO
 import Testing
 
-/// ≥ 500 seeded random playspecs, changes, replacements, seeks and transport
-/// commands, rendered through the offline driver in random period splits,
-/// against the per-sample reference model: the output within 1e-6 and every
-/// change's outcome exactly.
+/// ≥ 500 seeded random playspecs (with random fades, fade shapes and gain
+/// envelopes of both time bases, one gain or one per output), changes,
+/// replacements, seeks (each with a random crossfade, 0 included) and
+/// transport commands, rendered through the offline driver in random period
+/// splits, against the per-sample reference model: the output within 1e-6
+/// and every change's outcome exactly.
 @Suite struct ReferenceModelTests {
     static let sampleRate = 48000
 
@@ -21,12 +23,45 @@ import Testing
             let a = Int.random(in: 0..<clip.frameCount, using: &rng)
             let b = Int.random(in: (a + 1)...clip.frameCount, using: &rng)
             let repeating = Bool.random(using: &rng)
-            playspec.append(PlayspecEntry(
+            var entry = PlayspecEntry(
                 clip: clip, frames: a..<b, playAt: Int64.random(in: -200...1500, using: &rng),
                 repeatInterval: repeating ? Int64.random(in: 1...400, using: &rng) : 0,
-                gains: (0..<outputs).map { _ in Float.random(in: -1...1, using: &rng) }))
+                gains: (0..<outputs).map { _ in Float.random(in: -1...1, using: &rng) })
+            // Fades that fit one occurrence (the crop, cut at the interval),
+            // up to filling it; none in a third of the entries.
+            if Int.random(in: 0..<3, using: &rng) > 0 {
+                let length = entry.occurrenceLength
+                entry.fadeIn = Bool.random(using: &rng) ? Int.random(in: 0...length, using: &rng) : 0
+                entry.fadeOut = Bool.random(using: &rng) ? Int.random(in: 0...(length - entry.fadeIn), using: &rng) : 0
+                entry.fadeShape = FadeShape.allCases.randomElement(using: &rng)!
+            }
+            if Bool.random(using: &rng) {
+                entry.envelope = randomEnvelope(&rng, outputs: outputs, entry: entry)
+            }
+            playspec.append(entry)
         }
         return playspec
+    }
+
+    /// 1 … 5 breakpoints around where `entry` sounds (some before and after
+    /// it), one gain or one per output.
+    func randomEnvelope(_ rng: inout SeededGenerator, outputs: Int, entry: PlayspecEntry) -> GainEnvelope {
+        let timeBase = GainEnvelope.TimeBase.allCases.randomElement(using: &rng)!
+        let span: ClosedRange<Int64> = timeBase == .occurrence
+            ? -50...(Int64(entry.occurrenceLength) + 50)
+            : (entry.playAt - 100)...(entry.playAt + 1200)
+        let count = Int.random(in: 1...5, using: &rng)
+        let frames = Set((0..<count).map { _ in Int64.random(in: span, using: &rng) }).sorted()
+        let width = Bool.random(using: &rng) ? 1 : outputs
+        return GainEnvelope(frames.map { frame in
+            GainEnvelope.Point(frame: frame, gains: (0..<width).map { _ in Float.random(in: -1...1, using: &rng) })
+        }, timeBase: timeBase)
+    }
+
+    /// 0 (an exact cut) in a third of the commands, else 1 … 700 frames in any shape.
+    func randomCrossfade(_ rng: inout SeededGenerator) -> Crossfade {
+        guard Int.random(in: 0..<3, using: &rng) > 0 else { return .none }
+        return Crossfade(frames: Int.random(in: 1...700, using: &rng), shape: FadeShape.allCases.randomElement(using: &rng)!)
     }
 
     @Test(arguments: 0..<500)
@@ -50,7 +85,7 @@ import Testing
         var calls: [ReferenceMixer.Call] = [
             .init(command: .roll(true), visibleFrom: 0),
             .init(command: .change(randomPlayspec(&rng, outputs: outputs, clips: clips), insertAt: 0, startFrom: 0,
-                                   superseding: false), visibleFrom: 0),
+                                   superseding: false, crossfade: randomCrossfade(&rng)), visibleFrom: 0),
         ]
         for _ in 0..<Int.random(in: 0...8, using: &rng) {
             let command: ReferenceMixer.Command
@@ -59,9 +94,10 @@ import Testing
                 command = .change(randomPlayspec(&rng, outputs: outputs, clips: clips),
                                   insertAt: Int64.random(in: -100...2500, using: &rng),
                                   startFrom: Int64.random(in: -300...2000, using: &rng),
-                                  superseding: Int.random(in: 0..<5, using: &rng) == 0)
-            case 6: command = .replace(randomPlayspec(&rng, outputs: outputs, clips: clips))
-            case 7, 8: command = .seek(Int64.random(in: -200...2500, using: &rng))
+                                  superseding: Int.random(in: 0..<5, using: &rng) == 0,
+                                  crossfade: randomCrossfade(&rng))
+            case 6: command = .replace(randomPlayspec(&rng, outputs: outputs, clips: clips), crossfade: randomCrossfade(&rng))
+            case 7, 8: command = .seek(Int64.random(in: -200...2500, using: &rng), crossfade: randomCrossfade(&rng))
             default: command = .roll(Bool.random(using: &rng))
             }
             calls.append(.init(command: command, visibleFrom: cycleStarts.randomElement(using: &rng)!))
@@ -77,11 +113,12 @@ import Testing
         for (index, period) in periods.enumerated() {
             while next < calls.count && calls[next].visibleFrom <= cycleStarts[index] {
                 switch calls[next].command {
-                case let .change(playspec, insertAt, startFrom, superseding):
+                case let .change(playspec, insertAt, startFrom, superseding, crossfade):
                     handles.append(try renderer.schedulePlayspecChange(
-                        playspec, insertAt: insertAt, startFrom: startFrom, supersedingPending: superseding))
-                case let .replace(playspec): handles.append(try renderer.setPlayspec(playspec))
-                case let .seek(frame): try renderer.setPosition(frame)
+                        playspec, insertAt: insertAt, startFrom: startFrom, supersedingPending: superseding,
+                        crossfade: crossfade))
+                case let .replace(playspec, crossfade): handles.append(try renderer.setPlayspec(playspec, crossfade: crossfade))
+                case let .seek(frame, crossfade): try renderer.setPosition(frame, crossfade: crossfade)
                 case let .roll(rolling): try renderer.setTransportRolling(rolling)
                 }
                 next += 1
