@@ -23,6 +23,7 @@
 /* Vector types for the envelope (see kernels.c: vector code at -O0 too). */
 typedef double camio_d4 __attribute__((ext_vector_type(4)));
 typedef float camio_f4 __attribute__((ext_vector_type(4)));
+typedef int64_t camio_i4 __attribute__((ext_vector_type(4)));
 
 camio_playspec *camio_playspec_create(uint64_t id, uint32_t entry_count, uint32_t output_channels,
                                       uint64_t envelope_points, uint64_t envelope_gains) {
@@ -260,17 +261,20 @@ static void envelope_weights(const camio_entry *entry, int64_t from, uint32_t co
             const int64_t start = frames[next - 1];
             const double first = gains[(size_t)(next - 1) * width + column];
             const double slope = (gains[(size_t)next * width + column] - first) / (double)(frames[next] - start);
-            /* Distances as doubles: exact below 2^53 frames, so the vector
-             * lanes and the scalar tail compute each frame's value alike. */
-            const double offset = (double)(frame - start);
-            const camio_d4 lanes = {0, 1, 2, 3};
+            /* Each frame's distance from the segment's start is converted
+             * to a double on its own, as an integer (rounded alike wherever
+             * a run began, also beyond 2^53 frames), in the vector lanes
+             * and in the scalar tail. */
+            const int64_t offset = frame - start;
+            const camio_i4 lanes = {0, 1, 2, 3};
             uint32_t r = 0;
             for (; r + 4 <= run; r += 4) {
-                camio_d4 values = first + slope * ((offset + (double)r) + lanes);
+                camio_d4 distances = __builtin_convertvector((offset + (int64_t)r) + lanes, camio_d4);
+                camio_d4 values = first + slope * distances;
                 camio_f4 narrowed = __builtin_convertvector(values, camio_f4);
                 memcpy(weights + i + r, &narrowed, sizeof narrowed);
             }
-            for (; r < run; r++) weights[i + r] = (float)(first + slope * (offset + (double)r));
+            for (; r < run; r++) weights[i + r] = (float)(first + slope * (double)(offset + (int64_t)r));
         }
         i += run;
         if (next < points && from + i >= frames[next]) next++;

@@ -295,7 +295,7 @@ extension GainEnvelope {
             if let bad = point.gains.firstIndex(where: { !$0.isFinite }) {
                 throw fail("envelope point \(index) has gain \(point.gains[bad]); gains must be finite")
             }
-            if abs(point.frame) > PlayspecLimits.frameLimit {
+            if point.frame < -PlayspecLimits.frameLimit || point.frame > PlayspecLimits.frameLimit {
                 throw fail("envelope point \(index) is at frame \(point.frame), beyond ±2^60")
             }
             if index > 0, point.frame <= points[index - 1].frame {
