@@ -452,11 +452,11 @@ public final class AudioInterface: Sendable {
     /// Connects two JACK ports (either may belong to another client).
     ///
     /// Returns once the server runs its graph with the cable, a cycle or two
-    /// after the request (bounded by 4 periods or 100 ms): what you play from
-    /// then on reaches the destination from its first frame. (jack2 takes a
-    /// new order of execution only at the start of a later cycle; a player
-    /// started in between would run before its new reader for one cycle,
-    /// and the reader would miss that period.)
+    /// after the request (waiting at most the longer of 4 periods and
+    /// 100 ms): what you play from then on reaches the destination from its
+    /// first frame. (jack2 takes a new order of execution only at the start
+    /// of a later cycle; a player started in between would run before its
+    /// new reader for one cycle, and the reader would miss that period.)
     ///
     /// Safe from any thread, also while ``close()`` runs: calls that use the
     /// JACK client run one at a time (jack2's client cannot carry two

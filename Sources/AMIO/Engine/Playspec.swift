@@ -157,7 +157,7 @@ extension Playspec {
 /// the same audio at two gains, so a linear crossfade is exactly a gain ramp
 /// (an equal-power one would swell by up to 3 dB halfway).
 func gainChangeCrossfade(sampleRate: Int) -> Crossfade {
-    Crossfade(frames: max(1, sampleRate / 100), shape: .linear)
+    Crossfade(frames: min(Crossfade.maximumFrames, max(1, sampleRate / 100)), shape: .linear)
 }
 
 /// The limits a playspec is checked against before it is compiled.

@@ -541,9 +541,10 @@ const char *_Nullable camio_jack_port_name(const camio_jack *jack, bool is_input
 /// and after the call when one of the ports is the client's
 /// (camio_engine_invalidate_latency); the caller then refreshes it. Returns
 /// once the server runs the graph with the cable (its graph-order notice and
-/// two cycles of ours since; at most 4 periods or 100 ms), so that what the
-/// client plays from then on reaches the destination in the same cycle, never
-/// one cycle in the old order of execution. camio_jack_disconnect likewise.
+/// two cycles of ours since; waiting at most the longer of 4 periods and
+/// 100 ms), so that what the client plays from then on reaches the
+/// destination in the same cycle, never one cycle in the old order of
+/// execution. camio_jack_disconnect likewise.
 int camio_jack_connect(camio_jack *jack, const char *source, const char *destination);
 int camio_jack_disconnect(camio_jack *jack, const char *source, const char *destination);
 
