@@ -157,6 +157,27 @@ public enum AudioTime: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Whether this time comes before `other`, times in frames counting at
+    /// `frameRate` (a session's rate): seconds and frames are compared in
+    /// frames at that rate, unrounded. The exact order is the playing rate's,
+    /// once both are frames there.
+    func isBefore(_ other: AudioTime, countingFramesAt frameRate: Int) -> Bool {
+        switch (self, other) {
+        case let (.seconds(a), .seconds(b)): a < b
+        case let (.frames(a), .frames(b)): a < b
+        case let (.seconds(a), .frames(b)): a * Double(frameRate) < Double(b)
+        case let (.frames(a), .seconds(b)): Double(a) < b * Double(frameRate)
+        }
+    }
+
+    /// The time as a message shows it: `2.5 s`, `1 s`, or frames with an `s` (`24000s`).
+    var shown: String {
+        switch self {
+        case let .seconds(seconds): "\(TimelineLimit.formatNumber(seconds)) s"
+        case let .frames(frames): "\(frames)s"
+        }
+    }
+
     /// The text form: seconds, or frames with an `s`.
     public var description: String {
         switch self {

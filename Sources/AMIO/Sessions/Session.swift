@@ -19,7 +19,7 @@ import Foundation
 /// the playing rate in ``playspec(sampleRate:)`` (see "Times at any rate" in
 /// Docs/Session-Format.md).
 ///
-/// Build one in Swift with ``init(url:outputs:sampleRate:length:clips:entries:)``
+/// Build one in Swift with ``init(url:outputs:sampleRate:length:loop:clips:entries:)``
 /// and save it with ``write(to:)``; ``init(contentsOf:)`` reads back what it
 /// wrote, equal.
 public struct Session: Sendable, Hashable {
@@ -62,7 +62,7 @@ public struct Session: Sendable, Hashable {
         /// How to make the file when it is missing (the example sessions ship no audio).
         public var generator: Generator?
 
-        /// A clip; ``Session/init(url:outputs:sampleRate:length:clips:entries:)`` checks it.
+        /// A clip; ``Session/init(url:outputs:sampleRate:length:loop:clips:entries:)`` checks it.
         ///
         /// - Parameters:
         ///   - name: The name entries refer to it by (its key in the file's `clips`).
@@ -87,7 +87,7 @@ public struct Session: Sendable, Hashable {
         /// Where it ends (the frame after its last), or the clip's end.
         public var end: AudioTimeBound
 
-        /// A crop; ``Session/init(url:outputs:sampleRate:length:clips:entries:)``
+        /// A crop; ``Session/init(url:outputs:sampleRate:length:loop:clips:entries:)``
         /// checks that its end comes after its start.
         ///
         /// - Parameters:
@@ -101,14 +101,8 @@ public struct Session: Sendable, Hashable {
         /// Whether the end comes after the start, a time in frames counting at `frameRate`.
         func endIsAfterStart(countingFramesAt frameRate: Int) -> Bool {
             guard case let .time(end) = end else { return true }
-            switch (start, end) {
-            case let (.seconds(a), .seconds(b)): return a < b
-            case let (.frames(a), .frames(b)): return a < b
-            // Compared in frames at the session's rate; the exact check is the
-            // playing rate's, once both ends are frames of the loaded clip.
-            case let (.seconds(a), .frames(b)): return a * Double(frameRate) < Double(b)
-            case let (.frames(a), .seconds(b)): return Double(a) < b * Double(frameRate)
-            }
+            // The exact check is the playing rate's, once both ends are frames of the loaded clip.
+            return start.isBefore(end, countingFramesAt: frameRate)
         }
     }
 
@@ -124,8 +118,18 @@ public struct Session: Sendable, Hashable {
         public var repeatEvery: AudioTime?
         /// One linear gain per output.
         public var gains: [Float]
+        /// How long every occurrence (the one play, or each repetition: the
+        /// crop, cut at the repeat) fades in; nil for no fade.
+        public var fadeIn: AudioTime?
+        /// How long every occurrence fades out at its end; nil for no fade.
+        /// `fadeIn` and `fadeOut` together fit in one occurrence at the playing rate.
+        public var fadeOut: AudioTime?
+        /// The curve of both fades (`shape` in the file).
+        public var fadeShape: FadeShape
+        /// A gain that changes over time, on top of ``gains`` and the fades; nil for none.
+        public var envelope: Envelope?
 
-        /// An entry; ``Session/init(url:outputs:sampleRate:length:clips:entries:)`` checks it.
+        /// An entry; ``Session/init(url:outputs:sampleRate:length:loop:clips:entries:)`` checks it.
         ///
         /// - Parameters:
         ///   - clip: The name of the clip to play.
@@ -133,13 +137,22 @@ public struct Session: Sendable, Hashable {
         ///   - repeatEvery: The distance between repetitions (more than 0), or nil to play once.
         ///   - crop: The part of the clip to play; the clip's own crop if nil.
         ///   - gains: One linear gain per output.
+        ///   - fadeIn: How long every occurrence fades in; nil for no fade.
+        ///   - fadeOut: How long every occurrence fades out; nil for no fade.
+        ///   - fadeShape: The curve of both fades (default: linear).
+        ///   - envelope: A gain envelope on top of `gains`, or nil.
         public init(clip: String, start: AudioTime = .seconds(0), repeatEvery: AudioTime? = nil, crop: Crop? = nil,
-                    gains: [Float]) {
+                    gains: [Float], fadeIn: AudioTime? = nil, fadeOut: AudioTime? = nil, fadeShape: FadeShape = .linear,
+                    envelope: Envelope? = nil) {
             self.clip = clip
             self.crop = crop
             self.start = start
             self.repeatEvery = repeatEvery
             self.gains = gains
+            self.fadeIn = fadeIn
+            self.fadeOut = fadeOut
+            self.fadeShape = fadeShape
+            self.envelope = envelope
         }
     }
 
@@ -158,7 +171,7 @@ public struct Session: Sendable, Hashable {
         /// Channels of the generated file, 1…8.
         public var channels: Int
 
-        /// A generator; ``Session/init(url:outputs:sampleRate:length:clips:entries:)`` checks its values.
+        /// A generator; ``Session/init(url:outputs:sampleRate:length:loop:clips:entries:)`` checks its values.
         ///
         /// - Parameters:
         ///   - kind: One of ``kinds``.
@@ -195,6 +208,8 @@ public struct Session: Sendable, Hashable {
     public var sampleRate: Int?
     /// How long the session is; by default where the last one-shot entry ends.
     public var length: AudioTime?
+    /// How a loop of it plays (the crossfade of `amio mix --loop`'s jump); nil for an exact jump.
+    public var loop: Loop?
     /// The clips, by name.
     public var clips: [String: Clip]
     /// The entries, in file order.
@@ -220,12 +235,13 @@ public struct Session: Sendable, Hashable {
     ///     to, 1…768 000; required if any time is in frames.
     ///   - length: How long the session is; by default where the last one-shot
     ///     entry ends; required if an entry repeats.
+    ///   - loop: How a loop of the session plays (its jump's crossfade); nil for an exact jump.
     ///   - clips: The clips, each name once.
     ///   - entries: The entries, at most ``maximumEntries``.
     /// - Throws: ``AMIOError/invalidSession(path:location:reason:)`` naming the
     ///   JSON path the bad value would have in the file (`entries[3].gains`)
     ///   and what is wrong with it, as ``init(contentsOf:)`` reports it.
-    public init(url: URL, outputs: Int = 2, sampleRate: Int? = nil, length: AudioTime? = nil,
+    public init(url: URL, outputs: Int = 2, sampleRate: Int? = nil, length: AudioTime? = nil, loop: Loop? = nil,
                 clips: [Clip] = [], entries: [Entry] = []) throws(AMIOError) {
         var byName: [String: Clip] = [:]
         for clip in clips {
@@ -235,21 +251,22 @@ public struct Session: Sendable, Hashable {
             }
         }
         let draft = Session(unchecked: url, version: Self.formatVersion, outputs: outputs, sampleRate: sampleRate,
-                            length: length, clips: byName, entries: entries)
+                            length: length, loop: loop, clips: byName, entries: entries)
         // The reader is the one place the rules live: the draft goes through
         // it as text, with its clips' paths absolute.
         let text = try SessionWriter(path: url.path, folder: nil).text(of: draft)
         try self.init(data: Data(text.utf8), url: url)
     }
 
-    /// The parts as they are, unchecked: what ``init(url:outputs:sampleRate:length:clips:entries:)`` checks.
-    private init(unchecked url: URL, version: Int, outputs: Int, sampleRate: Int?, length: AudioTime?,
+    /// The parts as they are, unchecked: what ``init(url:outputs:sampleRate:length:loop:clips:entries:)`` checks.
+    private init(unchecked url: URL, version: Int, outputs: Int, sampleRate: Int?, length: AudioTime?, loop: Loop?,
                  clips: [String: Clip], entries: [Entry]) {
         self.url = url
         self.version = version
         self.outputs = outputs
         self.sampleRate = sampleRate
         self.length = length
+        self.loop = loop
         self.clips = clips
         self.entries = entries
     }
@@ -322,7 +339,7 @@ public struct Session: Sendable, Hashable {
         self.url = url
         var reader = SessionReader(path: url.path)
         let top = try reader.object(root, at: "$")
-        try reader.allowOnly(["$schema", "version", "outputs", "sampleRate", "length", "clips", "entries"], in: top, at: "")
+        try reader.allowOnly(["$schema", "version", "outputs", "sampleRate", "length", "loop", "clips", "entries"], in: top, at: "")
         if let schema = top["$schema"] { _ = try reader.string(schema, at: "$schema") }
         guard let versionValue = top["version"] else { throw reader.fail("version", "required: 1") }
         guard case let .number(versionNumber) = versionValue, versionNumber == versionNumber.rounded(), versionNumber >= 1 else {
@@ -338,6 +355,7 @@ public struct Session: Sendable, Hashable {
         // Read before any time, so a time in frames knows the rate it counts at.
         reader.sampleRate = sampleRate
         length = try top["length"].map { value throws(AMIOError) in try reader.time(value, at: "length") }
+        loop = try top["loop"].map { value throws(AMIOError) in try reader.loop(value, at: "loop") }
 
         let base = url.deletingLastPathComponent()
         var clips: [String: Clip] = [:]
@@ -367,7 +385,8 @@ public struct Session: Sendable, Hashable {
         for (index, value) in items.enumerated() {
             let at = "entries[\(index)]"
             let fields = try reader.object(value, at: at)
-            try reader.allowOnly(["clip", "crop", "start", "repeat", "gains"], in: fields, at: at)
+            try reader.allowOnly(["clip", "crop", "start", "repeat", "fadeIn", "fadeOut", "shape", "envelope", "gains"],
+                                 in: fields, at: at)
             let clip = try reader.string(fields["clip"], at: "\(at).clip")
             guard clips[clip] != nil else {
                 let names = clips.keys.sorted()
@@ -383,7 +402,13 @@ public struct Session: Sendable, Hashable {
             entries.append(Entry(
                 clip: clip, start: start, repeatEvery: repeatEvery,
                 crop: try fields["crop"].map { value throws(AMIOError) in try reader.crop(value, at: "\(at).crop") },
-                gains: try reader.gains(fields["gains"], outputs: outputs, at: "\(at).gains")))
+                gains: try reader.gains(fields["gains"], outputs: outputs, at: "\(at).gains"),
+                fadeIn: try fields["fadeIn"].map { value throws(AMIOError) in try reader.time(value, at: "\(at).fadeIn") },
+                fadeOut: try fields["fadeOut"].map { value throws(AMIOError) in try reader.time(value, at: "\(at).fadeOut") },
+                fadeShape: try fields["shape"].map { value throws(AMIOError) in try reader.shape(value, at: "\(at).shape") } ?? .linear,
+                envelope: try fields["envelope"].map { [outputs] value throws(AMIOError) in
+                    try reader.envelope(value, outputs: outputs, at: "\(at).envelope")
+                }))
         }
         self.entries = entries
         if length == nil, entries.contains(where: { $0.repeatEvery != nil }) {
@@ -476,7 +501,13 @@ extension Session {
             do { stop = try TimelineLimit.sum(start, Int64(b - a), name: "\(at).start") } catch {
                 throw fail("\(at).start", "the entry ends beyond the timeline limit of ±2^62 frames (\(start) + \(b - a) frames)")
             }
-            playspec.append(PlayspecEntry(clip: clip, frames: a..<b, playAt: start, repeatInterval: interval, gains: entry.gains))
+            let (fadeIn, fadeOut) = try fades(of: entry, at: at, occurrence: interval > 0 ? min(Int64(b - a), interval) : Int64(b - a),
+                                              cutAtTheRepeat: interval > 0 && interval < Int64(b - a), rate: sampleRate, frames: frames)
+            playspec.append(PlayspecEntry(clip: clip, frames: a..<b, playAt: start, repeatInterval: interval, gains: entry.gains,
+                                          fadeIn: fadeIn, fadeOut: fadeOut, fadeShape: entry.fadeShape,
+                                          envelope: try entry.envelope.map { envelope throws(AMIOError) in
+                                              try gainEnvelope(envelope, at: "\(at).envelope", rate: sampleRate, frames: frames)
+                                          }))
             if entry.repeatEvery == nil { end = max(end, stop) }
         }
         // The engine's own rules (its frame limit for where an entry starts,
@@ -488,7 +519,46 @@ extension Session {
             throw error
         }
         let total = try length.map { time throws(AMIOError) in try frames(time, at: "length") } ?? end
+        // Checked here too, so a session that loads at a rate also loops at it.
+        _ = try loopCrossfade(sampleRate: sampleRate)
         return (playspec, total)
+    }
+
+    /// An entry's fades in frames, checked to fit in one `occurrence` of it.
+    private func fades(of entry: Entry, at location: String, occurrence: Int64, cutAtTheRepeat: Bool, rate: Int,
+                       frames: (AudioTime, String) throws(AMIOError) -> Int64) throws(AMIOError) -> (Int, Int) {
+        let fadeIn = try entry.fadeIn.map { time throws(AMIOError) in try frames(time, "\(location).fadeIn") } ?? 0
+        let fadeOut = try entry.fadeOut.map { time throws(AMIOError) in try frames(time, "\(location).fadeOut") } ?? 0
+        // Each is within 2^62, so the sum cannot overflow.
+        guard fadeIn + fadeOut <= occurrence else {
+            let given = [("fadeIn", entry.fadeIn, fadeIn), ("fadeOut", entry.fadeOut, fadeOut)].filter { $0.1 != nil && $0.2 > 0 }
+            let named = given.map { "\($0.0) \($0.1!.shown) (\($0.2) frames)" }.joined(separator: " + ")
+            throw .invalidSession(path: url.path, location: given.count == 1 ? "\(location).\(given[0].0)" : location,
+                                  reason: "\(named) \(given.count == 1 ? "is" : "are") longer than one occurrence of the entry at "
+                                      + "\(rate) Hz (\(occurrence) frames: the crop" + (cutAtTheRepeat ? ", cut at the repeat)" : ")"))
+        }
+        return (Int(fadeIn), Int(fadeOut))
+    }
+
+    /// A session envelope as the engine takes it: frames at the playing rate,
+    /// each point a frame after the last; one gain a point, or one per output for all.
+    private func gainEnvelope(_ envelope: Envelope, at location: String, rate: Int,
+                              frames: (AudioTime, String) throws(AMIOError) -> Int64) throws(AMIOError) -> GainEnvelope {
+        let perOutput = envelope.points.contains { $0.gains.count > 1 }
+        var points: [GainEnvelope.Point] = []
+        points.reserveCapacity(envelope.points.count)
+        for (index, point) in envelope.points.enumerated() {
+            let at = "\(location).points[\(index)].at"
+            let frame = try frames(point.time, at)
+            if let last = points.last, frame <= last.frame {
+                throw .invalidSession(path: url.path, location: at,
+                                      reason: "\(point.time.shown) is frame \(frame) at \(rate) Hz, not after point \(index - 1) at frame \(last.frame): "
+                                          + "points must be at least a frame apart at the playing rate")
+            }
+            let gains = perOutput && point.gains.count == 1 ? Array(repeating: point.gains[0], count: outputs) : point.gains
+            points.append(GainEnvelope.Point(frame: frame, gains: gains))
+        }
+        return GainEnvelope(points, timeBase: envelope.timeBase)
     }
 
     /// Bounces the session with the offline driver into memory: what `amio mix`
@@ -652,7 +722,7 @@ extension Session.Generator {
 }
 
 /// Reads typed values out of the tree, failing with the JSON path.
-private struct SessionReader {
+struct SessionReader {
     let path: String
     /// The session's rate, which times in frames count at; none is allowed without it.
     var sampleRate: Int?
@@ -736,31 +806,34 @@ private struct SessionReader {
     }
 
     /// One gain for every output, or one per output: linear numbers, or strings in dB (`"-6 dB"`).
-    func gains(_ value: JSONValue?, outputs: Int, at location: String) throws(AMIOError) -> [Float] {
-        guard let value else { return Array(repeating: 1, count: outputs) }
-        let largest = Double(Float.greatestFiniteMagnitude)
-        func gain(_ item: JSONValue, at location: String) throws(AMIOError) -> Float {
-            switch item {
-            case let .number(linear):
-                guard abs(linear) <= largest else { throw fail(location, "\(TimelineLimit.formatNumber(linear)) is beyond a 32-bit float gain (±3.4e38)") }
-                return Float(linear)
-            case let .string(text):
-                guard let decibels = Self.decibels(text) else {
-                    throw fail(location, "\(quoted(text)) is not a gain: a linear number, or decibels like \"-6 dB\"")
-                }
-                let linear = pow(10, decibels / 20)
-                guard linear <= largest else { throw fail(location, "\(quoted(text)) is beyond a 32-bit float gain (at most +770 dB)") }
-                return Float(linear)
-            default: throw fail(location, "expected a gain (a linear number, or decibels like \"-6 dB\"), found \(item.kind)")
-            }
-        }
+    /// One gain is given back once per output, or once if not `expandingOne`.
+    func gains(_ value: JSONValue?, outputs: Int, at location: String, expandingOne: Bool = true) throws(AMIOError) -> [Float] {
+        guard let value else { return Array(repeating: 1, count: expandingOne ? outputs : 1) }
         if case let .array(items) = value {
             guard items.count == outputs else { throw fail(location, "\(items.count) gains given for \(outputs) outputs") }
             var result: [Float] = []
             for (index, item) in items.enumerated() { result.append(try gain(item, at: "\(location)[\(index)]")) }
             return result
         }
-        return Array(repeating: try gain(value, at: location), count: outputs)
+        return Array(repeating: try gain(value, at: location), count: expandingOne ? outputs : 1)
+    }
+
+    /// A linear number, or a string in dB (`"-6 dB"`); finite as a 32-bit float.
+    func gain(_ item: JSONValue, at location: String) throws(AMIOError) -> Float {
+        let largest = Double(Float.greatestFiniteMagnitude)
+        switch item {
+        case let .number(linear):
+            guard abs(linear) <= largest else { throw fail(location, "\(TimelineLimit.formatNumber(linear)) is beyond a 32-bit float gain (±3.4e38)") }
+            return Float(linear)
+        case let .string(text):
+            guard let decibels = Self.decibels(text) else {
+                throw fail(location, "\(quoted(text)) is not a gain: a linear number, or decibels like \"-6 dB\"")
+            }
+            let linear = pow(10, decibels / 20)
+            guard linear <= largest else { throw fail(location, "\(quoted(text)) is beyond a 32-bit float gain (at most +770 dB)") }
+            return Float(linear)
+        default: throw fail(location, "expected a gain (a linear number, or decibels like \"-6 dB\"), found \(item.kind)")
+        }
     }
 
     /// The grammar of a gain in decibels (the schema's pattern for one).

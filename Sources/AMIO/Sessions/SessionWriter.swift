@@ -64,6 +64,10 @@ struct SessionWriter {
         var top: [(String, String)] = [("version", "\(session.version)"), ("outputs", "\(session.outputs)")]
         if let sampleRate = session.sampleRate { top.append(("sampleRate", "\(sampleRate)")) }
         if let length = session.length { top.append(("length", try time(length, at: "length"))) }
+        if let loop = session.loop {
+            top.append(("loop", Self.object([("crossfade", try time(loop.crossfade, at: "loop.crossfade")),
+                                             ("shape", Self.string(loop.shape.rawValue))])))
+        }
         var clipLines: [String] = []
         for (name, clip) in session.clips.sorted(by: { $0.key < $1.key }) {
             let at = "clips" + JSONPath.component(name, first: false)
@@ -104,10 +108,31 @@ struct SessionWriter {
         var fields = [("clip", Self.string(entry.clip)), ("start", try time(entry.start, at: "\(location).start"))]
         if let repeatEvery = entry.repeatEvery { fields.append(("repeat", try time(repeatEvery, at: "\(location).repeat"))) }
         if let crop = entry.crop { fields.append(("crop", try self.crop(crop, at: "\(location).crop"))) }
-        var gains: [String] = []
-        for (index, gain) in entry.gains.enumerated() { gains.append(try self.gain(gain, at: "\(location).gains[\(index)]")) }
-        fields.append(("gains", "[" + gains.joined(separator: ", ") + "]"))
+        if let fadeIn = entry.fadeIn { fields.append(("fadeIn", try time(fadeIn, at: "\(location).fadeIn"))) }
+        if let fadeOut = entry.fadeOut { fields.append(("fadeOut", try time(fadeOut, at: "\(location).fadeOut"))) }
+        if entry.fadeShape != .linear { fields.append(("shape", Self.string(entry.fadeShape.rawValue))) }
+        if let envelope = entry.envelope { fields.append(("envelope", try self.envelope(envelope, at: "\(location).envelope"))) }
+        fields.append(("gains", try gains(entry.gains, at: "\(location).gains")))
         return Self.object(fields)
+    }
+
+    /// `[g, …]`, each in as few digits as read back as the same Float.
+    func gains(_ gains: [Float], at location: String) throws(AMIOError) -> String {
+        var written: [String] = []
+        for (index, gain) in gains.enumerated() { written.append(try self.gain(gain, at: "\(location)[\(index)]")) }
+        return "[" + written.joined(separator: ", ") + "]"
+    }
+
+    /// `{ "timeBase": …, "points": [{ "at": time, "gain": g or [g, …] }, …] }`: a point's one gain as a number.
+    func envelope(_ envelope: Session.Envelope, at location: String) throws(AMIOError) -> String {
+        var points: [String] = []
+        for (index, point) in envelope.points.enumerated() {
+            let at = "\(location).points[\(index)]"
+            let gain = point.gains.count == 1 ? try self.gain(point.gains[0], at: "\(at).gain")
+                : try gains(point.gains, at: "\(at).gain")
+            points.append(Self.object([("at", try time(point.time, at: "\(at).at")), ("gain", gain)]))
+        }
+        return Self.object([("timeBase", Self.string(envelope.timeBase.rawValue)), ("points", "[" + points.joined(separator: ", ") + "]")])
     }
 
     func crop(_ crop: Session.Crop, at location: String) throws(AMIOError) -> String {

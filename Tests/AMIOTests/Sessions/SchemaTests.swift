@@ -23,8 +23,11 @@ import Testing
     /// A session that is valid by both, with every optional field present.
     static let base = """
         {"$schema": "session.schema.json", "version": 1, "outputs": 2, "sampleRate": 48000, "length": "0:08",
+         "loop": {"crossfade": 0.01, "shape": "equalPower"},
          "clips": {"a": {"file": "a.wav", "crop": [0, "end"], "generate": {"kind": "tone", "seconds": 1, "frequency": 440, "channels": 1}}},
-         "entries": [{"clip": "a", "start": 0.5, "repeat": 1, "crop": ["0s", 0.5], "gains": ["-6 dB", 0.5]}]}
+         "entries": [{"clip": "a", "start": 0.5, "repeat": 1, "crop": ["0s", 0.5], "fadeIn": 0.1, "fadeOut": "480s", "shape": "linear",
+                      "envelope": {"timeBase": "occurrence", "points": [{"at": 0, "gain": 0.5}, {"at": 0.25, "gain": ["-6 dB", 1]}]},
+                      "gains": ["-6 dB", 0.5]}]}
         """
 
     /// Values put in every field: types, bounds, and the strings the issue found in dispute.
@@ -37,6 +40,9 @@ import Testing
         #""dB""#, #""- 6 dB""#, #""0x1p1 dB""#, #""1e3 dB""#, #""a\u0000b""#, #""99999999999:00:00""#,
         "true", "false", "null", "[]", "[1]", "[0, 1]", "[0, \"end\"]", "[1, 0.5]", "[0, 1, 2]", "[\"-6 dB\", 1]", "[1, 2, 3]",
         "{}", #"{"kind": "click"}"#, #"{"file": "b.wav"}"#,
+        #""linear""#, #""equalPower""#, #""exponential""#, #""Linear""#, #""equal power""#, #""occurrence""#, #""timeline""#,
+        #"{"at": 0, "gain": 1}"#, #"[{"at": 0, "gain": 1}]"#, #"[{"at": 1, "gain": 1}, {"at": 0, "gain": 1}]"#,
+        #"{"crossfade": 1}"#, #"{"points": [{"at": "10s", "gain": "-6 dB"}]}"#, #"{"at": 0}"#,
     ]
 
     /// The fields probed: JSON paths into ``base``.
@@ -53,6 +59,15 @@ import Testing
         [.key("entries"), .index(0), .key("repeat")], [.key("entries"), .index(0), .key("crop")],
         [.key("entries"), .index(0), .key("crop"), .index(0)], [.key("entries"), .index(0), .key("crop"), .index(1)],
         [.key("entries"), .index(0), .key("gains")], [.key("entries"), .index(0), .key("gains"), .index(0)],
+        [.key("loop")], [.key("loop"), .key("crossfade")], [.key("loop"), .key("shape")],
+        [.key("entries"), .index(0), .key("fadeIn")], [.key("entries"), .index(0), .key("fadeOut")],
+        [.key("entries"), .index(0), .key("shape")], [.key("entries"), .index(0), .key("envelope")],
+        [.key("entries"), .index(0), .key("envelope"), .key("timeBase")], [.key("entries"), .index(0), .key("envelope"), .key("points")],
+        [.key("entries"), .index(0), .key("envelope"), .key("points"), .index(0)],
+        [.key("entries"), .index(0), .key("envelope"), .key("points"), .index(0), .key("at")],
+        [.key("entries"), .index(0), .key("envelope"), .key("points"), .index(1), .key("at")],
+        [.key("entries"), .index(0), .key("envelope"), .key("points"), .index(1), .key("gain")],
+        [.key("entries"), .index(0), .key("envelope"), .key("points"), .index(1), .key("gain"), .index(0)],
     ]
 
     enum PathStep: Hashable, CustomStringConvertible {
@@ -89,6 +104,15 @@ import Testing
                 if case let .array(gains)? = entry["gains"], gains.count != outputs { return "gains per output" }
                 if entry["repeat"] != nil, top["length"] == nil { return "length required with a repeat" }
                 if let crop = entry["crop"], !cropEndsAfterStart(crop, sampleRate: sampleRate) { return "crop end not after its start" }
+                if case let .object(envelope)? = entry["envelope"], case let .array(points)? = envelope["points"] {
+                    var previous: AudioTime?
+                    for case let .object(point) in points {
+                        if case let .array(gains)? = point["gain"], gains.count != outputs { return "envelope gains per output" }
+                        guard let at = point["at"].flatMap(time) else { continue }
+                        if let previous, !previous.isBefore(at, countingFramesAt: sampleRate ?? 1) { return "envelope points out of order" }
+                        previous = at
+                    }
+                }
             }
         }
         for time in times(in: document) {
@@ -101,15 +125,17 @@ import Testing
     static func cropEndsAfterStart(_ crop: JSONValue, sampleRate: Int?) -> Bool {
         guard case let .array(ends) = crop, ends.count == 2 else { return true }
         if ends[1] == .string("end") { return true }
-        func seconds(_ value: JSONValue) -> AudioTime? {
-            switch value {
-            case let .number(n): .seconds(n)
-            case let .string(text): try? AudioTime(parsing: text)
-            default: nil
-            }
-        }
-        guard let a = seconds(ends[0]), let b = seconds(ends[1]) else { return true }
+        guard let a = time(ends[0]), let b = time(ends[1]) else { return true }
         return Session.Crop(start: a, end: .time(b)).endIsAfterStart(countingFramesAt: sampleRate ?? 1)
+    }
+
+    /// A time position's value as the parser reads it, if it is one.
+    static func time(_ value: JSONValue) -> AudioTime? {
+        switch value {
+        case let .number(n): .seconds(n)
+        case let .string(text): try? AudioTime(parsing: text)
+        default: nil
+        }
     }
 
     /// Every value in a time position of the document.
@@ -117,6 +143,7 @@ import Testing
         guard case let .object(top) = document else { return [] }
         var found: [JSONValue] = []
         if let length = top["length"] { found.append(length) }
+        if case let .object(loop)? = top["loop"], let crossfade = loop["crossfade"] { found.append(crossfade) }
         func crop(_ value: JSONValue?) {
             guard case let .array(ends)? = value else { return }
             found.append(contentsOf: ends.prefix(2).enumerated().filter { $0.offset == 0 || $0.element != .string("end") }.map(\.element))
@@ -129,6 +156,10 @@ import Testing
                 if let start = entry["start"] { found.append(start) }
                 if let again = entry["repeat"] { found.append(again) }
                 crop(entry["crop"])
+                for key in ["fadeIn", "fadeOut"] { if let fade = entry[key] { found.append(fade) } }
+                if case let .object(envelope)? = entry["envelope"], case let .array(points)? = envelope["points"] {
+                    for case let .object(point) in points { if let at = point["at"] { found.append(at) } }
+                }
             }
         }
         return found
@@ -239,11 +270,21 @@ import Testing
         #expect(gainNumber["maximum"] == .number(Double(Float.greatestFiniteMagnitude)))
         guard case let .object(properties)? = top["properties"], case let .object(entries)? = properties["entries"] else { return }
         #expect(entries["maxItems"] == .number(Double(Session.maximumEntries)))
+        // The names of shapes and time bases, and the most points, are the engine's.
+        guard case let .object(shape)? = defs["shape"], case let .object(envelope)? = defs["envelope"],
+              case let .object(envelopeFields)? = envelope["properties"], case let .object(timeBase)? = envelopeFields["timeBase"],
+              case let .object(points)? = envelopeFields["points"]
+        else { Issue.record("the schema's shape or envelope changed shape"); return }
+        #expect(shape["enum"] == .array(FadeShape.allCases.map { .string($0.rawValue) }))
+        #expect(timeBase["enum"] == .array([.string("occurrence"), .string("timeline")]))
+        #expect(Set(GainEnvelope.TimeBase.allCases.map(\.rawValue)) == ["occurrence", "timeline"])
+        // The most points is the loader's rule (a probe of a million points takes minutes to check here), named in the description.
+        #expect(points["maxItems"] == nil && top["description"].map { "\($0)".contains("at most 1048576 points") } == true)
     }
 
     @Test func theExampleSessionsAreValidByTheSchema() throws {
         let validator = SchemaValidator(root: try Self.loadSchema())
-        for name in ["drum-loop.json", "multitrack.json"] {
+        for name in ["drum-loop.json", "multitrack.json", "fades.json"] {
             let document = try JSONValue.parse(try Data(contentsOf: exampleSessions.appendingPathComponent(name)))
             #expect(validator.validate(document).isEmpty, "\(name)")
         }

@@ -26,7 +26,7 @@ import Testing
         #expect(try Data(contentsOf: url) == text, "\(label): writing what was read back changes the text", sourceLocation: sourceLocation)
     }
 
-    @Test(arguments: ["drum-loop.json", "multitrack.json"])
+    @Test(arguments: ["drum-loop.json", "multitrack.json", "fades.json"])
     func theExampleSessionsReadBackAsWritten(name: String) throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -86,6 +86,43 @@ import Testing
         #expect(try String(contentsOf: url, encoding: .utf8) == "{\n  \"version\": 1,\n  \"outputs\": 2,\n  \"clips\": {},\n  \"entries\": []\n}\n")
     }
 
+    /// Fades, an envelope and a loop: one line an entry still, each field in the format's order.
+    @Test func fadesEnvelopesAndTheLoopAreWrittenInTheDocumentedLayout() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("fades.json")
+        let session = try Session(
+            url: url, outputs: 2, sampleRate: 48000, length: .seconds(6), loop: Session.Loop(crossfade: .seconds(0.02)),
+            clips: [Session.Clip(name: "pad", file: directory.appendingPathComponent("audio/pad.wav"))],
+            entries: [
+                Session.Entry(clip: "pad", crop: Session.Crop(end: .time(.seconds(6))), gains: [0.25, 0.25],
+                              fadeIn: .seconds(1.5), fadeOut: .frames(96000), fadeShape: .exponential),
+                Session.Entry(clip: "pad", repeatEvery: .seconds(0.5), gains: [1, 1], fadeOut: .seconds(0),
+                              envelope: Session.Envelope([Session.Envelope.Point(at: .seconds(0), gain: 0),
+                                                          Session.Envelope.Point(at: .frames(24000), gains: [0.5, 1])],
+                                                         timeBase: .timeline)),
+            ])
+        try session.write(to: url)
+        #expect(try String(contentsOf: url, encoding: .utf8) == """
+            {
+              "version": 1,
+              "outputs": 2,
+              "sampleRate": 48000,
+              "length": 6,
+              "loop": { "crossfade": 0.02, "shape": "equalPower" },
+              "clips": {
+                "pad": { "file": "audio/pad.wav" }
+              },
+              "entries": [
+                { "clip": "pad", "start": 0, "crop": [0, 6], "fadeIn": 1.5, "fadeOut": "96000s", "shape": "exponential", "gains": [0.25, 0.25] },
+                { "clip": "pad", "start": 0, "repeat": 0.5, "fadeOut": 0, "envelope": { "timeBase": "timeline", "points": [{ "at": 0, "gain": 0 }, { "at": "24000s", "gain": [0.5, 1] }] }, "gains": [1, 1] }
+              ]
+            }
+
+            """)
+        try expectRoundTrip(session, to: url)
+    }
+
     /// Every field the format has, with the values most likely to come back different.
     @Test func aSessionWithEveryFieldAndAwkwardValuesReadsBackAsWritten() throws {
         let directory = try temporaryDirectory()
@@ -111,13 +148,21 @@ import Testing
         ]
         let session = try Session(
             url: directory.appendingPathComponent("every.json"), outputs: 3, sampleRate: 44100, length: .frames(limit),
-            clips: clips,
+            loop: Session.Loop(crossfade: .frames(limit), shape: .exponential), clips: clips,
             entries: names.enumerated().map { index, name in
                 Session.Entry(clip: name.isEmpty ? "plain" : name,
                               start: [.seconds(0), .frames(0), .seconds(TimelineLimit.maximumSeconds), .frames(1 << 60)][index % 4],
                               repeatEvery: [nil, .frames(1), .seconds(1e-6), .seconds(0.1)][index % 4],
                               crop: index % 3 == 0 ? nil : Session.Crop(start: .frames(1), end: index % 2 == 0 ? .end : .time(.seconds(1))),
-                              gains: gains[index % gains.count])
+                              gains: gains[index % gains.count],
+                              fadeIn: [nil, .frames(0), .seconds(.leastNonzeroMagnitude), .frames(limit)][index % 4],
+                              fadeOut: [.seconds(TimelineLimit.maximumSeconds), nil, .frames(1), .seconds(1.0 / 3)][index % 4],
+                              fadeShape: FadeShape.allCases[index % 3],
+                              envelope: index % 2 == 0 ? nil : Session.Envelope(
+                                  [Session.Envelope.Point(at: .frames(0), gains: gains[index % gains.count]),
+                                   Session.Envelope.Point(at: .seconds(1e-300), gain: -.greatestFiniteMagnitude),
+                                   Session.Envelope.Point(at: .frames(limit), gains: [0, -0.0, .leastNonzeroMagnitude])],
+                                  timeBase: GainEnvelope.TimeBase.allCases[index / 2 % 2]))
             })
         try expectRoundTrip(session, to: session.url)
         // Written beside a folder of the same name's prefix, the clips are not taken for its own.
@@ -189,6 +234,22 @@ import Testing
                 frequency: max(1e-9, unit() * 24000), channels: 1 + rng.below(8))
             clips.append(Session.Clip(name: "\(name())#\(index)", file: file, crop: crop(), generator: generator))
         }
+        func gain() -> Float {
+            let bits = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))
+            return rng.below(2) == 0 && bits.isFinite ? bits : Float(unit() * 4 - 2)
+        }
+        /// Points each after the last (at the session's rate), one gain or one per output each.
+        func envelope() -> Session.Envelope? {
+            guard rng.below(3) == 0 else { return nil }
+            var points: [Session.Envelope.Point] = []
+            for _ in 0..<(1 + rng.below(6)) {
+                let at = time()
+                guard points.last.map({ $0.time.isBefore(at, countingFramesAt: sampleRate ?? 1) }) ?? true else { continue }
+                points.append(Session.Envelope.Point(at: at, gains: (0..<(rng.below(2) == 0 ? 1 : outputs)).map { _ in gain() }))
+            }
+            if points.isEmpty { points = [Session.Envelope.Point(at: .seconds(0), gain: gain())] }
+            return Session.Envelope(points, timeBase: rng.pick(GainEnvelope.TimeBase.allCases))
+        }
         var entries: [Session.Entry] = []
         if !clips.isEmpty {
             for _ in 0..<rng.below(12) {
@@ -197,12 +258,16 @@ import Testing
                     return rng.below(2) == 0 && bits.isFinite ? bits : Float(unit() * 4 - 2)
                 }
                 entries.append(Session.Entry(clip: rng.pick(clips).name, start: time(),
-                                             repeatEvery: rng.below(3) == 0 ? positiveTime() : nil, crop: crop(), gains: gains))
+                                             repeatEvery: rng.below(3) == 0 ? positiveTime() : nil, crop: crop(), gains: gains,
+                                             fadeIn: rng.below(3) == 0 ? time() : nil, fadeOut: rng.below(3) == 0 ? time() : nil,
+                                             fadeShape: rng.pick(FadeShape.allCases), envelope: envelope()))
             }
         }
         let repeats = entries.contains { $0.repeatEvery != nil }
         return try Session(url: url, outputs: outputs, sampleRate: sampleRate,
-                           length: repeats || rng.below(2) == 0 ? time() : nil, clips: clips, entries: entries)
+                           length: repeats || rng.below(2) == 0 ? time() : nil,
+                           loop: rng.below(3) == 0 ? Session.Loop(crossfade: time(), shape: rng.pick(FadeShape.allCases)) : nil,
+                           clips: clips, entries: entries)
     }
 
     /// The initialiser checks by the rules of a file, and names the JSON path the value would have.
@@ -245,6 +310,23 @@ import Testing
                 try Session(url: url, clips: [Session.Clip(name: "kick", file: kick.file, generator: Session.Generator(kind: "kick", seconds: 601))]) }),
             ("clips.kick.generate.channels", "9 is outside 1...8", { () throws(AMIOError) in
                 try Session(url: url, clips: [Session.Clip(name: "kick", file: kick.file, generator: Session.Generator(kind: "kick", channels: 9))]) }),
+            ("entries[0].fadeIn", "-0.5 is negative", { () throws(AMIOError) in
+                try Session(url: url, clips: [kick], entries: [Session.Entry(clip: "kick", gains: [1, 1], fadeIn: .seconds(-0.5))]) }),
+            ("entries[0].fadeOut", "'480s' is a time in frames, which count at the session's sampleRate, and the session gives none", { () throws(AMIOError) in
+                try Session(url: url, clips: [kick], entries: [Session.Entry(clip: "kick", gains: [1, 1], fadeOut: .frames(480))]) }),
+            ("entries[0].envelope.points", "an envelope has at least one point", { () throws(AMIOError) in
+                try Session(url: url, clips: [kick], entries: [Session.Entry(clip: "kick", gains: [1, 1], envelope: Session.Envelope([]))]) }),
+            ("entries[0].envelope.points[1].at", "1 s is not after point 0 at 2 s: points must come in order", { () throws(AMIOError) in
+                try Session(url: url, clips: [kick], entries: [Session.Entry(clip: "kick", gains: [1, 1], envelope: Session.Envelope(
+                    [Session.Envelope.Point(at: .seconds(2), gain: 1), Session.Envelope.Point(at: .seconds(1), gain: 0)]))]) }),
+            ("entries[0].envelope.points[0].gain", "3 gains given for 2 outputs", { () throws(AMIOError) in
+                try Session(url: url, clips: [kick], entries: [Session.Entry(clip: "kick", gains: [1, 1], envelope: Session.Envelope(
+                    [Session.Envelope.Point(at: .seconds(0), gains: [1, 1, 1])]))]) }),
+            ("entries[0].envelope.points[0].gain", "nan is not a finite gain", { () throws(AMIOError) in
+                try Session(url: url, clips: [kick], entries: [Session.Entry(clip: "kick", gains: [1, 1], envelope: Session.Envelope(
+                    [Session.Envelope.Point(at: .seconds(0), gain: .nan)]))]) }),
+            ("loop.crossfade", "inf is not a finite number", { () throws(AMIOError) in
+                try Session(url: url, loop: Session.Loop(crossfade: .seconds(.infinity))) }),
             ("entries", "65537 entries; a session holds at most 65536", { () throws(AMIOError) in
                 try Session(url: url, outputs: 1, clips: [kick],
                             entries: Array(repeating: Session.Entry(clip: "kick", gains: [1]), count: Session.maximumEntries + 1)) }),
@@ -282,6 +364,10 @@ import Testing
         #expect(later?.0 == "version" && later?.1.contains("a later format version") == true)
         let noRate = failure { $0.entries[0].start = .frames(1) }
         #expect(noRate?.0 == "entries[0].start")
+        let silentPoint = failure { $0.entries[0].envelope = Session.Envelope([Session.Envelope.Point(at: .seconds(0), gain: -.infinity)]) }
+        #expect(silentPoint?.0 == "entries[0].envelope.points[0].gain" && silentPoint?.1.hasPrefix("-inf is not a finite gain") == true)
+        let endless = failure { $0.loop = Session.Loop(crossfade: .seconds(.nan)) }
+        #expect(endless?.0 == "loop.crossfade")
         // A folder that does not exist is a file error, and leaves nothing behind.
         let nowhere = directory.appendingPathComponent("no/such/folder/s.json")
         let error = #expect(throws: AMIOError.self) { try made.write(to: nowhere) }
@@ -338,6 +424,8 @@ import Testing
         try await sessionFormatExample()
         try writeExample()
         try audioTimeExample()
+        try loopCrossfadeExample()
+        try await fadesExample()
     }
 
     func initialiserExample() throws {
@@ -381,6 +469,32 @@ import Testing
         try session.write(to: url)
         print(try Session(contentsOf: url) == session)   // true
         #expect(try Session(contentsOf: url) == session)
+    }
+
+    func loopCrossfadeExample() throws {
+        let session = try Session(url: URL(fileURLWithPath: "/tmp/loop.json"), loop: Session.Loop(crossfade: .seconds(0.01)))
+        let fade = try session.loopCrossfade(sampleRate: 44100)   // 441 frames, equal power
+        #expect(fade == Crossfade(frames: 441, shape: .equalPower))
+        #expect(try Session(url: session.url).loopCrossfade(sampleRate: 44100) == .none)
+    }
+
+    func fadesExample() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("song")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let pad = Session.Clip(name: "pad", file: folder.appendingPathComponent("audio/pad.wav"),
+                               generator: Session.Generator(kind: "tone", seconds: 4, frequency: 220))
+        let swell = Session.Envelope([Session.Envelope.Point(at: .seconds(0), gain: 0),
+                                      Session.Envelope.Point(at: .seconds(2), gains: [1, 0.5])])
+        let session = try Session(
+            url: folder.appendingPathComponent("pad.json"), sampleRate: 48000, loop: Session.Loop(crossfade: .frames(480)),
+            clips: [pad],
+            entries: [Session.Entry(clip: "pad", gains: [0.5, 0.5], fadeIn: .seconds(0.5), fadeOut: .frames(48000),
+                                    fadeShape: .equalPower, envelope: swell)])
+        let (playspec, _) = try await session.playspec(sampleRate: 44100)
+        print(playspec[0].fadeIn, playspec[0].fadeOut, playspec[0].envelope!.points[1].frame)   // 22050 44100 88200
+        #expect(playspec[0].fadeIn == 22050 && playspec[0].fadeOut == 44100 && playspec[0].envelope!.points[1].frame == 88200)
+        #expect(playspec[0].envelope!.points[0].gains == [0, 0], "one gain becomes one per output beside a point with one per output")
+        #expect(try session.loopCrossfade(sampleRate: 44100).frames == 441)
     }
 
     func audioTimeExample() throws {
