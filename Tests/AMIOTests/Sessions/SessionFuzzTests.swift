@@ -2,7 +2,8 @@
 import Foundation
 import Testing
 
-/// Seeded mutations of the example sessions — deleted keys, wrong types,
+/// Seeded mutations of the example sessions (fades, envelopes and a loop
+/// among them) — deleted keys, wrong types,
 /// huge, negative and non-finite numbers and time strings, deep nesting, long
 /// strings, odd paths, broken JSON text, 100 000 entries — run through the
 /// session loader in this process (it must never trap: every failure is a
@@ -49,6 +50,15 @@ import Testing
         .object([:]), .object(["kind": .string("click")]), .object(["file": .string("x.wav")]),
         .object(["kind": .string("tone"), "seconds": .number(601)]),
         .object(["kind": .string("take"), "seconds": .number(2), "channels": .number(8)]),
+        // Fades, envelopes and the loop.
+        .string("linear"), .string("equalPower"), .string("exponential"), .string("occurrence"), .string("timeline"),
+        .string("16777217s"), .number(349.6),
+        .object(["crossfade": .number(0.01)]), .object(["crossfade": .string("16777216s"), "shape": .string("linear")]),
+        .object(["points": .array([])]), .object(["at": .number(0), "gain": .number(1)]),
+        .object(["timeBase": .string("timeline"), "points": .array([.object(["at": .number(1e300), "gain": .number(1)])])]),
+        .object(["points": .array([.object(["at": .string("0s"), "gain": .number(1)]), .object(["at": .string("1s"), "gain": .number(0)])])]),
+        .object(["points": .array([.object(["at": .number(2), "gain": .number(1)]), .object(["at": .number(1), "gain": .number(0)])])]),
+        .array(Array(repeating: .object(["at": .number(0), "gain": .number(1)]), count: 3)),
     ]
 
     /// Every (path, value) of `value`, objects and arrays included.
@@ -84,7 +94,8 @@ import Testing
             let numeric = all.filter { path in
                 path.contains { step in
                     if case let .key(key) = step { return ["start", "repeat", "length", "crop", "seconds", "sampleRate", "outputs",
-                                                            "gains", "frequency", "channels", "version"].contains(key) }
+                                                            "gains", "frequency", "channels", "version", "fadeIn", "fadeOut",
+                                                            "crossfade", "at", "gain"].contains(key) }
                     return false
                 }
             }
@@ -143,7 +154,7 @@ import Testing
         // Sessions one level down, so "../" paths stay inside the test's folder.
         let folder = root.appendingPathComponent("sessions")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let bases = try ["drum-loop.json", "multitrack.json"].map {
+        let bases = try ["drum-loop.json", "multitrack.json", "fades.json"].map {
             try JSONValue.parse(try Data(contentsOf: exampleSessions.appendingPathComponent($0)))
         }
         print("session fuzz: seed \(Self.seed), \(Self.count) mutations (AMIO_FUZZ_SEED, AMIO_FUZZ_COUNT)")
