@@ -95,6 +95,18 @@ struct TimeArgument: Sendable, Equatable, CustomStringConvertible, ExpressibleBy
         return seconds.isFinite ? .seconds(seconds) : nil
     }
 
+    /// The time in seconds, summed as ``frames(atSampleRate:countingFramesAt:name:)``
+    /// sums frames (a difference below zero is zero); nil if a part is in
+    /// frames, which count at a rate not known yet.
+    var seconds: Double? {
+        var total = 0.0
+        for (subtract, part) in parts {
+            guard case let .seconds(seconds) = part else { return nil }
+            total = subtract ? max(0, total - seconds) : total + seconds
+        }
+        return total
+    }
+
     /// The time in frames at `sampleRate`: each part rounded to the nearest
     /// frame, summed left to right, never below zero. Parts in frames count
     /// at `frameRate` (a session's own rate, for `mix`), `sampleRate` if nil.

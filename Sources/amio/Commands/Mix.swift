@@ -20,6 +20,16 @@ struct Mix: AsyncParsableCommand {
             transform: TimeArgument.init(parsing:))
     var loop: [TimeArgument] = []
 
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Crossfade the loop's jump back over TIME (default: the session's loop crossfade, else an exact jump).", valueName: "time"),
+            transform: TimeArgument.init(parsing:))
+    var crossfade: TimeArgument?
+
+    @Option(help: ArgumentHelp("The crossfade's curve: \(FadeShapeArgument.names) (default: the session's, else equalPower).",
+                               valueName: "shape"),
+            transform: FadeShapeArgument.parse)
+    var crossfadeShape: FadeShape?
+
     @Option(parsing: .upToNextOption, help: "Ports to connect the outputs to (default: the physical ones).")
     var to: [String] = []
 
@@ -27,6 +37,34 @@ struct Mix: AsyncParsableCommand {
         guard loop.isEmpty || loop.count == 2 else { throw ValidationError("--loop takes two times, A and B") }
         try checkTime(start, name: "--start")
         for (time, name) in zip(loop, ["--loop A", "--loop B"]) { try checkTime(time, name: name) }
+        if let crossfade { try checkTime(crossfade, name: "--crossfade") }
+        guard loop.count == 2 || (crossfade == nil && crossfadeShape == nil) else {
+            throw ValidationError("--crossfade and --crossfade-shape are for the loop's jump: give --loop A B too")
+        }
+    }
+
+    /// The loop's crossfade at `rate`: the options', else the session's; checked to end before the next jump.
+    func loopCrossfade(of session: Session, rate: Int, frameRate: Int, loopLength: Int64) throws(AMIOError) -> Crossfade {
+        var fade = try session.loopCrossfade(sampleRate: rate)
+        if let crossfade {
+            let frames = try crossfade.frames(atSampleRate: rate, countingFramesAt: frameRate, name: "--crossfade")
+            guard frames <= Crossfade.maximumFrames else {
+                throw AMIOError.invalidArgument(name: "--crossfade", reason: "\(crossfade) is \(frames) frames at \(rate) Hz; "
+                    + "a crossfade is at most \(Crossfade.maximumFrames) frames (2^24)")
+            }
+            fade.frames = Int(frames)
+        }
+        if let crossfadeShape { fade.shape = crossfadeShape }
+        // The tail of one jump must end before the next: a jump during a crossfade cuts it.
+        guard Int64(fade.frames) <= loopLength else {
+            if let crossfade {
+                throw AMIOError.invalidArgument(name: "--crossfade", reason: "\(crossfade) is \(fade.frames) frames, longer than "
+                    + "the loop: A to B is \(loopLength) frames")
+            }
+            throw AMIOError.invalidArgument(name: "--loop", reason: "A to B is \(loopLength) frames, shorter than the session's "
+                + "loop crossfade of \(fade.frames) frames; give a shorter --crossfade")
+        }
+        return fade
     }
 
     func run() async throws {
@@ -52,6 +90,9 @@ struct Mix: AsyncParsableCommand {
                     throw AMIOError.invalidArgument(name: "--loop", reason: "A to B is \(loopFrames[1] - loopFrames[0]) frames; a loop "
                         + "is at least 4 periods (\(shortest) frames at this server's \(io.periodFrames)-frame period)")
                 }
+                let fade = loopFrames.count == 2
+                    ? try loopCrossfade(of: session, rate: rate, frameRate: frameRate, loopLength: loopFrames[1] - loopFrames[0])
+                    : Crossfade.none
                 let startFrame = try start.frames(atSampleRate: rate, countingFramesAt: frameRate, name: "--start")
                 guard loopFrames.count == 2 || startFrame < length else {
                     throw AMIOError.invalidArgument(name: "--start", reason: "\(start) is at or after the session's end "
@@ -71,7 +112,7 @@ struct Mix: AsyncParsableCommand {
                             // this ends when one does not (the server went away).
                             group.addTask {
                                 while !Task.isCancelled {
-                                    let jump = try io.schedulePlayspecChange(playspec, insertAt: b, startFrom: a)
+                                    let jump = try io.schedulePlayspecChange(playspec, insertAt: b, startFrom: a, crossfade: fade)
                                     guard case let .applied(frame) = try await jump.result else { return }
                                     passes.increment()
                                     logger.debug("looped at frame \(frame)")

@@ -29,6 +29,20 @@ struct Play: AsyncParsableCommand {
             transform: TimeArgument.init(parsing:))
     var start: TimeArgument = .zero
 
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Fade each file in over its first TIME (from --start in the first one; every repetition with --loop).", valueName: "time"),
+            transform: TimeArgument.init(parsing:))
+    var fadeIn: TimeArgument?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Fade each file out over its last TIME (every repetition with --loop).", valueName: "time"),
+            transform: TimeArgument.init(parsing:))
+    var fadeOut: TimeArgument?
+
+    @Option(help: ArgumentHelp("The fades' curve: \(FadeShapeArgument.names) (default: linear).", valueName: "shape"),
+            transform: FadeShapeArgument.parse)
+    var fadeShape: FadeShape = .linear
+
     @Option(parsing: .upToNextOption, help: ArgumentHelp(
         "The output (1, 2 …; 0 for none) of each channel of the files, in order (default: channel i to output i, mono to every output).",
         valueName: "output"))
@@ -82,16 +96,51 @@ struct Play: AsyncParsableCommand {
         guard map.allSatisfy({ (0...64).contains($0) }) else { throw ValidationError("--map takes outputs 0...64 (0: not played)") }
         try checkTime(at, name: "--at")
         try checkTime(start, name: "--start")
+        if let fadeIn { try checkTime(fadeIn, name: "--fade-in") }
+        if let fadeOut { try checkTime(fadeOut, name: "--fade-out") }
         _ = try rawFormat()
+    }
+
+    /// `--fade-in 1 + --fade-out 2`: the fades given, for a message.
+    var fadesGiven: (name: String, text: String, verb: String) {
+        let given = [("--fade-in", fadeIn), ("--fade-out", fadeOut)].compactMap { name, time in time.map { (name, $0) } }
+        return (given[0].0, given.map { "\($0.0) \($0.1)" }.joined(separator: " + "), given.count == 1 ? "is" : "are")
+    }
+
+    /// Fades longer than a file, in seconds, found before the server is
+    /// asked; fades in frames count at its rate, and wait for ``checkFades(_:_:of:rate:fromStart:)``.
+    func checkFadeSeconds(frames: Int, rate: Int, of file: String) throws(AMIOError) {
+        let given = [fadeIn, fadeOut].compactMap { $0 }
+        let seconds = given.compactMap(\.seconds)
+        guard !given.isEmpty, seconds.count == given.count else { return }
+        let sum = seconds.reduce(0, +)
+        guard sum <= Double(frames) / Double(rate) else {
+            let (name, text, verb) = fadesGiven
+            throw .invalidArgument(name: name, reason: "\(text) \(verb) \(String(format: "%.6g", sum)) s, "
+                + "longer than \(file) (\(formatTime(frames: Int64(frames), rate: rate)))")
+        }
+    }
+
+    /// Fades of `fadeIn` + `fadeOut` frames fit in the `length` frames of `file` that play.
+    func checkFades(_ fadeIn: Int64, _ fadeOut: Int64, of file: String, length: Int64, rate: Int,
+                    fromStart: Bool) throws(AMIOError) {
+        guard fadeIn + fadeOut > length else { return }
+        let (name, text, verb) = fadesGiven
+        throw .invalidArgument(name: name, reason: "\(text) \(verb) \(fadeIn + fadeOut) frames at \(rate) Hz, longer than "
+            + (fromStart ? "the \(length) frames of \(file) that play from --start \(start)" : "\(file) (\(length) frames)"))
     }
 
     func run() async throws {
         try await perform(options) { logger in
             let inputs = try InputFiles(files)
             let raw = try rawFormat()
-            let channels = try inputs.urls.map { url throws(AMIOError) in
+            let names = files.map { $0 == "-" || $0 == "/dev/stdin" ? "standard input" : $0 }
+            let channels = try zip(inputs.urls, names).map { url, name throws(AMIOError) in
                 if let raw { return raw.channelCount }
-                return try AudioFile(forReading: url).channelCount
+                let file = try AudioFile(forReading: url)
+                // A stream of unknown length is checked once it is loaded.
+                if let frames = file.frameCount { try checkFadeSeconds(frames: frames, rate: file.sampleRate, of: name) }
+                return file.channelCount
             }
             // A mono file goes to both sides of a stereo pair, not to the left alone.
             let outputs = max(2, map.max() ?? 0, map.isEmpty ? channels.max() ?? 1 : 0)
@@ -111,6 +160,8 @@ struct Play: AsyncParsableCommand {
                 let total = mix ? lengths.max()! : lengths.reduce(0, +)
                 let delay = try at.frames(atSampleRate: rate, name: "--at")
                 let skip = try start.frames(atSampleRate: rate, name: "--start")
+                let fadeInFrames = try fadeIn?.frames(atSampleRate: rate, name: "--fade-in") ?? 0
+                let fadeOutFrames = try fadeOut?.frames(atSampleRate: rate, name: "--fade-out") ?? 0
                 let last = try TimelineLimit.sum(delay, total, name: "--at")
                 guard last <= PlayspecEntry.maximumFrame else {
                     throw AMIOError.invalidArgument(name: "--at", reason: "\(at) puts the files' end beyond frame 2^60, "
@@ -120,15 +171,29 @@ struct Play: AsyncParsableCommand {
                     throw AMIOError.invalidArgument(name: "--start", reason: "\(start) is at or after the end of the files "
                         + "(\(formatTime(frames: total, rate: rate)))")
                 }
-                // Each file at its place in the sequence (or all at 0 mixed),
-                // moved earlier by --start so that --at hears that point first.
+                // Each file at its place in the sequence (or all at 0 mixed).
+                // Played once, what comes before --start is cropped off, so
+                // --at hears that point first and a fade-in starts there;
+                // looped, every repetition plays the whole files, the first
+                // moved earlier by --start.
                 var offset: Int64 = 0
                 var entries: [PlayspecEntry] = []
-                for (clip, length) in zip(clips, lengths) {
-                    let playAt = delay + offset - skip
-                    entries += try Self.entries(for: clip, playAt: playAt, repeatInterval: loop ? total : 0,
-                                                gain: Float(pow(10, gain / 20)), outputs: outputs, map: map)
-                    if !mix { offset += length }
+                let fades = Fades(fadeIn: Int(fadeInFrames), fadeOut: Int(fadeOutFrames), shape: fadeShape)
+                for ((clip, length), name) in zip(zip(clips, lengths), names) {
+                    defer { if !mix { offset += length } }
+                    if loop {
+                        try checkFades(fadeInFrames, fadeOutFrames, of: name, length: length, rate: rate, fromStart: false)
+                        entries += try Self.entries(for: clip, playAt: delay + offset - skip, repeatInterval: total,
+                                                    gain: Float(pow(10, gain / 20)), outputs: outputs, map: map, fades: fades)
+                        continue
+                    }
+                    let first = max(offset, skip)
+                    guard first < offset + length else { continue }
+                    try checkFades(fadeInFrames, fadeOutFrames, of: name, length: offset + length - first, rate: rate,
+                                   fromStart: first > offset)
+                    entries += try Self.entries(for: clip, frames: Int(first - offset)..<clip.frameCount, playAt: delay + first - skip,
+                                                repeatInterval: 0, gain: Float(pow(10, gain / 20)), outputs: outputs, map: map,
+                                                fades: fades)
                 }
                 try io.setPlayspec(Playspec(entries))
                 try io.setTransportRolling(true)
@@ -150,20 +215,30 @@ struct Play: AsyncParsableCommand {
         }
     }
 
-    /// The entries that play `clip`: one (channel i to output i, mono to
-    /// all) or, with a map, one per mapped channel with its gain on its output.
-    static func entries(for clip: AudioClip, playAt: Int64, repeatInterval: Int64, gain: Float, outputs: Int,
-                        map: [Int]) throws(AMIOError) -> [PlayspecEntry] {
-        guard !map.isEmpty else {
-            return [PlayspecEntry(clip: clip, playAt: playAt, repeatInterval: repeatInterval,
-                                  gains: Array(repeating: gain, count: outputs))]
+    /// The fades of every file's entries.
+    struct Fades {
+        var fadeIn = 0
+        var fadeOut = 0
+        var shape = FadeShape.linear
+    }
+
+    /// The entries that play `frames` of `clip` (all of it if nil): one
+    /// (channel i to output i, mono to all) or, with a map, one per mapped
+    /// channel with its gain on its output; each with the fades.
+    static func entries(for clip: AudioClip, frames: Range<Int>? = nil, playAt: Int64, repeatInterval: Int64, gain: Float,
+                        outputs: Int, map: [Int], fades: Fades = Fades()) throws(AMIOError) -> [PlayspecEntry] {
+        let frames = frames ?? 0..<clip.frameCount
+        func entry(_ clip: AudioClip, gains: [Float]) -> PlayspecEntry {
+            PlayspecEntry(clip: clip, frames: frames, playAt: playAt, repeatInterval: repeatInterval, gains: gains,
+                          fadeIn: fades.fadeIn, fadeOut: fades.fadeOut, fadeShape: fades.shape)
         }
+        guard !map.isEmpty else { return [entry(clip, gains: Array(repeating: gain, count: outputs))] }
         var entries: [PlayspecEntry] = []
         for (channel, output) in zip(0..<clip.channelCount, map) where output > 0 {
             let single = try AudioClip(channels: [clip.samples(channel: channel)], sampleRate: clip.sampleRate)
             var gains = [Float](repeating: 0, count: outputs)
             gains[output - 1] = gain
-            entries.append(PlayspecEntry(clip: single, playAt: playAt, repeatInterval: repeatInterval, gains: gains))
+            entries.append(entry(single, gains: gains))
         }
         return entries
     }
