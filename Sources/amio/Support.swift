@@ -341,25 +341,42 @@ final class PrivateServer: Sendable {
 enum Interrupt {
     /// Returns when SIGINT, SIGTERM or SIGHUP arrives, or when the task is cancelled.
     static func wait() async {
-        let resumed = Resumed()
-        let slot = ContinuationSlot()
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                slot.set(continuation)
-                // A closed terminal (SIGHUP) ends a take as Ctrl-C does: finalised.
-                for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
-                    signal(signalNumber, SIG_IGN)
-                    let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-                    source.setEventHandler {
-                        if resumed.claim() { slot.resume() }
-                    }
-                    source.resume()
-                    Sources.keep(source)
+        await Waiter().wait()
+    }
+
+    /// Catches the signals from when it is made, so that one arriving before
+    /// anything awaits it is not lost: ``interruptible(_:)`` makes one before
+    /// its work starts, or a Ctrl-C right after the work's first step (a
+    /// render creates its file at once) could come before the task that
+    /// watches for it ran, and the signal's default action end the process
+    /// with the file left behind.
+    final class Waiter: Sendable {
+        private let resumed = Resumed()
+        private let slot = ContinuationSlot()
+
+        init() {
+            // A closed terminal (SIGHUP) ends a take as Ctrl-C does: finalised.
+            for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+                source.setEventHandler { [resumed, slot] in
+                    if resumed.claim() { slot.resume() }
                 }
-                if Task.isCancelled, resumed.claim() { slot.resume() }
+                source.resume()
+                Sources.keep(source)
             }
-        } onCancel: {
-            if resumed.claim() { slot.resume() }
+        }
+
+        /// Returns when a signal has arrived since it was made, or when the task is cancelled.
+        func wait() async {
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    slot.set(continuation)
+                    if Task.isCancelled, resumed.claim() { slot.resume() }
+                }
+            } onCancel: {
+                if resumed.claim() { slot.resume() }
+            }
         }
     }
 
@@ -411,9 +428,11 @@ func untilInterruptedKeepingError(_ work: @escaping @Sendable () async throws ->
 /// Runs `work` until it finishes or the user interrupts (it is then
 /// cancelled); returns its result, or nil when interrupted.
 func interruptible<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T? {
-    try await withThrowingTaskGroup(of: T?.self) { group in
+    // Armed before the work starts: a signal from then on is the interrupt.
+    let interrupt = Interrupt.Waiter()
+    return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { try await work() }
-        group.addTask { await Interrupt.wait(); return nil }
+        group.addTask { await interrupt.wait(); return nil }
         let outcome = try await group.next()!
         group.cancelAll()
         return outcome
