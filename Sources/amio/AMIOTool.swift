@@ -8,8 +8,8 @@ struct AMIOTool: AsyncParsableCommand {
         commandName: "amio",
         abstract: "Play, record, mix and render audio through JACK with SwiftAMIO.",
         discussion: """
-            TIME is [[hh:]mm:]ss[.frac][t], frames with an s suffix (48000s, 1.7e6s), or a sum or \
-            difference of those (1:00+24000s), as in sox. A file name - is standard input or output.
+            TIME is [[hh:]mm:]ss[.frac][t], frames with an s suffix (48000s, 1.7e6s), milliseconds \
+            with ms (10ms), or a sum or difference of those (1:00+24000s), as in sox. A file name - is standard input or output.
             Exit codes: 0 success, 64 bad usage, 65 bad input file or session, 69 no JACK server \
             (or it went away), 70 internal failure, 74 I/O error, 75 an xrun with --fatal-xruns, \
             130 a render stopped by Ctrl-C.

@@ -7,7 +7,8 @@ import Foundation
 /// optional `t` (`1:30`, `90`, `.5`, `5025t`, `79:0285` — fields are not
 /// limited to 60, `1:` is a minute) or a number of frames with an `s`, which
 /// may have a fraction and an exponent (`48000s`, `1.7e6s`, rounded to the
-/// nearest frame). Parts are added left to right; a difference below zero
+/// nearest frame), or milliseconds with `ms` (`10ms`, amio's addition).
+/// Parts are added left to right; a difference below zero
 /// is zero, as in sox. The session format's times are `AudioTime`'s
 /// stricter subset.
 struct TimeArgument: Sendable, Equatable, CustomStringConvertible, ExpressibleByArgument {
@@ -24,7 +25,7 @@ struct TimeArgument: Sendable, Equatable, CustomStringConvertible, ExpressibleBy
     let text: String
 
     static let forms = "[[hh:]mm:]ss[.frac][t] (1:30, 90, 0.5, 5025t), frames with s (48000s, 1.7e6s), "
-        + "or a sum or difference of those (1:00+24000s)"
+        + "milliseconds with ms (10ms), or a sum or difference of those (1:00+24000s)"
 
     static func == (lhs: TimeArgument, rhs: TimeArgument) -> Bool { lhs.text == rhs.text }
 
@@ -56,8 +57,18 @@ struct TimeArgument: Sendable, Equatable, CustomStringConvertible, ExpressibleBy
         self.init(parts: parts, text: text)
     }
 
-    /// One part: frames (`…s`) or a clock time.
+    /// One part: frames (`…s`), milliseconds (`…ms`) or a clock time.
     private static func part(_ text: Substring) -> Part? {
+        // Milliseconds, amio's one addition to sox's grammar: fades and
+        // crossfades are written so (`--crossfade 10ms`).
+        if text.hasSuffix("ms") {
+            let number = text.dropLast(2)
+            guard let first = number.first, first.isNumber || first == ".",
+                  number.allSatisfy({ $0.isNumber || $0 == "." }), number.filter({ $0 == "." }).count <= 1,
+                  let value = Double(String(number))
+            else { return nil }
+            return .seconds(value / 1000)
+        }
         let allowed = Set("0123456789:.ets")
         guard !text.isEmpty, text.allSatisfy(allowed.contains) else { return nil }
         let isClock = text.contains(":") || (text.contains(".") && !text.contains("e")) || text.last == "t"

@@ -14,7 +14,7 @@ import Testing
         ("1:", 60 * 48000), ("1::", 3600 * 48000), ("1.1t", 52800), ("48000s", 48000), ("1.7e6s", 1_700_000),
         ("1e6s", 1_000_000), ("0.6e0s", 1), ("4611686018427387904s", 1 << 62), ("1:23+37", 120 * 48000), ("12t+12s", 12 * 48000 + 12),
         ("1e6s-10", 1_000_000 - 10 * 48000), ("10-2:00", 0), ("123-45+12s+2:00-3e3s", (78 + 120) * 48000 + 12 - 3000),
-        (" 2 ", 2 * 48000),
+        (" 2 ", 2 * 48000), ("10ms", 480), ("2.5ms", 120), ("1:00+10ms", 60 * 48000 + 480),
     ] as [(String, Int)])
     func timesParseAsInSox(text: String, frames: Int) throws {
         let time = try TimeArgument(parsing: text)
@@ -22,7 +22,8 @@ import Testing
     }
 
     @Test(arguments: ["", "x", "-5", "+5", "1e6t", "1e6", "1:2:3:4", "1.5.5", "inf", "nan", "0x10s", "1:.", "1,5", "5 s",
-                      "1:2.5:3", "1++2", "1+", "s", ":5", "5ss", "0.6s"])
+                      "1:2.5:3", "1++2", "1+", "s", ":5", "5ss", "0.6s",
+                      "ms", "1.5.5ms", "1e3ms", "10mss", "10m"])
     func whatSoxRejectsIsNoTimeAndTheErrorListsTheForms(text: String) {
         let error = #expect(throws: ValidationError.self) { try TimeArgument(parsing: text) }
         #expect(error?.message.contains("is not a TIME: [[hh:]mm:]ss[.frac][t] (1:30, 90, 0.5, 5025t), frames with s") == true)

@@ -124,7 +124,7 @@ func waitForPortGone(_ prefix: String, server: String) async throws -> Bool {
         BadCall(arguments: ["ports", "--server", "amio-no-such-server"], status: 69, message: "--start-server"),
         // Numbers from the command line: range-checked before anything starts, exit 64, naming the value and the limit.
         BadCall(arguments: ["record", "/tmp/x.wav", "--duration", "1e300"], status: 64,
-                message: "'1e300' is not a TIME: [[hh:]mm:]ss[.frac][t] (1:30, 90, 0.5, 5025t), frames with s (48000s, 1.7e6s), or a sum or difference of those"),
+                message: "'1e300' is not a TIME: [[hh:]mm:]ss[.frac][t] (1:30, 90, 0.5, 5025t), frames with s (48000s, 1.7e6s), milliseconds with ms (10ms), or a sum or difference of those"),
         BadCall(arguments: ["record", "/tmp/x.wav", "--duration", "1e300s"], status: 64, message: "beyond the timeline limit of 2^62 frames"),
         BadCall(arguments: ["record", "/tmp/x.wav", "--duration", "99999999999:00:00"], status: 64,
                 message: "invalid --duration: 359999999996400 s at 768000 Hz is beyond the timeline limit of ±2^62 frames"),
