@@ -25,8 +25,8 @@ let package = Package(
             name: "CSndFile", pkgConfig: "sndfile",
             providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(
-            name: "CSampleRate", pkgConfig: "samplerate",
-            providers: [.apt(["libsamplerate0-dev"])]),
+            name: "CSoxr", pkgConfig: "soxr",
+            providers: [.apt(["libsoxr-dev"])]),
         .target(
             name: "CAMIO",
             dependencies: ["CJack"],
@@ -34,7 +34,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("pthread")]),
         .target(
             name: "AMIO",
-            dependencies: ["CAMIO", "CSndFile", "CSampleRate"]),
+            dependencies: ["CAMIO", "CSndFile", "CSoxr"]),
         .executableTarget(
             name: "amio",
             dependencies: [

@@ -3,14 +3,15 @@
 # Ubuntu. Does nothing when they are all present. Needs root (or sudo).
 set -euo pipefail
 
-# sox and its MP3 handler and opusenc make the independent test files; procps
+# libsoxr (the SoX Resampler) converts sample rates; libsoxr0 is its runtime
+# library, named so a machine that only runs the tools keeps it. sox and its MP3 handler and opusenc make the independent test files; procps
 # gives the tests pgrep and the hang diagnosis ps. pipewire, pipewire-bin and
 # pipewire-jack let the JACK suites run a second time on PipeWire's JACK
 # (test.sh) and `demo.sh --pipewire` run: the daemon, pw-metadata and
 # PipeWire's libjack, about 10 MB in 13 packages on Debian 12. Without
 # recommends that is all: no session manager (wireplumber), no rtkit, no
 # D-Bus session; scripts/pipewire-headless.conf needs none of them.
-packages=(libjack-jackd2-dev jackd2 libsndfile1-dev libsamplerate0-dev sox libsox-fmt-mp3 opus-tools pkg-config procps
+packages=(libjack-jackd2-dev jackd2 libsndfile1-dev libsoxr-dev libsoxr0 sox libsox-fmt-mp3 opus-tools pkg-config procps
           pipewire pipewire-bin pipewire-jack)
 
 missing=()

@@ -83,7 +83,7 @@ public enum AMIOError: Error, Sendable, Hashable, CustomStringConvertible, Local
     case outOfMemory
     /// An audio file could not be read or written. `message` is libsndfile's own.
     case fileError(path: String, problem: FileProblem, message: String)
-    /// Sample-rate conversion failed; `message` is libsamplerate's own.
+    /// Sample-rate conversion failed; `message` is libsoxr's own.
     case resamplingFailed(message: String)
     /// The operation was cancelled (its task was cancelled).
     case cancelled

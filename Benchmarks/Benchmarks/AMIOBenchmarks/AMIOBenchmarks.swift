@@ -45,9 +45,9 @@ let benchmarks: @Sendable () -> Void = {
                                            maxDuration: .seconds(120), maxIterations: 3)
 
     // The same conversion both ways: a 10-minute 44.1 kHz stereo FLAC to a
-    // 48 kHz float WAV. SwiftAMIO: libsndfile + libsamplerate; sox: its own
-    // FLAC decoder and `rate`, at the nearest comparable quality setting.
-    for (quality, soxQuality) in [(ResamplingQuality.best, "-v"), (.medium, "-m")] {
+    // 48 kHz float WAV. SwiftAMIO: libsndfile + libsoxr; sox: its own FLAC
+    // decoder and `rate`, at the same libsoxr recipe (VHQ, HQ, MQ).
+    for (quality, soxQuality) in [(ResamplingQuality.best, "-v"), (.medium, "-h"), (.fastest, "-m")] {
         Benchmark("Convert 10 min FLAC 44.1k → 48k float WAV: SwiftAMIO (.\(quality))") { benchmark in
             let output = Material.directory.appendingPathComponent("amio-48k-\(quality).wav")
             benchmark.startMeasurement()

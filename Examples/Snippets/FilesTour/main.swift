@@ -4,7 +4,7 @@ import Foundation
 let io = try await AudioInterface(clientName: "files", inputChannels: 2, outputChannels: 2)
 
 // Any format libsndfile reads (WAV, RF64, AIFF, CAF, FLAC, Ogg Vorbis, Opus, MP3),
-// loaded off the caller's thread and converted to the server's rate by libsamplerate.
+// loaded off the caller's thread and converted to the server's rate by libsoxr.
 let take = try await AudioClip(contentsOf: URL(fileURLWithPath: "take.flac"), resamplingTo: io.sampleRate)
 
 // Record the inputs for two seconds; file frame 0 is timeline frame 48 000 at

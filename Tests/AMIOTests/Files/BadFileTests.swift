@@ -220,7 +220,7 @@ import Testing
         #expect(throws: AMIOError.outOfMemory) { _ = try ClipStorage.allocate(frames: -1, channels: 1) }
     }
 
-    /// A rate libsamplerate cannot convert from is the file's problem, not a bad argument.
+    /// A rate beyond the converter's ratio limit (256) is the file's problem, not a bad argument.
     @Test func aFileWhoseRateCannotBeConvertedIsUnsupported() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -205,6 +205,29 @@ import Testing
         #expect(abs(Double(crossings) - 1000 * Double(middle.count) / Double(to)) <= 1)
     }
 
+    /// The worst difference from the analytic sine, at amplitude 0.5, that each
+    /// quality is held to away from the clip's edges (where the abrupt start and
+    /// end ring), about 3× the worst measured over the five rate pairs below:
+    /// VHQ (`.best`) 1.4e-7, HQ 4e-7, MQ 4.5e-6, and cubic interpolation
+    /// (`.linear`) 7.7e-5, worst when upsampling from 22.05 kHz.
+    static let sineTolerance: [ResamplingQuality: Double] = [.best: 5e-7, .medium: 1.5e-6, .fastest: 1.5e-5, .linear: 2.5e-4]
+
+    @Test(arguments: [(44100, 48000), (48000, 44100), (96000, 48000), (22050, 48000), (44100, 37123)])
+    func aSineConvertedIsTheAnalyticSineAtTheNewRate(from: Int, to: Int) throws {
+        let frequency = 1000.0
+        let clip = try AudioClip(channels: [sine(frequency, rate: from)], sampleRate: from)
+        for quality in ResamplingQuality.allCases {
+            let out = try clip.resampled(to: to, quality: quality).samples(channel: 0)
+            #expect(out.count == Int((Double(clip.frameCount) * Double(to) / Double(from)).rounded()))
+            var worst = 0.0
+            for frame in to / 20 ..< out.count - to / 20 {
+                let expected = 0.5 * sin(2 * Double.pi * frequency * Double(frame) / Double(to))
+                worst = max(worst, abs(Double(out[frame]) - expected))
+            }
+            #expect(worst <= Self.sineTolerance[quality]!, "\(quality) \(from)→\(to): off the sine by \(worst)")
+        }
+    }
+
     @Test func aTwentyKilohertzToneDoesNotAliasIntoTheLowerRate() throws {
         let clip = try AudioClip(channels: [sine(20_000, rate: 48000, seconds: 2)], sampleRate: 48000)
         let out = try clip.resampled(to: 22050, quality: .best).samples(channel: 0)
@@ -217,13 +240,14 @@ import Testing
                 "linear interpolation aliases: the measurement can tell")
     }
 
-    /// Split into time segments on many threads, the conversion equals one pass.
+    /// Split into time segments on many threads, the conversion equals one pass
+    /// within a stated tolerance.
     @Test(arguments: [(44100, 48000), (48000, 44100), (96000, 22050), (44100, 48001)])
     func parallelSegmentsEqualOnePass(from: Int, to: Int) throws {
         var rng = SeededGenerator(seed: 11)
         let noise = (0..<2).map { _ in (0..<200_000).map { _ in Float.random(in: -1...1, using: &rng) } }
         let clip = try AudioClip(channels: noise, sampleRate: from)
-        for quality in [ResamplingQuality.best, .fastest] {
+        for quality in ResamplingQuality.allCases {
             let single = try clip.resampled(to: to, quality: quality, workers: 1)
             let split = try clip.resampled(to: to, quality: quality, workers: 7)
             let plan = ResamplingPlan(frames: 200_000, from: from, to: to, quality: quality, workers: 7)
@@ -233,7 +257,12 @@ import Testing
             for channel in 0..<2 {
                 for (a, b) in zip(single.samples(channel: channel), split.samples(channel: channel)) { worst = max(worst, abs(a - b)) }
             }
-            #expect(worst < 1e-5, "\(quality) \(from)→\(to): seams differ by \(worst)")
+            // libsoxr's filters match one pass to float rounding (its FFT blocks fall
+            // elsewhere in each segment); its cubic interpolation (.linear) differs by
+            // up to 2e-5 of full scale (measured), as each segment's converter
+            // accumulates its own output positions.
+            let tolerance: Float = quality == .linear ? 1e-4 : 1e-5
+            #expect(worst < tolerance, "\(quality) \(from)→\(to): seams differ by \(worst)")
         }
     }
 
