@@ -620,13 +620,14 @@ static int change_cable(camio_jack *jack, const char *source, const char *destin
  * runs the new order of execution only from the start of a later cycle (one
  * that finds the previous graph finished). A client that starts playing in
  * between is run in the old order for a cycle: a recorder fed by it, run
- * first, reads its previous period then and misses one. So wait for the
- * server's graph-order notice (counted since `orders_before`, read before
- * the request) and for two cycles of ours begun after the request, which
- * covers a notice of an unrelated change that came first. Bounded: a
- * server that runs no cycles (shut down, stalled) costs at most 4 periods
- * or 100 ms. */
-static void await_graph(camio_jack *jack, uint64_t orders_before) {
+ * first, reads its previous period then and misses one. So the caller waits
+ * for the server's graph-order notice (counted since `orders_before`, read
+ * before the request) and for two cycles of ours begun after the request,
+ * which covers a notice of an unrelated change that came first; it does so
+ * after it has measured the latency anew, so that no input goes unlabelled
+ * meanwhile. Bounded: a server that runs no cycles (shut down, stalled)
+ * costs at most the longer of 4 periods and 100 ms. */
+void camio_jack_await_graph(camio_jack *jack, uint64_t orders_before) {
     uint64_t cycles_after = camio_engine_cycles(jack->engine);
     uint32_t rate = atomic_load(&jack->sample_rate);
     uint64_t period_ns = rate > 0 ? (uint64_t)atomic_load(&jack->buffer_size) * 1000000000u / rate : 0;
@@ -640,30 +641,29 @@ static void await_graph(camio_jack *jack, uint64_t orders_before) {
     }
 }
 
-int camio_jack_connect(camio_jack *jack, const char *source, const char *destination) {
-    uint64_t orders = atomic_load(&jack->graph_orders);
+uint64_t camio_jack_graph_orders(const camio_jack *jack) {
+    return atomic_load(&((camio_jack *)jack)->graph_orders);
+}
+
+int camio_jack_connect(camio_jack *jack, const char *source, const char *destination, bool *made) {
     int rc = change_cable(jack, source, destination, true);
-    if (rc == EEXIST) return 0;
-    if (rc == 0) await_graph(jack, orders);
-    return rc;
+    if (made != NULL) *made = rc == 0;
+    return rc == EEXIST ? 0 : rc;
 }
 
 int camio_jack_disconnect(camio_jack *jack, const char *source, const char *destination) {
-    uint64_t orders = atomic_load(&jack->graph_orders);
-    int rc = change_cable(jack, source, destination, false);
-    if (rc == 0) await_graph(jack, orders);
-    return rc;
+    return change_cable(jack, source, destination, false);
 }
 
-int camio_jack_connect_physical(camio_jack *jack) {
-    uint64_t orders = atomic_load(&jack->graph_orders);
-    int made = 0, new_cables = 0;
+int camio_jack_connect_physical(camio_jack *jack, uint32_t *new_cables) {
+    int made = 0;
+    uint32_t new_count = 0;
     const char **playback = jack_get_ports(jack->client, NULL, JACK_DEFAULT_AUDIO_TYPE,
                                            JackPortIsPhysical | JackPortIsInput);
     for (uint32_t i = 0; playback && playback[i] && i < jack->output_count; i++) {
         int rc = change_cable(jack, jack_port_name(jack->outputs[i]), playback[i], true);
         if (rc == 0 || rc == EEXIST) made++;
-        if (rc == 0) new_cables++;
+        if (rc == 0) new_count++;
     }
     jack_free(playback);
     const char **capture = jack_get_ports(jack->client, NULL, JACK_DEFAULT_AUDIO_TYPE,
@@ -671,10 +671,10 @@ int camio_jack_connect_physical(camio_jack *jack) {
     for (uint32_t i = 0; capture && capture[i] && i < jack->input_count; i++) {
         int rc = change_cable(jack, capture[i], jack_port_name(jack->inputs[i]), true);
         if (rc == 0 || rc == EEXIST) made++;
-        if (rc == 0) new_cables++;
+        if (rc == 0) new_count++;
     }
     jack_free(capture);
-    if (new_cables > 0) await_graph(jack, orders);
+    if (new_cables != NULL) *new_cables = new_count;
     return made;
 }
 

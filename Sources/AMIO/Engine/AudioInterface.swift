@@ -124,8 +124,11 @@ public final class AudioInterface: Sendable {
             throw .clientStartFailed(message: String(cBuffer: message))
         }
         let session = JackSession(jack: jack, core: core, bufferLimit: options.consumerBufferLimit, serverKey: serverKey)
-        if connectPhysicalPorts { _ = camio_jack_connect_physical(jack) }
+        let orders = camio_jack_graph_orders(jack)
+        var newCables: UInt32 = 0
+        if connectPhysicalPorts { _ = camio_jack_connect_physical(jack, &newCables) }
         session.refreshLatency()
+        if newCables > 0 { camio_jack_await_graph(jack, orders) }
         return Opened(session: session, clientName: String(cString: camio_jack_client_name(jack)),
                       inputPortNames: (0..<inputChannels).map { String(cString: camio_jack_port_name(jack, true, UInt32($0))!) },
                       outputPortNames: (0..<outputChannels).map { String(cString: camio_jack_port_name(jack, false, UInt32($0))!) })
@@ -474,9 +477,13 @@ public final class AudioInterface: Sendable {
         try session.withOpenClient { jack throws(AMIOError) in
             // Whether JACK made the cable or not, the engine (which stopped
             // labelling input when a cable of ours began to change) gets a
-            // latency measured now: a refused call changes nothing.
-            defer { session.refreshLatencyWithOpenClient() }
-            let code = camio_jack_connect(jack, source, destination)
+            // latency measured now: a refused call changes nothing. Then a
+            // new cable is waited for until the server runs it.
+            let orders = camio_jack_graph_orders(jack)
+            var made = false
+            let code = camio_jack_connect(jack, source, destination, &made)
+            session.refreshLatencyWithOpenClient()
+            if made { camio_jack_await_graph(jack, orders) }
             guard code == 0 else { throw .connectionFailed(source: source, destination: destination, code: code) }
         }
     }
@@ -493,8 +500,10 @@ public final class AudioInterface: Sendable {
         if let error = session.core.terminalError { throw error }
         let session = self.session
         try session.withOpenClient { jack throws(AMIOError) in
-            defer { session.refreshLatencyWithOpenClient() }  // as in connect
+            let orders = camio_jack_graph_orders(jack)  // as in connect
             let code = camio_jack_disconnect(jack, source, destination)
+            session.refreshLatencyWithOpenClient()
+            if code == 0 { camio_jack_await_graph(jack, orders) }
             guard code == 0 else { throw .connectionFailed(source: source, destination: destination, code: code) }
         }
     }

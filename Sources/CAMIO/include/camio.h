@@ -537,21 +537,31 @@ const char *_Nullable camio_jack_port_name(const camio_jack *jack, bool is_input
  * died would otherwise end the process. */
 
 /// [control] jack_connect(source, destination); 0 on success or when already
-/// connected, else JACK's error code. Invalidates the engine's latency before
-/// and after the call when one of the ports is the client's
-/// (camio_engine_invalidate_latency); the caller then refreshes it. Returns
-/// once the server runs the graph with the cable (its graph-order notice and
-/// two cycles of ours since; waiting at most the longer of 4 periods and
-/// 100 ms), so that what the client plays from then on reaches the
-/// destination in the same cycle, never one cycle in the old order of
-/// execution. camio_jack_disconnect likewise.
-int camio_jack_connect(camio_jack *jack, const char *source, const char *destination);
+/// connected, else JACK's error code; `made` (if given) says whether a new
+/// cable was made. Invalidates the engine's latency before and after the
+/// call when one of the ports is the client's (camio_engine_invalidate_latency);
+/// the caller then refreshes it, and then, for a new cable, waits until the
+/// server runs it (camio_jack_await_graph). camio_jack_disconnect likewise.
+int camio_jack_connect(camio_jack *jack, const char *source, const char *destination, bool *_Nullable made);
 int camio_jack_disconnect(camio_jack *jack, const char *source, const char *destination);
+
+/// [any] Graph-order notices so far: read before a connection request, for
+/// camio_jack_await_graph.
+uint64_t camio_jack_graph_orders(const camio_jack *jack);
+
+/// [control] Returns once the server runs a graph changed by a request made
+/// after `orders_before` was read: its graph-order notice and two cycles of
+/// ours since (waiting at most the longer of 4 periods and 100 ms). What the
+/// client plays from then on reaches a new destination in the same cycle,
+/// never one cycle in the old order of execution (jack2 switches to a new
+/// order only at a later cycle's start).
+void camio_jack_await_graph(camio_jack *jack, uint64_t orders_before);
 
 /// [control] Connects out_i to the i-th physical playback port and the i-th
 /// physical capture port to in_i, as far as there are such ports. Returns the
-/// number of connections made, once the server runs them (as camio_jack_connect).
-int camio_jack_connect_physical(camio_jack *jack);
+/// number of connections made (new or already there); `new_cables` (if
+/// given) counts the new ones, for camio_jack_await_graph.
+int camio_jack_connect_physical(camio_jack *jack, uint32_t *_Nullable new_cables);
 
 /// [control] Reads the latency of the client's ports, walks the graph for
 /// paths from its outputs back to each of its inputs (direct cables, other

@@ -184,8 +184,12 @@ import Testing
         let output = directory.appendingPathComponent("long.wav")
         let child = try ChildProcess(amioTool, ["render", session.path, output.path])
         defer { child.kill9() }
-        let started = await eventually { FileManager.default.fileExists(atPath: output.path) }
-        #expect(started)
+        // Polled on this thread, not by awaiting: in a full parallel run the
+        // test pool can be busy for longer than the render takes, and the
+        // interrupt must come while it still runs.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !FileManager.default.fileExists(atPath: output.path) && ContinuousClock.now < deadline { usleep(1000) }
+        #expect(FileManager.default.fileExists(atPath: output.path))
         kill(child.pid, SIGINT)
         let result = try child.waitForExit(within: 30)
         #expect(result.status == 130 && result.err.contains("was not finished, and is removed"), "\(result.err)")

@@ -94,8 +94,14 @@ extension JackTests {
             let change = try io.schedulePlayspecChange(spec(impulses: [33_000], gain: 0.5),
                                                        insertAt: 32_000, startFrom: 32_000) // a new playspec
             last.id.store(change.playspecID, ordering: .releasing)
-            #expect(try await loop.result == .applied(atFrame: 24_000))
-            #expect(try await change.result == .applied(atFrame: 32_000))
+            // On its frame; after a stall (an xrun on a loaded machine at 32
+            // frames) the timeline may have skipped past it, and a change
+            // whose frame passed applies at once, later.
+            for (handle, frame) in [(loop, Int64(24_000)), (change, Int64(32_000))] {
+                let result = try await handle.result
+                if case let .applied(at) = result, at > frame, io.xrunCount > 0 { continue }
+                #expect(result == .applied(atFrame: frame), "xruns \(io.xrunCount)")
+            }
             let chunks = try await collector.value
 
             var impulses: [Int64: Float] = [:]
