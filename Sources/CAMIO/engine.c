@@ -15,6 +15,8 @@
 #include <xmmintrin.h>
 #endif
 
+static void warm_up_mixer(camio_engine *engine);
+
 static void free_per_channel(camio_engine *engine) {
     free(engine->pending);
     free(engine->delays);
@@ -120,6 +122,7 @@ camio_engine *camio_engine_create(const camio_engine_config *config) {
     pin(engine, engine->changes.storage, (engine->changes.mask + 1) * engine->changes.element_size);
     pin(engine, engine->notices.storage, (engine->notices.mask + 1) * engine->notices.element_size);
     pin(engine, engine->input.storage, engine->input.mask + 1);
+    warm_up_mixer(engine);
     return engine;
 }
 
@@ -879,6 +882,44 @@ static void mix_crossfade(camio_engine *engine, uint32_t run, float *const *outp
         }
         done += n;
     }
+}
+
+/* Runs the shaped mixer and the crossfade once on the creating thread, for
+ * every fade shape, so that their code (and libc's they reach) is mapped
+ * before the process thread first needs it: a code page touched for the
+ * first time in a cycle is a page fault there (the realtime-safety test
+ * counts them). The engine is not shared yet; what this sets is reset. */
+static void warm_up_mixer(camio_engine *engine) {
+    static const float silence[2 * CAMIO_TILE];
+    const float *channels[1] = {silence};
+    float samples[2 * CAMIO_TILE];
+    float *outputs[1] = {samples};
+    const float gain = 1;
+    const int64_t frames[3] = {100, 200, 300};
+    const float gains[3] = {0, 1, 0.5f};
+    camio_playspec *playspec = camio_playspec_create(0, 1, 1, 3, 3);
+    if (playspec == NULL) return;
+    camio_playspec_set_entry(playspec, 0, channels, 1, 0, 2 * CAMIO_TILE, 0, 0, &gain);
+    camio_playspec_set_envelope(playspec, 0, frames, gains, 3, 1, false);
+    camio_playspec_finish(playspec);
+    const uint32_t output_channels = engine->output_channels;
+    engine->output_channels = 1; /* the fade scratch holds at least one channel */
+    for (uint32_t shape = CAMIO_FADE_LINEAR; shape <= CAMIO_FADE_EXPONENTIAL; shape++) {
+        camio_playspec_set_fades(playspec, 0, 64, 64, (camio_fade_shape)shape);
+        memset(samples, 0, sizeof samples);
+        for (uint32_t place = 0; place < CAMIO_MIX_PLACES; place++)
+            camio_mix(playspec, (camio_mix_place)place, 0, 2 * CAMIO_TILE, 2 * CAMIO_TILE, outputs, 0);
+        engine->current = engine->fade_playspec = playspec;
+        engine->position = engine->fade_position = engine->fade_done = 0;
+        engine->fade_length = 2 * CAMIO_TILE;
+        engine->fade_shape = shape;
+        mix_crossfade(engine, 2 * CAMIO_TILE, outputs, 0);
+    }
+    engine->output_channels = output_channels;
+    engine->current = engine->fade_playspec = NULL;
+    engine->position = engine->fade_position = 0;
+    engine->fade_done = engine->fade_length = engine->fade_shape = 0;
+    camio_playspec_destroy(playspec);
 }
 
 static void process_cycle(camio_engine *engine, const float *const *inputs, float *const *outputs,

@@ -219,8 +219,19 @@ static _Atomic(camio_cycle_hook) cycle_hook;
 
 void camio_set_cycle_hook(camio_cycle_hook hook) { atomic_store(&cycle_hook, hook); }
 
+/* Writes 64 KiB of the calling thread's stack below this frame once, so
+ * that a deeper call chain in a later cycle (a crossfade of shaped entries,
+ * a sanitizer's larger frames) finds its stack pages mapped: a first touch
+ * there would be a page fault in the middle of a cycle. */
+__attribute__((noinline)) static void prefault_stack(void) {
+    volatile uint8_t pages[64 * 1024];
+    for (size_t i = 0; i < sizeof pages; i += 512) pages[i] = 0;
+}
+
 static int on_process(jack_nframes_t nframes, void *argument) {
     camio_jack *jack = argument;
+    /* The first cycle on a thread (a server may move the client to another). */
+    if (atomic_load_explicit(&jack->process_thread, memory_order_relaxed) != (uint64_t)pthread_self()) prefault_stack();
     camio_cycle_hook hook = atomic_load_explicit(&cycle_hook, memory_order_relaxed);
     if (hook != NULL) hook(true);
     /* A whole cycle or none (see the top of the file). */
