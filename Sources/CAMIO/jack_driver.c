@@ -672,17 +672,17 @@ int camio_jack_connect_physical(camio_jack *jack, uint32_t *new_cables) {
     const char **playback = jack_get_ports(jack->client, NULL, JACK_DEFAULT_AUDIO_TYPE,
                                            JackPortIsPhysical | JackPortIsInput);
     for (uint32_t i = 0; playback && playback[i] && i < jack->output_count; i++) {
-        int rc = change_cable(jack, jack_port_name(jack->outputs[i]), playback[i], true);
-        if (rc == 0 || rc == EEXIST) made++;
-        if (rc == 0) new_count++;
+        bool new_cable = false;
+        if (camio_jack_connect(jack, jack_port_name(jack->outputs[i]), playback[i], &new_cable) == 0) made++;
+        if (new_cable) new_count++;
     }
     jack_free(playback);
     const char **capture = jack_get_ports(jack->client, NULL, JACK_DEFAULT_AUDIO_TYPE,
                                           JackPortIsPhysical | JackPortIsOutput);
     for (uint32_t i = 0; capture && capture[i] && i < jack->input_count; i++) {
-        int rc = change_cable(jack, capture[i], jack_port_name(jack->inputs[i]), true);
-        if (rc == 0 || rc == EEXIST) made++;
-        if (rc == 0) new_count++;
+        bool new_cable = false;
+        if (camio_jack_connect(jack, capture[i], jack_port_name(jack->inputs[i]), &new_cable) == 0) made++;
+        if (new_cable) new_count++;
     }
     jack_free(capture);
     if (new_cables != NULL) *new_cables = new_count;

@@ -42,6 +42,19 @@ public struct Crossfade: Sendable, Hashable, ExpressibleByIntegerLiteral {
     /// The longest crossfade, 2^24 frames (almost six minutes at 48 kHz).
     public static let maximumFrames: FrameCount = 1 << 24
 
+    /// Why a crossfade of `frames` is too long, or nil when it fits: the one
+    /// wording of the limit, for the session reader and the command line.
+    ///
+    /// - Parameters:
+    ///   - shown: The time as the user wrote it.
+    ///   - frames: Its length in frames at `sampleRate`.
+    ///   - sampleRate: The rate it was counted at.
+    /// - Returns: The reason, or nil for at most ``maximumFrames`` frames.
+    public static func excessReason(_ shown: String, frames: FramePosition, sampleRate: Int) -> String? {
+        guard frames > FramePosition(maximumFrames) else { return nil }
+        return "\(shown) is \(frames) frames at \(sampleRate) Hz; a crossfade is at most \(maximumFrames) frames (2^24)"
+    }
+
     /// The crossfade as the realtime core takes it, checked.
     func checkedFrames() throws(AMIOError) -> UInt32 {
         guard (0...Self.maximumFrames).contains(frames) else {

@@ -53,9 +53,8 @@ extension Session {
             if case let .invalidArgument(_, reason) = error { throw fail(reason) }
             throw error
         }
-        guard frames <= Crossfade.maximumFrames else {
-            throw fail("\(loop.crossfade.shown) is \(frames) frames at \(sampleRate) Hz; a crossfade is at most "
-                + "\(Crossfade.maximumFrames) frames (2^24)")
+        if let reason = Crossfade.excessReason(loop.crossfade.shown, frames: frames, sampleRate: sampleRate) {
+            throw fail(reason)
         }
         return Crossfade(frames: Int(frames), shape: loop.shape)
     }

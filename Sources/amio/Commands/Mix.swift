@@ -48,9 +48,8 @@ struct Mix: AsyncParsableCommand {
         var fade = try session.loopCrossfade(sampleRate: rate)
         if let crossfade {
             let frames = try crossfade.frames(atSampleRate: rate, countingFramesAt: frameRate, name: "--crossfade")
-            guard frames <= Crossfade.maximumFrames else {
-                throw AMIOError.invalidArgument(name: "--crossfade", reason: "\(crossfade) is \(frames) frames at \(rate) Hz; "
-                    + "a crossfade is at most \(Crossfade.maximumFrames) frames (2^24)")
+            if let reason = Crossfade.excessReason(crossfade.description, frames: frames, sampleRate: rate) {
+                throw AMIOError.invalidArgument(name: "--crossfade", reason: reason)
             }
             fade.frames = Int(frames)
         }
