@@ -91,6 +91,35 @@ void camio_playspec_set_entry(camio_playspec *playspec, uint32_t index,
     entry->fade_in = entry->fade_out = 0;
     entry->envelope_count = 0;
     entry->shaped = false;
+    entry->progress = NULL;
+}
+
+camio_clip_progress *camio_clip_progress_create(void) {
+    camio_clip_progress *progress = aligned_alloc(_Alignof(camio_clip_progress), sizeof(camio_clip_progress));
+    if (progress == NULL) return NULL;
+    atomic_init(&progress->ready, 0);
+    atomic_init(&progress->starved, 0);
+    return progress;
+}
+
+void camio_clip_progress_destroy(camio_clip_progress *progress) { free(progress); }
+
+void camio_clip_progress_publish(camio_clip_progress *progress, int64_t ready) {
+    if (ready > atomic_load_explicit(&progress->ready, memory_order_relaxed))
+        atomic_store_explicit(&progress->ready, ready, memory_order_release);
+}
+
+int64_t camio_clip_progress_ready(const camio_clip_progress *progress) {
+    return atomic_load_explicit(&((camio_clip_progress *)progress)->ready, memory_order_acquire);
+}
+
+uint64_t camio_clip_progress_starved(const camio_clip_progress *progress) {
+    return atomic_load_explicit(&((camio_clip_progress *)progress)->starved, memory_order_relaxed);
+}
+
+void camio_playspec_set_progress(camio_playspec *playspec, uint32_t index, camio_clip_progress *progress) {
+    if (index >= playspec->entry_count) return;
+    playspec->entries[index].progress = progress;
 }
 
 void camio_playspec_set_fades(camio_playspec *playspec, uint32_t index, int64_t fade_in, int64_t fade_out,
@@ -291,6 +320,16 @@ static void envelope_weights(const camio_entry *entry, int64_t from, uint32_t co
 static void mix_run(camio_playspec *playspec, const camio_entry *entry, camio_fan_out_kernel kernel,
                     int64_t phase, int64_t frame, uint32_t count, float *const *outputs, uint32_t offset) {
     const int64_t clip_frame = entry->frame_a + phase;
+    if (entry->progress != NULL) {
+        /* Acquire: the samples below `ready` were written before it was published. */
+        const int64_t ready = atomic_load_explicit(&entry->progress->ready, memory_order_acquire);
+        if (clip_frame + count > ready) {
+            const uint32_t available = ready > clip_frame ? (uint32_t)(ready - clip_frame) : 0;
+            atomic_fetch_add_explicit(&entry->progress->starved, count - available, memory_order_relaxed);
+            count = available;
+            if (count == 0) return;
+        }
+    }
     if (!entry->shaped) {
         kernel(entry->targets, entry->target_count, clip_frame, count, outputs, offset);
         return;

@@ -4,6 +4,14 @@
 #include "camio.h"
 #include "kernels.h"
 
+#include <stdatomic.h>
+
+struct camio_clip_progress {
+    _Atomic int64_t ready;      /* written by the loader, read by the mixer */
+    /* On a line of its own: the mixer adds to it while the loader publishes. */
+    _Alignas(64) _Atomic uint64_t starved;
+};
+
 typedef struct camio_entry {
     const camio_target *targets;  /* target_count outputs it feeds, inside the playspec block */
     int64_t frame_a;              /* first clip frame of the crop */
@@ -24,6 +32,9 @@ typedef struct camio_entry {
     uint8_t fade_shape;             /* camio_fade_shape */
     bool envelope_per_occurrence;   /* frames from each occurrence's start, not timeline frames */
     bool shaped;
+    /* A clip still being written (camio_playspec_set_progress), else NULL:
+     * only its ready frames are read. */
+    camio_clip_progress *progress;
 } camio_entry;
 
 typedef struct camio_active_list {

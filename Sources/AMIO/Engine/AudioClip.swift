@@ -10,6 +10,9 @@ final class ClipStorage: @unchecked Sendable {
     let samples: UnsafeMutablePointer<Float>
     /// One pointer per channel into `samples`, in the form the C mixer takes.
     let channelPointers: UnsafeMutablePointer<UnsafePointer<Float>>
+    /// For samples still being written (a file loading while it plays), how
+    /// far the writer has come; nil for storage filled when it was made.
+    let progress: ClipProgress?
 
     init(frameCount: Int, channelCount: Int, fill: (UnsafeMutablePointer<Float>) -> Void) {
         self.frameCount = frameCount
@@ -20,6 +23,7 @@ final class ClipStorage: @unchecked Sendable {
             fatalError("out of memory for a clip of \(channelCount) × \(frameCount) frames")
         }
         samples = allocated
+        progress = nil
         samples.initialize(repeating: 0, count: max(1, frameCount * channelCount))
         fill(samples)
         channelPointers = .allocate(capacity: channelCount)
@@ -38,12 +42,28 @@ final class ClipStorage: @unchecked Sendable {
         return raw.bindMemory(to: Float.self, capacity: max(1, count))
     }
 
+    /// Room for `frames` × `channels` zeroed floats from `calloc` (pages the
+    /// kernel maps as they are first written), or ``AMIOError/outOfMemory``.
+    static func allocateZeroed(frames: Int, channels: Int) throws(AMIOError) -> UnsafeMutablePointer<Float> {
+        let (count, overflow) = frames.multipliedReportingOverflow(by: channels)
+        guard frames >= 0, channels >= 0, !overflow,
+              let raw = calloc(max(1, count), MemoryLayout<Float>.stride) else { throw .outOfMemory }
+        return raw.bindMemory(to: Float.self, capacity: max(1, count))
+    }
+
+    /// Returns once every sample is written: at once for storage filled
+    /// when it was made, else when its writer is done.
+    func waitUntilWritten() { progress?.wait() }
+
     /// Takes ownership of `samples`: `channelCount * frameCount` planar floats
-    /// (at least one) from ``allocate(frames:channels:)`` (or `malloc`).
-    init(frameCount: Int, channelCount: Int, adopting samples: UnsafeMutablePointer<Float>) {
+    /// (at least one) from ``allocate(frames:channels:)`` (or `malloc`). With
+    /// a `progress`, the samples are still being written (zeroed where not yet).
+    init(frameCount: Int, channelCount: Int, adopting samples: UnsafeMutablePointer<Float>,
+         progress: ClipProgress? = nil) {
         self.frameCount = frameCount
         self.channelCount = channelCount
         self.samples = samples
+        self.progress = progress
         channelPointers = .allocate(capacity: channelCount)
         for channel in 0..<channelCount {
             channelPointers[channel] = UnsafePointer(samples + channel * frameCount)
@@ -146,6 +166,8 @@ public struct AudioClip: Sendable {
     }
 
     /// A copy of one channel's samples.
+    /// For a clip still loading (``AudioClipLoad/clip``), waits until every
+    /// sample is written.
     ///
     /// - Parameter channel: The channel, `0..<channelCount`.
     /// - Returns: The channel's ``frameCount`` samples.
@@ -155,6 +177,8 @@ public struct AudioClip: Sendable {
     }
 
     /// Calls `body` with one channel's samples in place, without copying.
+    /// For a clip still loading (``AudioClipLoad/clip``), waits until every
+    /// sample is written.
     ///
     /// - Parameters:
     ///   - channel: The channel, `0..<channelCount`.
@@ -162,10 +186,14 @@ public struct AudioClip: Sendable {
     /// - Returns: What `body` returns.
     public func withUnsafeSamples<R>(channel: Int, _ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
         precondition((0..<channelCount).contains(channel), "channel \(channel) is outside 0..<\(channelCount)")
+        storage.waitUntilWritten()
         return try body(UnsafeBufferPointer(start: storage.samples + channel * frameCount, count: frameCount))
     }
 
     /// One sample.
+    /// For a clip still loading (``AudioClipLoad/clip``), waits until every
+    /// sample is written (one ``subscript(channel:frame:)`` below
+    /// ``AudioClipLoad/readyFrames`` does not wait).
     ///
     /// - Parameters:
     ///   - channel: The channel, `0..<channelCount`.
@@ -173,6 +201,7 @@ public struct AudioClip: Sendable {
     public subscript(channel channel: Int, frame frame: FrameCount) -> Float {
         precondition((0..<channelCount).contains(channel) && (0..<frameCount).contains(frame),
                      "sample (\(channel), \(frame)) is outside \(channelCount) channels x \(frameCount) frames")
+        if frame >= storage.progress?.readyFrames ?? 0 { storage.waitUntilWritten() }
         return storage.samples[channel * frameCount + frame]
     }
 

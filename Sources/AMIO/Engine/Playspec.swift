@@ -246,6 +246,10 @@ extension Playspec {
                     Int64(entry.frames.lowerBound), Int64(entry.frames.upperBound),
                     entry.playAt, entry.repeatInterval, gains.baseAddress!)
             }
+            // A clip still loading plays only its frames written so far.
+            if let progress = storage.progress, progress.result == nil {
+                camio_playspec_set_progress(pointer, UInt32(index), progress.pointer)
+            }
             if entry.fadeIn > 0 || entry.fadeOut > 0 {
                 camio_playspec_set_fades(pointer, UInt32(index), Int64(entry.fadeIn), Int64(entry.fadeOut),
                                          entry.fadeShape.cShape)

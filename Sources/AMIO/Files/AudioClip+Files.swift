@@ -23,9 +23,7 @@ extension AudioClip {
     /// - Throws: As ``init(contentsOf:progress:)``, and ``AMIOError/resamplingFailed(message:)``.
     public init(contentsOf url: URL, resamplingTo rate: Int, quality: ResamplingQuality = .best,
                 progress: (@Sendable (Double) -> Void)? = nil) async throws(AMIOError) {
-        self = try await Self.offCallerThread {
-            Self.attempt { () throws(AMIOError) in try Self.load(url, resamplingTo: rate, quality: quality, progress: progress) }
-        }
+        self = try await Self.load(url, raw: nil, resamplingTo: rate, quality: quality, progress: progress)
     }
 
     /// Loads a whole file of headerless samples (sox's `-t raw`) and converts
@@ -42,28 +40,18 @@ extension AudioClip {
     public init(contentsOf url: URL, raw format: RawAudioFormat, resamplingTo rate: Int, quality: ResamplingQuality = .best,
                 progress: (@Sendable (Double) -> Void)? = nil) async throws(AMIOError) {
         try format.validate()
-        self = try await Self.offCallerThread {
-            Self.attempt { () throws(AMIOError) in
-                try Self.load(url, raw: format, resamplingTo: rate, quality: quality, progress: progress)
-            }
-        }
+        self = try await Self.load(url, raw: format, resamplingTo: rate, quality: quality, progress: progress)
     }
 
-    private static func load(_ url: URL, raw: RawAudioFormat? = nil, resamplingTo rate: Int, quality: ResamplingQuality,
-                             progress: (@Sendable (Double) -> Void)?) throws(AMIOError) -> AudioClip {
-        var halfway: (@Sendable (Double) -> Void)? = nil
-        if let progress { halfway = { progress($0 * 0.5) } }
-        let clip = try load(url, raw: raw, progress: halfway)
-        if Task.isCancelled { throw .cancelled }
-        let converted: AudioClip
-        do {
-            converted = try clip.resampled(to: rate, quality: quality)
-        } catch let .invalidArgument(_, reason) {
-            // The file's rate, not the caller's argument, is what is wrong.
-            throw .fileError(path: url.path, problem: .unsupported, message: "it cannot be converted to \(rate) Hz: \(reason)")
-        }
-        progress?(1)
-        return converted
+    /// Decodes and converts at once (``ClipPipeline``): blocks of the file go
+    /// to converters on every core as they are read.
+    private static func load(_ url: URL, raw: RawAudioFormat?, resamplingTo rate: Int, quality: ResamplingQuality,
+                             progress: (@Sendable (Double) -> Void)?) async throws(AMIOError) -> AudioClip {
+        let pipeline = try pipeline(for: url, raw: raw, resamplingTo: rate, quality: quality, progress: progress)
+        pipeline.start()
+        var clip = try await pipeline.finished()
+        clip.name = url.lastPathComponent
+        return clip
     }
 
     private static func attempt(_ body: () throws(AMIOError) -> AudioClip) -> Result<AudioClip, AMIOError> {
@@ -125,6 +113,7 @@ extension AudioClip {
         let writer = try AudioFileWriter(url: url, format: format ?? AudioFileFormat(fileExtensionOf: url) ?? .wav,
                                          encoding: encoding, channelCount: channelCount, sampleRate: sampleRate,
                                          dither: dither)
+        storage.waitUntilWritten()
         let block = 65536
         var start = 0
         while start < frameCount {

@@ -75,6 +75,12 @@ struct Resampler: ~Copyable {
 
     deinit { soxr_delete(state) }
 
+    /// Makes the converter ready for a fresh stretch of input, keeping its
+    /// filters (designing them is most of what creating one costs).
+    mutating func reset() throws(AMIOError) {
+        if let error = soxr_clear(state) { throw .resamplingFailed(message: String(cString: error)) }
+    }
+
     /// Converts `frames` frames of each channel in `input` (one pointer per
     /// channel) and flushes, writing up to `capacity` frames of each channel to
     /// `output` (one pointer per channel).
@@ -132,6 +138,7 @@ extension AudioClip {
     /// ``resampled(to:quality:)`` split for `workers` threads (1: a single pass).
     func resampled(to rate: Int, quality: ResamplingQuality, workers: Int) throws(AMIOError) -> AudioClip {
         if rate == sampleRate { return self }
+        storage.waitUntilWritten()
         // Checks the ratio before any work is split up.
         try Resampler.check(from: sampleRate, to: rate)
         let plan = ResamplingPlan(frames: frameCount, from: sampleRate, to: rate, quality: quality, workers: workers)

@@ -83,6 +83,35 @@ void camio_playspec_set_fades(camio_playspec *playspec, uint32_t index, int64_t 
 bool camio_playspec_set_envelope(camio_playspec *playspec, uint32_t index, const int64_t *frames,
                                  const float *gains, uint32_t count, uint32_t width, bool per_occurrence);
 
+/// How far a clip whose samples are still being written has come: a file
+/// still being decoded or converted while it already plays. Frames
+/// [0, ready) of every channel are final; the mixer plays only those, as
+/// silence beyond, and counts the frames it wanted that were not ready.
+typedef struct camio_clip_progress camio_clip_progress;
+
+/// [control] A progress with nothing ready; NULL when out of memory.
+camio_clip_progress *_Nullable camio_clip_progress_create(void);
+
+/// [control] Frees a progress no playspec refers to any more.
+void camio_clip_progress_destroy(camio_clip_progress *_Nullable progress);
+
+/// [control] Publishes frames [0, ready) (never fewer than before): every
+/// sample below `ready` was written before the call (a release store, which
+/// the mixer's acquire load pairs with).
+void camio_clip_progress_publish(camio_clip_progress *progress, int64_t ready);
+
+/// [any] The frames published so far.
+int64_t camio_clip_progress_ready(const camio_clip_progress *progress);
+
+/// [any] Frames the mixer wanted before they were ready and played as
+/// silence, summed over the entries (and crossfade sides) that wanted them.
+uint64_t camio_clip_progress_starved(const camio_clip_progress *progress);
+
+/// [control] Entry `index` (after set_entry) plays a clip still being
+/// written: the mixer reads only its frames below `progress`'s ready count.
+/// The progress must outlive the playspec, as the samples do.
+void camio_playspec_set_progress(camio_playspec *playspec, uint32_t index, camio_clip_progress *progress);
+
 /// [control] Orders the entries for the mixer and makes the playspec's
 /// memory resident (camio_pin_memory). Call once, after the last set_entry
 /// and before the playspec is submitted.

@@ -147,13 +147,19 @@ struct Play: AsyncParsableCommand {
             try await Connection.with(options, inputs: 0, outputs: outputs, connectPhysical: to.isEmpty,
                                       logger: logger) { io in
                 for (output, port) in zip(io.outputPortNames, to) { try io.connect(output, to: port) }
-                var clips: [AudioClip] = []
+                // Sound first: each file plays from its first converted
+                // quarter of a second while the rest converts (a channel map
+                // copies channels, so it waits for the whole file).
+                var started: [AudioClipLoad] = []
                 for url in inputs.urls {
-                    if let raw {
-                        clips.append(try await AudioClip(contentsOf: url, raw: raw, resamplingTo: io.sampleRate))
-                    } else {
-                        clips.append(try await AudioClip(contentsOf: url, resamplingTo: io.sampleRate))
-                    }
+                    started.append(try await AudioClipLoad(contentsOf: url, raw: raw, resamplingTo: io.sampleRate))
+                }
+                let loads = started
+                defer { for load in loads { load.cancel() } }
+                var clips = loads.map(\.clip)
+                if !map.isEmpty {
+                    clips = []
+                    for load in loads { clips.append(try await load.complete()) }
                 }
                 let rate = io.sampleRate
                 let lengths = clips.map { Int64($0.frameCount) }
@@ -204,6 +210,7 @@ struct Play: AsyncParsableCommand {
                 let finished = try await untilInterrupted {
                     try await followPosition(of: io, until: loop ? nil : end) { position in
                         try watch.check(at: position)
+                        if let error = loads.lazy.compactMap(\.error).first { throw error }
                         status.show("playing \(formatTime(frames: position, rate: rate))"
                             + (loop ? " (looping)" : " / \(formatTime(frames: end, rate: rate))") + watch.summary)
                     }
@@ -211,6 +218,9 @@ struct Play: AsyncParsableCommand {
                 status.finish((finished ? "played \(formatTime(frames: end, rate: rate))"
                     : "stopped at \(formatTime(frames: io.position, rate: rate))") + watch.summary)
                 try io.setTransportRolling(false)
+                for (load, name) in zip(loads, names) where load.starvedFrames > 0 {
+                    printError("amio: \(load.starvedFrames) frames of \(name) played as silence: they were not converted in time")
+                }
             }
         }
     }
