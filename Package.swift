@@ -4,7 +4,7 @@ import PackageDescription
 /// The Swift programs of README.md and Docs/, each one as the guide shows it
 /// (a test checks they are the same text, and runs each one).
 let snippets = ["Tour", "FilesTour", "FirstProgram", "Reading", "Loading", "Writing", "Resampling", "Recording",
-                "Measuring", "SessionInSwift", "SessionFades"]
+                "Measuring", "SessionInSwift", "SessionFades", "PlayingWhileLoading"]
 
 let package = Package(
     name: "SwiftAMIO",

@@ -13,12 +13,15 @@ bash scripts/install-dependencies.sh
 for client in AMIORollingClient PlainJackClient; do
     swift build -c release --package-path Benchmarks --product "$client" >&2
 done
+# The time-to-first-sound benchmark runs the amio command line.
+swift build -c release --product amio >&2
+amio_tool="$(swift build -c release --show-bin-path)/amio"
 
 # The benchmarks append samples ("KEY VALUE" lines) of the figures here.
 figures=$(mktemp)
 trap 'rm -f "$figures"' EXIT
 status=0
-AMIO_BENCHMARK_FIGURES="$figures" \
+AMIO_BENCHMARK_FIGURES="$figures" AMIO_BENCHMARK_AMIO="$amio_tool" \
     swift package --package-path Benchmarks --allow-writing-to-directory Benchmarks/.benchmarks benchmark --no-progress "$@" \
     || status=$?
 
@@ -91,6 +94,11 @@ AMIO_BENCHMARK_FIGURES="$figures" \
             row("256 looping stereo clips, P=256: period inside a crossfade / plain",
                 sprintf("%.2f x (%.1f vs %.1f us)", median("crossfade.ratio"), median("crossfade.fading_us"),
                         median("crossfade.plain_us")), "- (both sides mixed: ~2 x)", "-")
+        }
+        if (has("firstsound.flac_ms")) {
+            flac = median("firstsound.flac_ms")
+            row("amio play: time to first sound, 10 min 44.1 kHz FLAC, 48 kHz server",
+                sprintf("%.0f ms (1 s 48 kHz WAV: %.0f ms)", flac, median("firstsound.wav_ms")), "<= 500 ms", yes(flac <= 500))
         }
         for (p = 64; p <= 1024; p *= 4) {
             key = "jack.P" p

@@ -100,4 +100,5 @@ let benchmarks: @Sendable () -> Void = {
     splitPeriodBenchmarks()
     shapedMixingBenchmarks()
     idleClientBenchmarks()
+    firstSoundBenchmarks()
 }

@@ -72,7 +72,7 @@ public final class AudioClipLoad: Sendable {
                 quality: ResamplingQuality = .best, progress: (@Sendable (Double) -> Void)? = nil) async throws(AMIOError) {
         if let raw { try raw.validate() }
         let pipeline = try AudioClip.pipeline(for: url, raw: raw, resamplingTo: rate, quality: quality, progress: progress)
-        pipeline.start()
+        pipeline.start(background: true)
         if var clip = pipeline.clip {
             // The length is known: the clip plays from its first segment on.
             await withTaskCancellationHandler { await pipeline.firstSegment() } onCancel: { pipeline.cancel() }

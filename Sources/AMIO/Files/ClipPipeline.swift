@@ -114,10 +114,17 @@ final class ClipPipeline: @unchecked Sendable {
         return (length + q - 1) / q * q
     }
 
-    /// Starts the decoder and the workers on threads of their own.
-    func start() {
+    /// Starts the decoder and the workers on threads of their own; in the
+    /// `background` (a clip that plays while it loads), at a nice value of
+    /// 10, so that under a server without realtime scheduling the process
+    /// and bridge threads keep nine tenths of a busy core.
+    func start(background: Bool = false) {
         for _ in 0...workers { allDone.enter() }
+        let lower: @Sendable () -> Void = {
+            if background { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0 /* the calling thread: Linux keeps nice values per thread */, 10) }
+        }
         let decoder = Thread { [self] in
+            lower()
             decode()
             allDone.leave()
         }
@@ -125,6 +132,7 @@ final class ClipPipeline: @unchecked Sendable {
         decoder.start()
         for number in 0..<workers {
             let worker = Thread { [self] in
+                lower()
                 work()
                 allDone.leave()
             }
@@ -398,10 +406,9 @@ final class ClipPipeline: @unchecked Sendable {
 
     /// Waits for the end and returns the complete clip (or the failure).
     func finished() async throws(AMIOError) -> AudioClip {
-        guard let result = await progress.done() else {
-            cancel()
-            throw .cancelled
-        }
+        // Cancelling the task stops the workers at once, not once this task runs again.
+        let result = await withTaskCancellationHandler { await progress.done() } onCancel: { cancel() }
+        guard let result else { throw .cancelled }
         try result.get()
         return finishedClip.withLock { $0 }!
     }

@@ -439,6 +439,26 @@ extension Session {
     ///   resampled (at `clips.NAME.file`); ``AMIOError/fileError(path:problem:message:)``
     ///   when a generated clip cannot be written.
     public func playspec(sampleRate: Int) async throws(AMIOError) -> (playspec: Playspec, length: FramePosition) {
+        let (playspec, length, _) = try await playspec(sampleRate: sampleRate, loadingWhilePlaying: false)
+        return (playspec, length)
+    }
+
+    /// ``playspec(sampleRate:)`` with clips that play while they load
+    /// (``AudioClipLoad``): it returns once every clip's first quarter of a
+    /// second is converted, and the rest follows far ahead of playback.
+    ///
+    /// - Parameter sampleRate: The rate to play at, 1…768 000.
+    /// - Returns: The playspec, the session's length in frames, and each
+    ///   clip's load by its name in ``clips``: watch their ``AudioClipLoad/error``
+    ///   and ``AudioClipLoad/starvedFrames`` while playing.
+    /// - Throws: As ``playspec(sampleRate:)``.
+    public func streamingPlayspec(sampleRate: Int) async throws(AMIOError)
+        -> (playspec: Playspec, length: FramePosition, loads: [String: AudioClipLoad]) {
+        try await playspec(sampleRate: sampleRate, loadingWhilePlaying: true)
+    }
+
+    private func playspec(sampleRate: Int, loadingWhilePlaying: Bool) async throws(AMIOError)
+        -> (playspec: Playspec, length: FramePosition, loads: [String: AudioClipLoad]) {
         guard (1...TimelineLimit.maximumSampleRate).contains(sampleRate) else {
             throw .invalidArgument(name: "sampleRate", reason: "\(sampleRate) Hz is outside 1...\(TimelineLimit.maximumSampleRate)")
         }
@@ -455,6 +475,7 @@ extension Session {
             }
         }
         var loaded: [String: AudioClip] = [:]
+        var loads: [String: AudioClipLoad] = [:]
         let used = Set(entries.map(\.clip))
         // By key, the name entries use (a clip's own name is the same unless changed since).
         for (name, clip) in clips.sorted(by: { $0.key < $1.key }) where used.contains(name) {
@@ -463,7 +484,13 @@ extension Session {
                 try generator.write(to: clip.file)
             }
             do {
-                loaded[name] = try await AudioClip(contentsOf: clip.file, resamplingTo: sampleRate)
+                if loadingWhilePlaying {
+                    let load = try await AudioClipLoad(contentsOf: clip.file, resamplingTo: sampleRate)
+                    loads[name] = load
+                    loaded[name] = load.clip
+                } else {
+                    loaded[name] = try await AudioClip(contentsOf: clip.file, resamplingTo: sampleRate)
+                }
             } catch {
                 switch error {
                 case .cancelled, .outOfMemory: throw error
@@ -521,7 +548,7 @@ extension Session {
         let total = try length.map { time throws(AMIOError) in try frames(time, at: "length") } ?? end
         // Checked here too, so a session that loads at a rate also loops at it.
         _ = try loopCrossfade(sampleRate: sampleRate)
-        return (playspec, total)
+        return (playspec, total, loads)
     }
 
     /// An entry's fades in frames, checked to fit in one `occurrence` of it.

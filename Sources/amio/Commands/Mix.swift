@@ -73,7 +73,13 @@ struct Mix: AsyncParsableCommand {
                                       connectPhysical: to.isEmpty, logger: logger) { io in
                 for (output, port) in zip(io.outputPortNames, to) { try io.connect(output, to: port) }
                 let rate = io.sampleRate
-                let (playspec, length) = try await session.playspec(sampleRate: rate)
+                // Sound first: the clips play while they convert.
+                let (playspec, length, loads) = try await session.streamingPlayspec(sampleRate: rate)
+                defer { for load in loads.values { load.cancel() } }
+                /// A load that failed ends the mix with its error.
+                @Sendable func checkLoads() throws {
+                    if let error = loads.values.lazy.compactMap(\.error).first { throw error }
+                }
                 // Frames count at the session's rate, as its own times do.
                 let frameRate = session.sampleRate ?? rate
                 let loopFrames = try zip(loop, ["--loop A", "--loop B"]).map { time, name throws(AMIOError) in
@@ -123,6 +129,7 @@ struct Mix: AsyncParsableCommand {
                                     try await Task.sleep(nanoseconds: 100_000_000)
                                     let position = io.position
                                     try watch.check(at: position)
+                                    try checkLoads()
                                     status.show("looping \(formatTime(frames: a, rate: rate))–\(formatTime(frames: b, rate: rate)): "
                                         + "\(formatTime(frames: position, rate: rate)), pass \(passes.value + 1)" + watch.summary)
                                 }
@@ -133,6 +140,7 @@ struct Mix: AsyncParsableCommand {
                     } else {
                         try await followPosition(of: io, until: length) { position in
                             try watch.check(at: position)
+                            try checkLoads()
                             status.show("mixing \(formatTime(frames: position, rate: rate)) / \(formatTime(frames: length, rate: rate))"
                                 + watch.summary)
                         }
@@ -140,6 +148,9 @@ struct Mix: AsyncParsableCommand {
                 }
                 status.finish((finished ? "mixed to " : "stopped at ") + formatTime(frames: io.position, rate: rate) + watch.summary)
                 try io.setTransportRolling(false)
+                for (name, load) in loads.sorted(by: { $0.key < $1.key }) where load.starvedFrames > 0 {
+                    printError("amio: \(load.starvedFrames) frames of clip \(name) played as silence: they were not converted in time")
+                }
             }
         }
     }
