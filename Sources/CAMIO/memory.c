@@ -72,6 +72,15 @@ bool camio_pin_memory(void *memory, size_t size) {
     return false;
 }
 
+bool camio_lock_memory(void *memory, size_t size) {
+    void *first;
+    size_t length;
+    if (memory == NULL || size == 0 || !inner_pages(memory, size, &first, &length) || mlock(first, length) == 0)
+        return true;
+    munlock(first, length);
+    return false;
+}
+
 void camio_unpin_memory(void *memory, size_t size) {
     void *first;
     size_t length;

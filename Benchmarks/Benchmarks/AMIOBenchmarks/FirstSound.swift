@@ -36,8 +36,8 @@ private func secondsToFirstSound(of file: URL) async throws -> Double {
         return nil
     }
     let started = Date()
-    let player = try ChildProcess(try amioTool(), ["play", "-q", "--server", server.name, "--to"] + listener.inputPortNames
-                                  + [file.path], discardingOutput: true)
+    let player = try ChildProcess(try amioTool(), ["play", "-q", "--server", server.name, file.path, "--to"]
+                                  + listener.inputPortNames, discardingOutput: true)
     defer { player.stop(with: SIGINT) }
     let deadline = Task {
         try await Task.sleep(for: .seconds(60))

@@ -80,7 +80,9 @@ final class ClipStorage: @unchecked Sendable {
     func lockInMemory() -> Bool {
         locked.withLock { locked in
             if let locked { return locked }
-            let result = camio_pin_memory(samples, byteCount)
+            // A loader may be writing the samples: locking them must not
+            // write back what it read (its pages are written before they are played).
+            let result = progress == nil ? camio_pin_memory(samples, byteCount) : camio_lock_memory(samples, byteCount)
             locked = result
             return result
         }

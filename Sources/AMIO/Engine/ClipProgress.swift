@@ -39,6 +39,12 @@ final class ClipProgress: @unchecked Sendable {
     /// The outcome, once the writer is done: nil while it writes.
     var result: Result<Void, AMIOError>? { state.withLock { $0.result } }
 
+    /// Whether the writer is done and every sample written.
+    var succeeded: Bool {
+        guard case .success? = result else { return false }
+        return true
+    }
+
     /// Ends the writing (the first call counts): every sample not written is zero.
     func finish(_ result: Result<Void, AMIOError>) {
         let waiters: [CheckedContinuation<Void, Never>]? = state.withLock { state in

@@ -246,8 +246,10 @@ extension Playspec {
                     Int64(entry.frames.lowerBound), Int64(entry.frames.upperBound),
                     entry.playAt, entry.repeatInterval, gains.baseAddress!)
             }
-            // A clip still loading plays only its frames written so far.
-            if let progress = storage.progress, progress.result == nil {
+            // A clip still loading plays only its frames written so far (and
+            // one whose load failed only those before the failure: the pages
+            // after it were never written, and would fault on first touch).
+            if let progress = storage.progress, !progress.succeeded {
                 camio_playspec_set_progress(pointer, UInt32(index), progress.pointer)
             }
             if entry.fadeIn > 0 || entry.fadeOut > 0 {

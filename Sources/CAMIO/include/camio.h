@@ -162,6 +162,13 @@ bool camio_use_mix_kernel(const char *name);
 /// only not kept from swap.
 bool camio_pin_memory(void *_Nullable memory, size_t size);
 
+/// [control] camio_pin_memory without the writes, for memory another
+/// thread is writing (a clip that plays while it loads, whose every page its
+/// loader writes before the process thread may read it): only locks the
+/// inner pages (mlock populates them without changing a byte). Returns
+/// whether they are locked; undo with camio_unpin_memory.
+bool camio_lock_memory(void *_Nullable memory, size_t size);
+
 /// [control] `size` zeroed bytes on pages of their own (page-aligned, rounded
 /// up to whole pages), so camio_pin_memory locks all of it; free() frees it.
 /// NULL when out of memory.

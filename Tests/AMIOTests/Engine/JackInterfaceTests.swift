@@ -331,7 +331,29 @@ extension JackTests {
             let io = try await openLoopback(server, channels: 2, name: "rtsafe")
             let loop = try io.ports().filter { $0.name == io.inputPortNames[1] }.flatMap(\.connections)
             let consumer = Task { for try await _ in io.inputChunks {} }
-            let clips = try (0..<8).map { try rampClip(frames: 4096 + $0, channels: 1 + $0 % 2) }
+            var clips = try (0..<8).map { try rampClip(frames: 4096 + $0, channels: 1 + $0 % 2) }
+            // And a clip that plays while it loads (AudioClipLoad's kind): a
+            // writer publishes it a block at a time while the test runs, so
+            // the process thread reads only published frames of it and
+            // counts the rest (an atomic load and add, nothing else).
+            let loadingFrames = 48_000
+            let progress = try ClipProgress()
+            let loadingSamples = try ClipStorage.allocateZeroed(frames: loadingFrames, channels: 2)
+            let loading = AudioClip(storage: ClipStorage(frameCount: loadingFrames, channelCount: 2, adopting: loadingSamples,
+                                                         progress: progress), sampleRate: io.sampleRate)
+            let writing = UnsafeSendable(loadingSamples)
+            let writer = Thread {
+                for block in stride(from: 0, to: loadingFrames, by: 256) {
+                    for channel in 0..<2 {
+                        for frame in block..<block + 256 { writing.pointer[channel * loadingFrames + frame] = Float(frame % 97) / 97 }
+                    }
+                    progress.publish(block + 256)
+                    usleep(5000)
+                }
+                progress.finish(.success(()))
+            }
+            writer.start()
+            clips.append(loading)
             try io.setTransportRolling(true)
             #expect(await eventually { io.processThreadID != 0 })
             let tid = try ThreadFaults.kernelID(of: io.processThreadID)
@@ -373,7 +395,7 @@ extension JackTests {
             }
             while round < 300 || io.session.core.cycles < firstCycle + 300 {
                 defer { round += 1 }
-                let entries = (0..<(1 + round % 16)).map { i in
+                let entries = (0..<(1 + round % 18)).map { i in
                     PlayspecEntry(clip: clips[i % clips.count], playAt: Int64(i * 100), repeatInterval: Int64(round % 3) * 5000,
                                   gains: [1, 0.5], fadeIn: (round + i) % 4 == 0 ? 0 : 300, fadeOut: (round + i) % 5 * 200,
                                   fadeShape: shapes[(round + i) % shapes.count], envelope: envelope(round, i))
@@ -428,7 +450,9 @@ extension JackTests {
             #expect(found.inCycle == ProbeCounts.none, "inside its cycles the process thread called: \(found.inCycle)")
             #expect(faults == 0, "the process thread took \(faults) page faults")
             #expect(cycles >= 300)
-            print("realtime-safety test: \(round) swaps over \(cycles) cycles, \(found), \(faults) faults")
+            #expect(progress.starvedFrames > 0, "no cycle reached the loading clip before it was loaded")
+            print("realtime-safety test: \(round) swaps over \(cycles) cycles, \(found), \(faults) faults, "
+                + "\(progress.starvedFrames) frames of the loading clip reached before they were ready")
         }
 
         /// Each detector of the test above fires on a deliberately unsafe
