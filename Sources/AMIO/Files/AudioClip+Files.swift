@@ -15,16 +15,27 @@ extension AudioClip {
 
     /// Loads a whole audio file and converts it to `rate`, off the caller's thread.
     ///
+    /// A file converted before is read back from `cache` instead (and a
+    /// conversion stored there for next time): see ``ConversionCache``.
+    ///
     /// - Parameters:
     ///   - url: A file libsndfile can read.
     ///   - rate: The sample rate the clip must have (the interface's, say).
     ///   - quality: The converter, when the file's rate differs.
+    ///   - cache: Where conversions are kept: by default the user's
+    ///     (``ConversionCache/standard``, which `AMIO_CONVERSION_CACHE=off`
+    ///     turns off); nil converts anew and stores nothing. Only a regular
+    ///     file whose rate differs from `rate` is stored; failing to store
+    ///     never fails the load.
     ///   - progress: Called now and then with the fraction done, 0…1.
     /// - Throws: As ``init(contentsOf:progress:)``, and ``AMIOError/resamplingFailed(message:)``.
     public init(contentsOf url: URL, resamplingTo rate: Int, quality: ResamplingQuality = .best,
+                cache: ConversionCache? = .standard,
                 progress: (@Sendable (Double) -> Void)? = nil) async throws(AMIOError) {
         self = try await Self.offCallerThread {
-            Self.attempt { () throws(AMIOError) in try Self.load(url, resamplingTo: rate, quality: quality, progress: progress) }
+            Self.attempt { () throws(AMIOError) in
+                try Self.load(url, resamplingTo: rate, quality: quality, cache: cache, progress: progress)
+            }
         }
     }
 
@@ -37,7 +48,7 @@ extension AudioClip {
     ///   - rate: The sample rate the clip must have.
     ///   - quality: The converter, when the rates differ.
     ///   - progress: Called now and then with the fraction done, 0…1.
-    /// - Throws: As ``init(contentsOf:resamplingTo:quality:progress:)``, and
+    /// - Throws: As ``init(contentsOf:resamplingTo:quality:cache:progress:)``, and
     ///   ``AMIOError/invalidArgument(name:reason:)`` for a format libsndfile cannot read raw.
     public init(contentsOf url: URL, raw format: RawAudioFormat, resamplingTo rate: Int, quality: ResamplingQuality = .best,
                 progress: (@Sendable (Double) -> Void)? = nil) async throws(AMIOError) {
@@ -50,7 +61,12 @@ extension AudioClip {
     }
 
     private static func load(_ url: URL, raw: RawAudioFormat? = nil, resamplingTo rate: Int, quality: ResamplingQuality,
-                             progress: (@Sendable (Double) -> Void)?) throws(AMIOError) -> AudioClip {
+                             cache: ConversionCache? = nil, progress: (@Sendable (Double) -> Void)?) throws(AMIOError) -> AudioClip {
+        let cached = raw == nil ? cache?.lookUp(url, resampledTo: rate, quality: quality) : nil
+        if let clip = cached?.clip {
+            progress?(1)
+            return clip
+        }
         var halfway: (@Sendable (Double) -> Void)? = nil
         if let progress { halfway = { progress($0 * 0.5) } }
         let clip = try load(url, raw: raw, progress: halfway)
@@ -62,6 +78,7 @@ extension AudioClip {
             // The file's rate, not the caller's argument, is what is wrong.
             throw .fileError(path: url.path, problem: .unsupported, message: "it cannot be converted to \(rate) Hz: \(reason)")
         }
+        if clip.sampleRate != rate { cached?.store(converted) }
         progress?(1)
         return converted
     }
