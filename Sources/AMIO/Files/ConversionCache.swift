@@ -239,7 +239,12 @@ public struct ConversionCache: Sendable, Hashable {
         /// changed while it was read, and for a rate below 1.
         init?(source: URL, rate: Int, quality: ResamplingQuality) {
             guard rate >= 1, source.isFileURL else { return nil }
-            let descriptor = open(source.path, O_RDONLY | O_CLOEXEC)
+            // Looked at before it is opened: opening a FIFO would wait for a
+            // writer, and closing it again could cut the writer off. Should the
+            // name become one meanwhile, O_NONBLOCK keeps the open from waiting.
+            var named = stat()
+            guard stat(source.path, &named) == 0, named.st_mode & S_IFMT == S_IFREG else { return nil }
+            let descriptor = open(source.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
             guard descriptor >= 0 else { return nil }
             defer { close(descriptor) }
             var status = stat()

@@ -117,8 +117,8 @@ struct CacheFixture {
 
     /// A file deleted while open (amio's copy of standard input, read
     /// through /proc/self/fd) is converted, and not stored: nothing could
-    /// ever find it again.
-    @Test func aDeletedOpenFileIsNotStored() async throws {
+    /// ever find it again. Nor is anything that is not a regular file.
+    @Test func onlyRegularFilesThatHaveANameAreStored() async throws {
         let fixture = try CacheFixture()
         defer { fixture.remove() }
         let url = fixture.source("take.wav")
@@ -130,6 +130,12 @@ struct CacheFixture {
         let clip = try await AudioClip(contentsOf: URL(fileURLWithPath: "/proc/self/fd/\(descriptor)"), resamplingTo: 48000,
                                        cache: fixture.cache)
         #expect(clip.sampleRate == 48000)
+        #expect(directoryListing(fixture.directory).isEmpty)
+        // A FIFO is not even opened (that would wait for a writer).
+        let fifo = fixture.source("fifo")
+        try #require(mkfifo(fifo.path, 0o600) == 0)
+        #expect(fixture.cache.clip(for: fifo, resampledTo: 48000, quality: .best) == nil)
+        #expect(try fixture.cache.store(clip, for: fifo, quality: .best) == false)
         #expect(directoryListing(fixture.directory).isEmpty)
     }
 
