@@ -36,7 +36,7 @@ public struct ConversionCache: Sendable, Hashable {
     public let maximumBytes: Int
 
     /// The bound of ``standard`` when `AMIO_CONVERSION_CACHE_SIZE` does not
-    /// set one: 4 GiB, about 90 minutes of 48 kHz stereo.
+    /// set one: 4 GiB, about 3 hours of 48 kHz stereo.
     public static let defaultMaximumBytes = 4 << 30
 
     /// The largest bound accepted: 2^60 bytes, so that sums of sizes never overflow.
