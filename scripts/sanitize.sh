@@ -16,6 +16,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-dependencies.sh
+# A conversion cache of this run's own, as scripts/test.sh has.
+export XDG_CACHE_HOME=$(mktemp -d)
+trap 'rm -rf "$XDG_CACHE_HOME"' EXIT
 if [[ "${1:-}" == "--undefined-only" ]]; then
     shift
     # The runtime of the toolchain's own clang (gcc's libubsan lacks its handlers).

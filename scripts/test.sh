@@ -20,7 +20,11 @@ log=$(mktemp)
 # user's PipeWire is touched and every server this run starts is found by it.
 pipewire_runtime=$(mktemp -d)
 chmod 700 "$pipewire_runtime"
-trap 'rm -f "$log"; rm -rf "$pipewire_runtime"' EXIT
+# The tests' conversions (and the amio processes they run) go to a
+# conversion cache of this run's own, removed after: the user's stays as it
+# was, and no run finds another's entries.
+export XDG_CACHE_HOME=$(mktemp -d)
+trap 'rm -f "$log"; rm -rf "$pipewire_runtime" "$XDG_CACHE_HOME"' EXIT
 swift build --build-tests 2>&1 | tee "$log"
 if grep -E "(warning|error):" "$log" | grep -v "^warning: 'swift-" >/dev/null; then
     echo "test.sh: the build printed warnings or errors (see above); the project builds without any." >&2

@@ -21,6 +21,9 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Log what happens, step by step.")
     var verbose = false
 
+    @Flag(help: "Convert files to the playing rate anew: neither read nor fill the conversion cache (as AMIO_CONVERSION_CACHE=off).")
+    var noCache = false
+
     var logLevel: Logger.Level { verbose ? .debug : quiet ? .error : .notice }
 
     /// The client name, checked against JACK's limit (jack_client_name_size()
@@ -96,6 +99,9 @@ final class Counter: @unchecked Sendable {
 
 /// Runs a command's body, turning errors into one line on stderr and an exit code.
 func perform(_ options: GlobalOptions, _ body: (Logger) async throws -> Void) async throws {
+    // Every load the command makes (play's files, a session's clips) asks
+    // ConversionCache.standard, which reads the environment each time.
+    if options.noCache { setenv("AMIO_CONVERSION_CACHE", "off", 1) }
     LoggingSystem.bootstrap { label in
         var handler = StreamLogHandler.standardError(label: label)
         handler.logLevel = options.logLevel

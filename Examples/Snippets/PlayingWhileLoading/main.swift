@@ -4,7 +4,7 @@ import Foundation
 let io = try await AudioInterface(clientName: "amio", serverName: nil,
                                   inputChannels: 0, outputChannels: 2, connectPhysicalPorts: true)
 
-// Returns once the first quarter of a second is converted to the server's rate.
+// Returns once the first second is converted to the server's rate.
 let load = try await AudioClipLoad(contentsOf: URL(fileURLWithPath: "take.flac"), resamplingTo: io.sampleRate)
 let clip = load.clip                                // its full length already
 try io.setPlayspec([PlayspecEntry(clip: clip, frames: 0..<clip.frameCount, playAt: 0, gains: [1, 1])])

@@ -226,6 +226,33 @@ extension Playspec {
         }
     }
 
+    /// For each clip (by its storage) the entries play in timeline frames
+    /// `window`, how many of its frames from the start they read there, at
+    /// most: the frames that must be loaded before the window plays. A
+    /// repeating entry whose window wraps counts its whole occurrence.
+    func clipFramesRead(in window: Range<FramePosition>) -> [ObjectIdentifier: Int] {
+        var read: [ObjectIdentifier: Int] = [:]
+        for entry in entries where !window.isEmpty {
+            let length = FramePosition(entry.occurrenceLength)
+            let start = Swift.max(window.lowerBound, entry.playAt)
+            guard start < window.upperBound, length > 0 else { continue }
+            var end: FramePosition
+            if entry.repeatInterval == 0 {
+                guard start < entry.playAt + length else { continue }
+                end = Swift.min(window.upperBound, entry.playAt + length) - entry.playAt
+            } else {
+                let phase = (start - entry.playAt) % entry.repeatInterval
+                let span = window.upperBound - start
+                end = phase + span >= entry.repeatInterval ? length : Swift.min(length, phase + span)
+                if phase >= length && phase + span < entry.repeatInterval { continue }
+            }
+            let frames = entry.frames.lowerBound + Int(end)
+            let key = ObjectIdentifier(entry.clip.storage)
+            read[key] = Swift.max(read[key] ?? 0, frames)
+        }
+        return read
+    }
+
     /// Validates and compiles into the flat C form the mixer reads.
     func compile(id: UInt64, limits: PlayspecLimits) throws(AMIOError) -> CompiledPlayspec {
         try validate(limits)

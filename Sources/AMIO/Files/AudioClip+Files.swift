@@ -15,15 +15,24 @@ extension AudioClip {
 
     /// Loads a whole audio file and converts it to `rate`, off the caller's thread.
     ///
+    /// A file converted before is read back from `cache` instead (and a
+    /// conversion stored there for next time): see ``ConversionCache``.
+    ///
     /// - Parameters:
     ///   - url: A file libsndfile can read.
     ///   - rate: The sample rate the clip must have (the interface's, say).
     ///   - quality: The converter, when the file's rate differs.
+    ///   - cache: Where conversions are kept: by default the user's
+    ///     (``ConversionCache/standard``, which `AMIO_CONVERSION_CACHE=off`
+    ///     turns off); nil converts anew and stores nothing. Only a regular
+    ///     file whose rate differs from `rate` is stored; failing to store
+    ///     never fails the load.
     ///   - progress: Called now and then with the fraction done, 0…1.
     /// - Throws: As ``init(contentsOf:progress:)``, and ``AMIOError/resamplingFailed(message:)``.
     public init(contentsOf url: URL, resamplingTo rate: Int, quality: ResamplingQuality = .best,
+                cache: ConversionCache? = .standard,
                 progress: (@Sendable (Double) -> Void)? = nil) async throws(AMIOError) {
-        self = try await Self.load(url, raw: nil, resamplingTo: rate, quality: quality, progress: progress)
+        self = try await Self.load(url, raw: nil, resamplingTo: rate, quality: quality, cache: cache, progress: progress)
     }
 
     /// Loads a whole file of headerless samples (sox's `-t raw`) and converts
@@ -35,7 +44,7 @@ extension AudioClip {
     ///   - rate: The sample rate the clip must have.
     ///   - quality: The converter, when the rates differ.
     ///   - progress: Called now and then with the fraction done, 0…1.
-    /// - Throws: As ``init(contentsOf:resamplingTo:quality:progress:)``, and
+    /// - Throws: As ``init(contentsOf:resamplingTo:quality:cache:progress:)``, and
     ///   ``AMIOError/invalidArgument(name:reason:)`` for a format libsndfile cannot read raw.
     public init(contentsOf url: URL, raw format: RawAudioFormat, resamplingTo rate: Int, quality: ResamplingQuality = .best,
                 progress: (@Sendable (Double) -> Void)? = nil) async throws(AMIOError) {
@@ -43,14 +52,22 @@ extension AudioClip {
         self = try await Self.load(url, raw: format, resamplingTo: rate, quality: quality, progress: progress)
     }
 
-    /// Decodes and converts at once (``ClipPipeline``): blocks of the file go
-    /// to converters on every core as they are read.
+    /// Reads the conversion back from `cache`, or decodes and converts at
+    /// once (``ClipPipeline``: blocks of the file go to converters on every
+    /// core as they are read) and stores the result there.
     private static func load(_ url: URL, raw: RawAudioFormat?, resamplingTo rate: Int, quality: ResamplingQuality,
+                             cache: ConversionCache? = nil,
                              progress: (@Sendable (Double) -> Void)?) async throws(AMIOError) -> AudioClip {
+        let cached = raw == nil ? cache?.lookUp(url, resampledTo: rate, quality: quality) : nil
+        if let clip = cached?.clip {
+            progress?(1)
+            return clip
+        }
         let pipeline = try pipeline(for: url, raw: raw, resamplingTo: rate, quality: quality, progress: progress)
         pipeline.start()
         var clip = try await pipeline.finished()
         clip.name = url.lastPathComponent
+        if pipeline.sourceRate != rate { cached?.store(clip) }
         return clip
     }
 

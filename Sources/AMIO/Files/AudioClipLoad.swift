@@ -4,8 +4,8 @@ import Foundation
 /// conversion after.
 ///
 /// The file is decoded block by block and converted a few seconds at a time
-/// on every core, front to back. ``clip`` has its full length at once and
-/// can be scheduled right away: the mixer plays the frames converted so far
+/// on every core, front to back. ``clip`` has its full length once the
+/// first second is converted, and can be scheduled right away: the mixer plays the frames converted so far
 /// (``readyFrames``), which run far ahead of any playback (a 10-minute
 /// stereo file converts in about 4 seconds on 2 cores), and counts any frame
 /// it reaches before it is ready (``starvedFrames``, played as silence).
@@ -56,26 +56,48 @@ public final class AudioClipLoad: Sendable {
     }
 
     /// Starts loading `url`, converted to `rate`, and returns once its first
-    /// segment (a quarter of a second) is playable.
+    /// second is playable (segments of a quarter, a half and a whole second:
+    /// milliseconds of work).
     ///
     /// - Parameters:
     ///   - url: A file libsndfile can read.
     ///   - raw: What a headerless file holds (sox's `-t raw`); nil reads the header.
     ///   - rate: The sample rate the clip must have (the interface's, say).
     ///   - quality: The converter, when the file's rate differs.
+    ///   - cache: Where conversions are kept (``ConversionCache``): a file
+    ///     converted before comes back from it complete; one converted now is
+    ///     stored there once complete. Nil converts anew and stores nothing.
     ///   - progress: Called now and then, on a loading thread, with the fraction done, 0…1.
     /// - Throws: As ``AudioClip/init(contentsOf:resamplingTo:quality:progress:)``:
     ///   ``AMIOError/fileError(path:problem:message:)`` for a missing, unreadable,
     ///   empty, corrupt or unsupported file (or one that cannot be converted to
     ///   `rate`), ``AMIOError/outOfMemory``, ``AMIOError/cancelled``.
     public init(contentsOf url: URL, raw: RawAudioFormat? = nil, resamplingTo rate: Int,
-                quality: ResamplingQuality = .best, progress: (@Sendable (Double) -> Void)? = nil) async throws(AMIOError) {
+                quality: ResamplingQuality = .best, cache: ConversionCache? = .standard,
+                progress: (@Sendable (Double) -> Void)? = nil) async throws(AMIOError) {
         if let raw { try raw.validate() }
+        let cached = raw == nil ? cache?.lookUp(url, resampledTo: rate, quality: quality) : nil
+        if let clip = cached?.clip {
+            progress?(1)
+            self.clip = clip
+            pipeline = nil
+            return
+        }
         let pipeline = try AudioClip.pipeline(for: url, raw: raw, resamplingTo: rate, quality: quality, progress: progress)
         pipeline.start(background: true)
+        if let cached, pipeline.sourceRate != rate {
+            // Stored once complete, off the caller's way (a process that
+            // ends first leaves a temporary the cache later removes).
+            Task.detached(priority: .background) {
+                if let clip = try? await pipeline.finished() { cached.store(clip) }
+            }
+        }
         if var clip = pipeline.clip {
-            // The length is known: the clip plays from its first segment on.
-            await withTaskCancellationHandler { await pipeline.firstSegment() } onCancel: { pipeline.cancel() }
+            // The length is known: the clip plays once a second of it is in
+            // (a few segments, milliseconds of work), a head start that
+            // keeps the conversion ahead even on a busy machine.
+            let headStart = min(clip.frameCount, rate)
+            await withTaskCancellationHandler { await pipeline.ready(atLeast: headStart) } onCancel: { pipeline.cancel() }
             if case .failure(let error)? = pipeline.progress.result { throw error }
             clip.name = url.lastPathComponent
             self.clip = clip
@@ -99,6 +121,43 @@ public final class AudioClipLoad: Sendable {
         guard let result = await progress.done() else { throw .cancelled }
         try result.get()
         return clip
+    }
+
+    /// Waits until frames `0..<frames` are converted (or the load is over):
+    /// before playing from inside the clip, where the load has not yet come.
+    ///
+    /// - Parameter frames: The frames wanted from the start; beyond
+    ///   ``AudioClip/frameCount`` waits for the whole clip.
+    /// - Throws: The error that stopped the load; ``AMIOError/cancelled``
+    ///   when the task is cancelled (the load goes on).
+    public func waitUntilReady(frames: Int) async throws(AMIOError) {
+        if let error { throw error }
+        guard let pipeline, readyFrames < min(frames, clip.frameCount) else { return }
+        await withTaskCancellationHandler {
+            await pipeline.ready(atLeast: min(frames, clip.frameCount))
+        } onCancel: {
+            pipeline.wakeReadyWaiter()
+        }
+        if Task.isCancelled { throw .cancelled }
+        if let error { throw error }
+    }
+
+    /// Waits, for every load in `loads`, until the frames `playspec` reads of
+    /// its clip over the `seconds` after timeline frame `frame` are
+    /// converted: what a caller does before it plays `playspec` from `frame`.
+    ///
+    /// - Parameters:
+    ///   - loads: Loads whose clips `playspec` may play.
+    ///   - playspec: The playspec to play.
+    ///   - frame: Where on the timeline it will play from.
+    ///   - frames: How far past `frame` to look, in frames (a second of them, say).
+    /// - Throws: As ``waitUntilReady(frames:)``.
+    public static func waitUntilReady(_ loads: [AudioClipLoad], toPlay playspec: Playspec, from frame: FramePosition,
+                                      for frames: FrameCount) async throws(AMIOError) {
+        let wanted = playspec.clipFramesRead(in: frame..<(frame &+ FramePosition(max(0, frames))))
+        for load in loads {
+            if let needed = wanted[ObjectIdentifier(load.clip.storage)] { try await load.waitUntilReady(frames: needed) }
+        }
     }
 
     /// Stops the load: the frames not yet converted stay silent and

@@ -324,28 +324,46 @@ final class ClipPipeline: @unchecked Sendable {
         }
         guard let ready else { return }
         // Only storage written in place is published; pieces are joined at the end.
-        if storage != nil { progress.publish(ready) }
-        firstSegmentReady()
+        if storage != nil {
+            progress.publish(ready)
+            readyAdvanced(to: ready)
+        }
         // An unchecked length is good enough for a progress bar.
         let expected = knownOutputFrames ?? outputFrames(file.frameCount ?? 0)
         if expected > 0 { onProgress?(min(1, Double(ready) / Double(expected))) }
     }
 
-    /// Who waits for the first segment (``firstSegment()``), and whether it came.
-    private let firstWaiter = Mutex<(arrived: Bool, continuation: CheckedContinuation<Void, Never>?)>((false, nil))
+    /// Who waits for frames to be ready (``ready(atLeast:)``): the frames it
+    /// wants, and whether the pipeline has ended.
+    private let readyWaiter = Mutex<(wanted: Int, ended: Bool, continuation: CheckedContinuation<Void, Never>?)>((0, false, nil))
 
-    private func firstSegmentReady() {
-        firstWaiter.withLock { waiter in
-            defer { waiter = (true, nil) }
+    /// Wakes the waiter once `ready` frames (published before this call)
+    /// reach what it wants, or, `ended`, in any case.
+    private func readyAdvanced(to ready: Int, ended: Bool = false) {
+        readyWaiter.withLock { waiter -> CheckedContinuation<Void, Never>? in
+            if ended { waiter.ended = true }
+            guard let continuation = waiter.continuation, ended || ready >= waiter.wanted else { return nil }
+            waiter.continuation = nil
+            return continuation
+        }?.resume()
+    }
+
+    /// Ends a ``ready(atLeast:)`` early (its task was cancelled).
+    func wakeReadyWaiter() {
+        readyWaiter.withLock { waiter -> CheckedContinuation<Void, Never>? in
+            defer { waiter.continuation = nil }
             return waiter.continuation
         }?.resume()
     }
 
-    /// Returns once the first segment is published, or the pipeline is done.
-    func firstSegment() async {
+    /// Returns once `frames` frames are published, or the pipeline is done
+    /// (one caller at a time).
+    func ready(atLeast frames: Int) async {
         await withCheckedContinuation { continuation in
-            let now = firstWaiter.withLock { waiter -> Bool in
-                if waiter.arrived { return true }
+            // Inside the lock: a segment published after this check wakes the waiter.
+            let now = readyWaiter.withLock { waiter -> Bool in
+                if waiter.ended || progress.readyFrames >= frames { return true }
+                waiter.wanted = frames
                 waiter.continuation = continuation
                 return false
             }
@@ -362,7 +380,7 @@ final class ClipPipeline: @unchecked Sendable {
             return (state.failure, state.cancelled, state.pieces)
         }
         file.close()
-        defer { firstSegmentReady() }
+        defer { readyAdvanced(to: 0, ended: true) }
         if let failure = failure ?? (cancelled ? AMIOError.cancelled : nil) {
             for piece in pieces.values { free(piece.samples) }
             progress.finish(.failure(failure))

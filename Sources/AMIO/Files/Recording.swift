@@ -544,7 +544,7 @@ extension AudioInterface {
     ///   - format: The output's container; by default the one its extension names.
     ///   - encoding: The output's sample encoding.
     /// - Returns: The take's summary.
-    /// - Throws: As ``AudioClip/init(contentsOf:resamplingTo:quality:progress:)``,
+    /// - Throws: As ``AudioClip/init(contentsOf:resamplingTo:quality:cache:progress:)``,
     ///   ``record(to:format:encoding:channels:from:until:bufferingChunks:)`` and
     ///   ``playAndRecord(_:gains:channels:)``.
     public func playAndRecord(file input: URL, to output: URL, format: AudioFileFormat? = nil,

@@ -444,8 +444,8 @@ extension Session {
     }
 
     /// ``playspec(sampleRate:)`` with clips that play while they load
-    /// (``AudioClipLoad``): it returns once every clip's first quarter of a
-    /// second is converted, and the rest follows far ahead of playback.
+    /// (``AudioClipLoad``): it returns once every clip's first second is
+    /// converted, and the rest follows far ahead of playback.
     ///
     /// - Parameter sampleRate: The rate to play at, 1…768 000.
     /// - Returns: The playspec, the session's length in frames, and each

@@ -103,6 +103,12 @@ struct Mix: AsyncParsableCommand {
                     throw AMIOError.invalidArgument(name: "--start", reason: "\(start) is at or after the session's end "
                         + "(\(formatTime(frames: length, rate: rate)))")
                 }
+                // What the first second reads (from --start, and after a jump back to A) is converted first.
+                let clipLoads = Array(loads.values)
+                try await AudioClipLoad.waitUntilReady(clipLoads, toPlay: playspec, from: startFrame, for: rate)
+                if loopFrames.count == 2 {
+                    try await AudioClipLoad.waitUntilReady(clipLoads, toPlay: playspec, from: loopFrames[0], for: rate)
+                }
                 try io.setPosition(startFrame)
                 try io.setPlayspec(playspec)
                 try io.setTransportRolling(true)

@@ -201,7 +201,10 @@ struct Play: AsyncParsableCommand {
                                                 repeatInterval: 0, gain: Float(pow(10, gain / 20)), outputs: outputs, map: map,
                                                 fades: fades)
                 }
-                try io.setPlayspec(Playspec(entries))
+                let playspec = Playspec(entries)
+                // What the first second reads (inside a file, with --start) is converted first.
+                try await AudioClipLoad.waitUntilReady(loads, toPlay: playspec, from: io.position, for: rate)
+                try io.setPlayspec(playspec)
                 try io.setTransportRolling(true)
                 logger.debug("playing \(files.joined(separator: ", ")) from frame \(skip) of \(total)")
                 let status = StatusLine(enabled: !options.quiet)

@@ -287,6 +287,51 @@ extension JackTests {
             }
         }
 
+        /// Sound first: `amio play` of a file at another rate starts from its
+        /// first converted segment while the rest converts, and a second amio
+        /// records every frame of the whole conversion, seams included, with
+        /// nothing played as silence.
+        @Test(.enabled(if: JackServer.kind == .jackd, "records from system:capture_1/2, which the headless PipeWire has not"))
+        func aFilePlayedWhileItConvertsIsRecordedWhole() async throws {
+            let server = try JackServer.suite
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            var rng = SeededGenerator(seed: 12)
+            let seconds = 8
+            let noise = try AudioClip(channels: (0..<2).map { _ in (0..<seconds * 44100).map { _ in Float.random(in: -0.5...0.5, using: &rng) } },
+                                      sampleRate: 44100)
+            let source = directory.appendingPathComponent("noise.flac")
+            try noise.write(to: source, encoding: .pcm24)
+            let converted = try await AudioClip(contentsOf: source, resamplingTo: 48000, cache: nil)
+            let recorded = directory.appendingPathComponent("recorded.wav")
+            let recorder = try startAmio(["record", recorded.path, "--server", server.name, "--client-name", "rec-whole",
+                                          "--duration", "\(seconds + 2)", "--encoding", "float",
+                                          "--from", "system:capture_1", "system:capture_2"])
+            defer { recorder.kill9() }
+            #expect(try await waitForPort("rec-whole:in_2", server: server.name))
+            let play = try amio(["play", source.path, "--server", server.name, "--client-name", "player-whole",
+                                 "--to", "rec-whole:in_1", "rec-whole:in_2"])
+            #expect(play.status == 0, "\(play.err)")
+            #expect(!play.err.contains("played as silence"), "\(play.err)")
+            let playerXruns = play.err.firstMatch(of: /xruns (\d+)/).flatMap { Int($0.1) } ?? 0
+            let recording = try recorder.waitForExit(within: 60)
+            #expect(recording.status == 0, "amio record exited with \(recording.status)")
+            let recorderXruns = recording.err.firstMatch(of: /(\d+) xruns/).flatMap { Int($0.1) } ?? 0
+            let samples = try readAll(recorded).samples
+            guard let start = samples[0].firstIndex(where: { $0 != 0 }) else {
+                Issue.record("the recording is silent")
+                return
+            }
+            #expect(start + converted.frameCount <= samples[0].count)
+            for channel in 0..<2 {
+                let got = Array(samples[channel][start..<min(samples[channel].count, start + converted.frameCount)])
+                let mismatches = zip(got, converted.samples(channel: channel)).filter { $0 != $1 }.count
+                #expect(got.count == converted.frameCount)
+                #expect(mismatches == 0 || playerXruns + recorderXruns > 0,
+                        "channel \(channel): \(mismatches) frames differ, no xrun reported: \(play.err) \(recording.err)")
+            }
+        }
+
         @Test func playrecRecordsWhatItPlays() async throws {
             let server = try JackServer.suite
             let directory = try temporaryDirectory()

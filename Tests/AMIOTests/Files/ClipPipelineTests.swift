@@ -32,8 +32,9 @@ import Testing
         }.max() ?? 0
     }
 
-    /// Streamed in segments of growing length (a quarter of a second up to
-    /// six) while the file is read, the conversion is the single pass over
+    /// Streamed in segments of growing length (a quarter of a second, then a
+    /// half, one, two: four seams in four seconds) while the file is read,
+    /// the conversion is the single pass over
     /// the whole decoded file, within the tolerance the segment seams have
     /// (1e-5; 1e-4 for the cubic `.linear`), for every quality and ratio.
     @Test(arguments: ResamplingQuality.allCases, [(44100, 48000), (48000, 44100), (96000, 48000), (22050, 48000), (44100, 37123)])
@@ -42,11 +43,11 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("take.wav")
-        try Self.writeFile(Self.signal(seconds: 9, rate: from), rate: from, to: url)
-        let streamed = try await AudioClip(contentsOf: url, resamplingTo: to, quality: quality)
+        try Self.writeFile(Self.signal(seconds: 4, rate: from), rate: from, to: url)
+        let streamed = try await AudioClip(contentsOf: url, resamplingTo: to, quality: quality, cache: nil)
         let onePass = try await AudioClip(contentsOf: url).resampled(to: to, quality: quality, workers: 1)
         #expect(streamed.frameCount == onePass.frameCount)
-        #expect(streamed.frameCount == Int((9 * Double(from)).rounded() * Double(to) / Double(from) + 0.5))
+        #expect(streamed.frameCount == Int((4 * Double(from)).rounded() * Double(to) / Double(from) + 0.5))
         #expect(streamed.sampleRate == to && streamed.channelCount == 2 && streamed.name == "take.wav")
         let worst = Self.difference(streamed, onePass)
         #expect(worst <= (quality == .linear ? 1e-4 : 1e-5), "worst difference \(worst)")
@@ -61,7 +62,7 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let rate = kind == "same rate" ? 48000 : 44100
-        let signal = Self.signal(seconds: 7, rate: rate)
+        let signal = Self.signal(seconds: 4, rate: rate)
         let wav = directory.appendingPathComponent("take.wav")
         try Self.writeFile(signal, rate: rate, to: wav, encoding: .pcm24)
         var url = wav
@@ -81,7 +82,7 @@ import Testing
         let checked = AudioClip.checkedFrameCount(of: file, raw: nil)
         #expect(checked == (kind == "streamed flac" ? nil : signal[0].count))
         file.close()
-        let streamed = try await AudioClip(contentsOf: url, resamplingTo: 48000)
+        let streamed = try await AudioClip(contentsOf: url, resamplingTo: 48000, cache: nil)
         let onePass = try await AudioClip(contentsOf: wav).resampled(to: 48000, quality: .best, workers: 1)
         #expect(streamed.frameCount == onePass.frameCount)
         #expect(Self.difference(streamed, onePass) <= 1e-5)
@@ -107,28 +108,57 @@ import Testing
         #expect(AudioClip.checkedFrameCount(of: file, raw: nil) == nil)
         file.close()
         await #expect {
-            _ = try await AudioClipLoad(contentsOf: flac, resamplingTo: 48000)
+            _ = try await AudioClipLoad(contentsOf: flac, resamplingTo: 48000, cache: nil)
         } throws: { error in
             guard case AMIOError.fileError(_, .truncated, _) = error else { return false }
             return true
         }
     }
 
-    /// A load returns with the clip at its full length before its samples
-    /// are all in; once complete they are the full load's, none starved.
+    /// A load returns with the clip at its full length and its first second
+    /// converted; once complete its samples are the full load's, none starved.
     @Test func aLoadPlaysFromItsFirstSegmentAndCompletesAsTheFullLoad() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("long.flac")
-        try sox("-n", "-r", "44100", "-c", "2", "-b", "16", url.path, "synth", "120", "sine", "440", "sine", "661", "vol", "0.5")
-        let load = try await AudioClipLoad(contentsOf: url, resamplingTo: 48000)
-        #expect(load.clip.frameCount == 120 * 48000)
-        #expect(load.readyFrames > 0)
+        try sox("-n", "-r", "44100", "-c", "2", "-b", "16", url.path, "synth", "40", "sine", "440", "sine", "661", "vol", "0.5")
+        let load = try await AudioClipLoad(contentsOf: url, resamplingTo: 48000, cache: nil)
+        #expect(load.clip.frameCount == 40 * 48000)
+        // A second's head start, converted before the load returns.
+        #expect(load.readyFrames >= 48000)
         let clip = try await load.complete()
         #expect(load.isFinished && load.error == nil && load.readyFrames == clip.frameCount && load.starvedFrames == 0)
-        let full = try await AudioClip(contentsOf: url, resamplingTo: 48000)
+        let full = try await AudioClip(contentsOf: url, resamplingTo: 48000, cache: nil)
         #expect(Self.difference(clip, full) == 0)
         #expect(clip.name == "long.flac")
+    }
+
+    /// What a playspec reads of each clip over a window: what must be
+    /// loaded before it plays from there (`amio play --start` inside a file).
+    @Test func thePlayspecSaysWhichFramesAWindowReads() throws {
+        let long = try AudioClip(channels: [[Float](repeating: 0.5, count: 10_000)], sampleRate: 48000)
+        let short = try AudioClip(channels: [[Float](repeating: 0.5, count: 1000)], sampleRate: 48000)
+        let once: Playspec = [PlayspecEntry(clip: long, frames: 1000..<5000, playAt: 100, gains: [1])]
+        #expect(once.clipFramesRead(in: 0..<1000) == [ObjectIdentifier(long.storage): 1900])
+        #expect(once.clipFramesRead(in: 4100..<9000) == [:])
+        let looped: Playspec = [PlayspecEntry(clip: short, frames: 0..<300, playAt: 0, repeatInterval: 500, gains: [1])]
+        #expect(looped.clipFramesRead(in: 1200..<1250) == [ObjectIdentifier(short.storage): 250])
+        #expect(looped.clipFramesRead(in: 1350..<1400) == [:])
+        #expect(looped.clipFramesRead(in: 1400..<1700) == [ObjectIdentifier(short.storage): 300])
+    }
+
+    /// Waiting for frames inside a loading clip returns with them converted.
+    @Test func aLoadWaitsForTheFramesAskedFor() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("long.flac")
+        try sox("-n", "-r", "44100", "-c", "2", "-b", "16", url.path, "synth", "30", "sine", "440")
+        let load = try await AudioClipLoad(contentsOf: url, resamplingTo: 48000, cache: nil)
+        let playspec: Playspec = [PlayspecEntry(clip: load.clip, frames: 20 * 48000..<30 * 48000, playAt: 0, gains: [1, 1])]
+        try await AudioClipLoad.waitUntilReady([load], toPlay: playspec, from: 0, for: 48000)
+        #expect(load.readyFrames >= 21 * 48000)
+        try await load.waitUntilReady(frames: .max)
+        #expect(load.readyFrames == load.clip.frameCount && load.isFinished)
     }
 
     /// The mixer plays only the frames published, as silence beyond, and
@@ -172,7 +202,7 @@ import Testing
         try Data(bytes).write(to: url)
         let load: AudioClipLoad
         do {
-            load = try await AudioClipLoad(contentsOf: url, resamplingTo: 48000)
+            load = try await AudioClipLoad(contentsOf: url, resamplingTo: 48000, cache: nil)
         } catch {
             // libsndfile may find the damage when it opens the file: typed too.
             guard case AMIOError.fileError = error else { throw error }
@@ -191,15 +221,17 @@ import Testing
     }
 
     /// A cancelled load stops: `complete()` throws ``AMIOError/cancelled``.
-    /// The workers wait in the progress callback until the test has
-    /// cancelled, so the load cannot finish first however busy the machine.
+    /// Past a tenth of the file (beyond the second the load waits for before
+    /// it returns) the workers wait in the progress callback until the test
+    /// has cancelled, so the load cannot finish first however busy the machine.
     @Test func aCancelledLoadStops() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("long.flac")
         try sox("-n", "-r", "44100", "-c", "2", "-b", "16", url.path, "synth", "60", "sine", "440")
         let gate = DispatchSemaphore(value: 0)
-        let load = try await AudioClipLoad(contentsOf: url, resamplingTo: 48000) { _ in
+        let load = try await AudioClipLoad(contentsOf: url, resamplingTo: 48000, cache: nil) { fraction in
+            guard fraction > 0.1 else { return }
             gate.wait()
             gate.signal()
         }
@@ -220,7 +252,7 @@ import Testing
         try sox("-n", "-r", "44100", "-c", "2", "-b", "16", url.path, "synth", "60", "sine", "440")
         let gate = DispatchSemaphore(value: 0)
         let task = Task {
-            try await AudioClip(contentsOf: url, resamplingTo: 48000) { _ in
+            try await AudioClip(contentsOf: url, resamplingTo: 48000, cache: nil) { _ in
                 gate.wait()
                 gate.signal()
             }
