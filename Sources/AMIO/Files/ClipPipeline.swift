@@ -120,25 +120,18 @@ final class ClipPipeline: @unchecked Sendable {
     /// and bridge threads keep nine tenths of a busy core.
     func start(background: Bool = false) {
         for _ in 0...workers { allDone.enter() }
-        let lower: @Sendable () -> Void = {
-            if background { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0 /* the calling thread: Linux keeps nice values per thread */, 10) }
-        }
-        let decoder = Thread { [self] in
-            lower()
-            decode()
-            allDone.leave()
-        }
-        decoder.name = "amio-decode"
-        decoder.start()
-        for number in 0..<workers {
-            let worker = Thread { [self] in
-                lower()
-                work()
+        func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) {
+            let thread = Thread { [self] in
+                // The calling thread's: Linux keeps nice values per thread.
+                if background { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) }
+                body()
                 allDone.leave()
             }
-            worker.name = "amio-convert-\(number)"
-            worker.start()
+            thread.name = name
+            thread.start()
         }
+        spawn("amio-decode") { [self] in decode() }
+        for number in 0..<workers { spawn("amio-convert-\(number)") { [self] in work() } }
         // The threads hold the pipeline until they are done.
         allDone.notify(queue: .global()) { [self] in complete() }
     }

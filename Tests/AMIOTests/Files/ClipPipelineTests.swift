@@ -220,6 +220,13 @@ import Testing
         #expect(tail.allSatisfy { $0 == 0 })
     }
 
+    /// A minute of 44.1 kHz stereo FLAC in `directory`.
+    static func minuteOfFLAC(in directory: URL) throws -> URL {
+        let url = directory.appendingPathComponent("long.flac")
+        try sox("-n", "-r", "44100", "-c", "2", "-b", "16", url.path, "synth", "60", "sine", "440")
+        return url
+    }
+
     /// A cancelled load stops: `complete()` throws ``AMIOError/cancelled``.
     /// Past a tenth of the file (beyond the second the load waits for before
     /// it returns) the workers wait in the progress callback until the test
@@ -227,8 +234,7 @@ import Testing
     @Test func aCancelledLoadStops() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let url = directory.appendingPathComponent("long.flac")
-        try sox("-n", "-r", "44100", "-c", "2", "-b", "16", url.path, "synth", "60", "sine", "440")
+        let url = try Self.minuteOfFLAC(in: directory)
         let gate = DispatchSemaphore(value: 0)
         let load = try await AudioClipLoad(contentsOf: url, resamplingTo: 48000, cache: nil) { fraction in
             guard fraction > 0.1 else { return }
@@ -248,8 +254,7 @@ import Testing
     @Test func aCancelledTaskStopsTheLoad() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let url = directory.appendingPathComponent("long.flac")
-        try sox("-n", "-r", "44100", "-c", "2", "-b", "16", url.path, "synth", "60", "sine", "440")
+        let url = try Self.minuteOfFLAC(in: directory)
         let gate = DispatchSemaphore(value: 0)
         let task = Task {
             try await AudioClip(contentsOf: url, resamplingTo: 48000, cache: nil) { _ in
