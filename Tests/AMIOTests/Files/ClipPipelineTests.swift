@@ -3,8 +3,9 @@ import Foundation
 import Testing
 
 /// Decoding overlapped with conversion (``ClipPipeline``) and clips that play
-/// while they load (``AudioClipLoad``).
-@Suite struct ClipPipelineTests {
+/// while they load (``AudioClipLoad``). One at a time: their decoding and
+/// comparing run on the concurrency pool, which timing tests elsewhere share.
+@Suite(.serialized) struct ClipPipelineTests {
     /// `seconds` of stereo at `rate`: a 1 kHz sine on the left, a
     /// deterministic noise on the right (every frequency, so any seam shows).
     static func signal(seconds: Double, rate: Int) -> [[Float]] {

@@ -53,7 +53,9 @@ struct CacheFixture {
     func remove() { try? FileManager.default.removeItem(at: root) }
 }
 
-@Suite struct ConversionCacheTests {
+/// One at a time: their loads and comparisons run on the concurrency pool,
+/// which timing tests elsewhere share.
+@Suite(.serialized) struct ConversionCacheTests {
     /// The second load reads the entry the first one stored: the same samples
     /// bit for bit, named after the file; the hit is proved by the entry's
     /// modification time (refreshed by a hit) and by an entry planted under
