@@ -344,10 +344,11 @@ extension JackTests {
             let writing = UnsafeSendable(loadingSamples)
             let writer = Thread {
                 for block in stride(from: 0, to: loadingFrames, by: 256) {
+                    let end = min(block + 256, loadingFrames)
                     for channel in 0..<2 {
-                        for frame in block..<block + 256 { writing.pointer[channel * loadingFrames + frame] = Float(frame % 97) / 97 }
+                        for frame in block..<end { writing.pointer[channel * loadingFrames + frame] = Float(frame % 97) / 97 }
                     }
-                    progress.publish(block + 256)
+                    progress.publish(end)
                     usleep(5000)
                 }
                 progress.finish(.success(()))
@@ -431,6 +432,8 @@ extension JackTests {
                 if changes.count > 200 { _ = try await changes.removeFirst().result }
             }
             for change in changes { _ = try await change.result }
+            // The writer is done with the clip's samples before they go.
+            _ = await progress.done()
             try await Task.sleep(nanoseconds: 100_000_000)
             faults += try ThreadFaults.read(tid) - faultsSince
             if LockedMemory.isUnlimited {
