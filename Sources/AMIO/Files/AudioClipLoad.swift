@@ -24,7 +24,7 @@ import Foundation
 /// start: the file's header gives it and, for compressed files, a seek finds
 /// its last frame there. Otherwise (standard input, a header without a
 /// count, or a count that is not there) the initialiser returns once the
-/// whole file is loaded, as ``AudioClip/init(contentsOf:resamplingTo:quality:progress:)`` does.
+/// whole file is loaded, as ``AudioClip/init(contentsOf:resamplingTo:quality:cache:progress:)`` does.
 ///
 /// Reading the clip's samples from Swift (``AudioClip/samples(channel:)``,
 /// ``AudioClip/write(to:format:encoding:dither:)`` …) waits until the load is
@@ -68,7 +68,7 @@ public final class AudioClipLoad: Sendable {
     ///     converted before comes back from it complete; one converted now is
     ///     stored there once complete. Nil converts anew and stores nothing.
     ///   - progress: Called now and then, on a loading thread, with the fraction done, 0…1.
-    /// - Throws: As ``AudioClip/init(contentsOf:resamplingTo:quality:progress:)``:
+    /// - Throws: As ``AudioClip/init(contentsOf:resamplingTo:quality:cache:progress:)``:
     ///   ``AMIOError/fileError(path:problem:message:)`` for a missing, unreadable,
     ///   empty, corrupt or unsupported file (or one that cannot be converted to
     ///   `rate`), ``AMIOError/outOfMemory``, ``AMIOError/cancelled``.
@@ -99,6 +99,8 @@ public final class AudioClipLoad: Sendable {
             let headStart = min(clip.frameCount, rate)
             await withTaskCancellationHandler { await pipeline.ready(atLeast: headStart) } onCancel: { pipeline.cancel() }
             if case .failure(let error)? = pipeline.progress.result { throw error }
+            // Cancelled while waiting: the pipeline is stopping.
+            if Task.isCancelled { throw .cancelled }
             clip.name = url.lastPathComponent
             self.clip = clip
             self.pipeline = pipeline
