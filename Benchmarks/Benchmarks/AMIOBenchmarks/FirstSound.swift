@@ -6,7 +6,8 @@
 // (so it includes up to a period of capture and the hand-over to Swift).
 // Measured for a 10-minute 44.1 kHz stereo FLAC (converted to 48 kHz while
 // it plays) and, as the floor, a 1-second 48 kHz WAV (nothing to convert):
-// the start of the process, the client and its connections.
+// the start of the process, the client and its connections. Cold: amio runs
+// with --no-cache, so every run converts (a cached take loads in ~0.2 s).
 
 import AMIO
 import Benchmark
@@ -36,7 +37,7 @@ private func secondsToFirstSound(of file: URL) async throws -> Double {
         return nil
     }
     let started = Date()
-    let player = try ChildProcess(try amioTool(), ["play", "-q", "--server", server.name, file.path, "--to"]
+    let player = try ChildProcess(try amioTool(), ["play", "-q", "--no-cache", "--server", server.name, file.path, "--to"]
                                   + listener.inputPortNames, discardingOutput: true)
     defer { player.stop(with: SIGINT) }
     let deadline = Task {
