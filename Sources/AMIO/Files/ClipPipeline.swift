@@ -62,7 +62,9 @@ final class ClipPipeline: @unchecked Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private let allDone = DispatchGroup()
     private let onProgress: (@Sendable (Double) -> Void)?
-    private let p: Int, q: Int, margin: Int
+    private let grid: SegmentGrid
+    /// Input frames each converter reads either side of its segment (none at the file's rate).
+    private let margin: Int
     /// The output frames when the length is known.
     private let knownOutputFrames: Int?
     /// The clip, set once the pipeline is done (with a known length, at once).
@@ -82,16 +84,11 @@ final class ClipPipeline: @unchecked Sendable {
         self.workers = max(1, workers)
         self.onProgress = onProgress
         if sourceRate != targetRate { try Resampler.check(from: sourceRate, to: targetRate) }
-        var a = targetRate, b = sourceRate
-        while b != 0 { (a, b) = (b, a % b) }
-        p = targetRate / a
-        q = sourceRate / a
-        let ratio = Double(targetRate) / Double(sourceRate)
-        // As ResamplingPlan: twice the widest filter's reach, in input frames.
-        margin = sourceRate == targetRate ? 0 : ((Int((300 / min(ratio, 1)).rounded(.up)) + 16 + q - 1) / q * q)
+        grid = SegmentGrid(from: sourceRate, to: targetRate)
+        margin = sourceRate == targetRate ? 0 : grid.margin
         progress = try ClipProgress()
         if let trustedFrames {
-            let outputFrames = sourceRate == targetRate ? trustedFrames : Int((Double(trustedFrames) * ratio).rounded())
+            let outputFrames = grid.outputFrames(forInput: trustedFrames)
             knownOutputFrames = outputFrames
             let samples = try ClipStorage.allocateZeroed(frames: outputFrames, channels: channels)
             storage = ClipStorage(frameCount: outputFrames, channelCount: channels, adopting: samples, progress: progress)
@@ -101,9 +98,6 @@ final class ClipPipeline: @unchecked Sendable {
         }
     }
 
-    /// The output frame of input frame `frame`, a multiple of q.
-    private func outputFrame(_ frame: Int) -> Int { frame / q * p }
-
     /// Input frames of segment `index`: a quarter of a second doubling up to
     /// about six seconds (2^18 frames), rounded to multiples of q, and never
     /// shorter than eight margins (the overlap would cost more than it saves).
@@ -111,7 +105,7 @@ final class ClipPipeline: @unchecked Sendable {
         let first = max(sourceRate / 4, 8 * margin, 1024)
         let longest = max(1 << 18, first)
         let length = index >= 20 ? longest : min(longest, first << index)
-        return (length + q - 1) / q * q
+        return (length + grid.q - 1) / grid.q * grid.q
     }
 
     /// Starts the decoder and the workers on threads of their own; in the
@@ -185,7 +179,7 @@ final class ClipPipeline: @unchecked Sendable {
             guard total > 0 else {
                 throw AMIOError.fileError(path: file.url.path, problem: .empty, message: "the file holds no audio frames")
             }
-            if let known = knownOutputFrames, outputFrames(total) != known {
+            if let known = knownOutputFrames, grid.outputFrames(forInput: total) != known {
                 // A length found by a seek yet not read: the file changed, or its decoder disagrees.
                 throw AMIOError.fileError(path: file.url.path, problem: .corrupt,
                                           message: "it decodes to \(total) frames, not the \(file.frameCount ?? 0) its header announces")
@@ -196,19 +190,15 @@ final class ClipPipeline: @unchecked Sendable {
         }
     }
 
-    private func outputFrames(_ inputFrames: Int) -> Int {
-        sourceRate == targetRate ? inputFrames : Int((Double(inputFrames) * Double(targetRate) / Double(sourceRate)).rounded())
-    }
-
     /// Copies segment `index`'s input and margins out of the window, queues
     /// it, and lets the window forget what no later segment needs.
     private func submit(index: Int, input: Range<Int>, from window: inout InputWindow, last: Bool) throws(AMIOError) {
         let padded = max(0, input.lowerBound - margin)..<min(window.end, input.upperBound + margin)
         let samples = try ClipStorage.allocate(frames: padded.count, channels: channels)
         window.copy(padded, into: samples)
-        let outputEnd = last ? outputFrames(input.upperBound) : outputFrame(input.upperBound)
+        let outputEnd = last ? grid.outputFrames(forInput: input.upperBound) : grid.outputFrame(input.upperBound)
         let job = Job(index: index, input: samples, count: padded.count, paddedStart: padded.lowerBound,
-                      output: outputFrame(input.lowerBound)..<outputEnd)
+                      output: grid.outputFrame(input.lowerBound)..<outputEnd)
         state.withLock { $0.jobs.append(job) }
         wake.signal()
         window.forget(before: input.upperBound - margin)
@@ -282,23 +272,10 @@ final class ClipPipeline: @unchecked Sendable {
 
     private func convert(_ job: Job, with resampler: inout Resampler) throws(AMIOError) {
         try resampler.reset()
-        let capacity = Int((Double(job.count) * resampler.ratio).rounded(.up)) + 2
-        let produced = try ClipStorage.allocate(frames: capacity, channels: channels)
-        defer { free(produced) }
         let inputs = (0..<channels).map { UnsafePointer(job.input + $0 * job.count) }
-        let outputs = (0..<channels).map { produced + $0 * capacity }
-        let available = try resampler.convert(inputs, frames: job.count, into: outputs, capacity: capacity)
         let (destination, stride, piece) = try destination(for: job)
-        let frames = job.output.count
-        // libsoxr puts paddedStart (a multiple of q) at its output frame 0.
-        let first = job.output.lowerBound - outputFrame(job.paddedStart)
-        let copied = max(0, min(frames, available - first))
-        for channel in 0..<channels {
-            let samples = destination + channel * stride
-            if copied > 0 { samples.update(from: outputs[channel] + first, count: copied) }
-            // Past the end of the clip libsoxr may stop a frame short of round(frames × ratio).
-            if copied < frames { (samples + copied).update(repeating: 0, count: frames - copied) }
-        }
+        try resampler.convertSegment(inputs, frames: job.count, from: job.paddedStart, grid: grid, output: job.output,
+                                     into: destination, stride: stride)
         segmentDone(job, piece: piece ? destination : nil)
     }
 
@@ -322,7 +299,7 @@ final class ClipPipeline: @unchecked Sendable {
             readyAdvanced(to: ready)
         }
         // An unchecked length is good enough for a progress bar.
-        let expected = knownOutputFrames ?? outputFrames(file.frameCount ?? 0)
+        let expected = knownOutputFrames ?? grid.outputFrames(forInput: file.frameCount ?? 0)
         if expected > 0 { onProgress?(min(1, Double(ready) / Double(expected))) }
     }
 

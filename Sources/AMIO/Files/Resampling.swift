@@ -75,6 +75,31 @@ struct Resampler: ~Copyable {
 
     deinit { soxr_delete(state) }
 
+    /// Converts one segment of a split conversion, `count` frames of each
+    /// channel in `input` starting at input frame `paddedStart` (a multiple
+    /// of the grid's q, margins included), and writes its output frames
+    /// `output` to planar `destination` (channel c at `destination + c * stride`),
+    /// the margins' output dropped. Output frames past what libsoxr gives
+    /// (at most one, at the clip's end) are zero.
+    mutating func convertSegment(_ input: [UnsafePointer<Float>], frames count: Int, from paddedStart: Int,
+                                 grid: SegmentGrid, output: Range<Int>,
+                                 into destination: UnsafeMutablePointer<Float>, stride: Int) throws(AMIOError) {
+        let capacity = Int((Double(count) * ratio).rounded(.up)) + 2
+        let produced = try ClipStorage.allocate(frames: capacity, channels: channels)
+        defer { free(produced) }
+        let outputs = (0..<channels).map { produced + $0 * capacity }
+        let available = try convert(input, frames: count, into: outputs, capacity: capacity)
+        // libsoxr puts paddedStart (a multiple of q) at its output frame 0.
+        let first = output.lowerBound - grid.outputFrame(paddedStart)
+        let copied = max(0, min(output.count, available - first))
+        for channel in 0..<channels {
+            let samples = destination + channel * stride
+            if copied > 0 { samples.update(from: outputs[channel] + first, count: copied) }
+            // Past the end of the clip libsoxr may stop a frame short of round(frames × ratio).
+            if copied < output.count { (samples + copied).update(repeating: 0, count: output.count - copied) }
+        }
+    }
+
     /// Makes the converter ready for a fresh stretch of input, keeping its
     /// filters (designing them is most of what creating one costs).
     mutating func reset() throws(AMIOError) {
@@ -191,22 +216,9 @@ struct ResamplingPlan: Sendable {
         func convert(_ source: UnsafeMutablePointer<Float>, frames: Int, channels: Int,
                      into destination: UnsafeMutablePointer<Float>, plan: ResamplingPlan) throws(AMIOError) {
             var resampler = try Resampler(channels: channels, from: plan.from, to: plan.to, quality: plan.quality)
-            let count = padded.count
-            let capacity = Int((Double(count) * resampler.ratio).rounded(.up)) + 2
-            let produced = UnsafeMutablePointer<Float>.allocate(capacity: max(1, capacity * channels))
-            defer { produced.deallocate() }
             let inputs = (0..<channels).map { UnsafePointer(source + $0 * frames + padded.lowerBound) }
-            let outputs = (0..<channels).map { produced + $0 * capacity }
-            let available = try resampler.convert(inputs, frames: count, into: outputs, capacity: capacity)
-            // libsoxr puts padded.lowerBound (a multiple of q) at its output frame 0.
-            let first = output.lowerBound - plan.outputFrame(padded.lowerBound)
-            let copied = max(0, min(output.count, available - first))
-            for channel in 0..<channels {
-                let samples = destination + channel * plan.outputFrames + output.lowerBound
-                if copied > 0 { samples.update(from: outputs[channel] + first, count: copied) }
-                // Past the end of the clip libsoxr may stop a frame short of round(frames × ratio).
-                if copied < output.count { (samples + copied).update(repeating: 0, count: output.count - copied) }
-            }
+            try resampler.convertSegment(inputs, frames: padded.count, from: padded.lowerBound, grid: plan.grid, output: output,
+                                         into: destination + output.lowerBound, stride: plan.outputFrames)
         }
     }
 
@@ -215,24 +227,15 @@ struct ResamplingPlan: Sendable {
     let quality: ResamplingQuality
     let outputFrames: Int
     let segments: [Segment]
-    private let p: Int
-    private let q: Int
+    let grid: SegmentGrid
 
     init(frames: Int, from: Int, to: Int, quality: ResamplingQuality, workers: Int) {
         self.from = from
         self.to = to
         self.quality = quality
-        let ratio = Double(to) / Double(from)
-        outputFrames = Int((Double(frames) * ratio).rounded())
-        var a = to, b = from
-        while b != 0 { (a, b) = (b, a % b) }
-        p = to / a
-        q = from / a
-        // The widest filter (libsoxr's VHQ, .best) reaches about 135 output
-        // frames each way above 1e-7 of an impulse (111 output frames at 96 → 48 kHz);
-        // downsampling stretches it by 1/ratio in input frames. Twice that is safe.
-        let reach = Int((300 / min(ratio, 1)).rounded(.up)) + 16
-        let margin = (reach + q - 1) / q * q
+        grid = SegmentGrid(from: from, to: to)
+        outputFrames = grid.outputFrames(forInput: frames)
+        let q = grid.q, margin = grid.margin
         // Pieces shorter than a few margins would spend more on overlap than they save.
         let wanted = max(1, workers)
         var length = (frames + wanted - 1) / wanted
@@ -246,17 +249,46 @@ struct ResamplingPlan: Sendable {
         var start = 0
         while start < frames {
             let end = min(frames, start + length)
-            let outputStart = start / q * p
-            let outputEnd = end == frames ? outputFrames : end / q * p
+            let outputEnd = end == frames ? outputFrames : grid.outputFrame(end)
             pieces.append(Segment(input: start..<end, padded: max(0, start - margin)..<min(frames, end + margin),
-                                  output: outputStart..<outputEnd))
+                                  output: grid.outputFrame(start)..<outputEnd))
             start = end
         }
         segments = pieces
     }
+}
+
+/// Where a conversion from `from` to `to` Hz may be cut into segments
+/// converted on their own (``ResamplingPlan``, ``ClipPipeline``): with the
+/// ratio reduced to p/q, input frames that are multiples of q map to whole
+/// output frames, and each segment's converter reads `margin` input frames
+/// (a multiple of q) either side, more than the filter reaches.
+struct SegmentGrid: Sendable {
+    let from: Int
+    let to: Int
+    let p: Int
+    let q: Int
+    let margin: Int
+
+    init(from: Int, to: Int) {
+        self.from = from
+        self.to = to
+        var a = to, b = from
+        while b != 0 { (a, b) = (b, a % b) }
+        p = to / a
+        q = from / a
+        // The widest filter (libsoxr's VHQ, .best) reaches about 135 output
+        // frames each way above 1e-7 of an impulse (111 output frames at 96 → 48 kHz);
+        // downsampling stretches it by 1/ratio in input frames. Twice that is safe.
+        let reach = Int((300 / min(Double(to) / Double(from), 1)).rounded(.up)) + 16
+        margin = (reach + q - 1) / q * q
+    }
 
     /// The output frame of input frame `frame`, a multiple of q.
     func outputFrame(_ frame: Int) -> Int { frame / q * p }
+
+    /// The output length of `frames` input frames: round(frames × to / from).
+    func outputFrames(forInput frames: Int) -> Int { Int((Double(frames) * Double(to) / Double(from)).rounded()) }
 }
 
 /// A raw pointer handed to concurrent workers that write disjoint parts of it.
