@@ -181,6 +181,25 @@ struct GrowingPlanarStorage: ~Copyable {
         frames += added
     }
 
+    /// Copies frames `range` (of those held) into planar `destination`,
+    /// `range.count` frames per channel.
+    func copy(_ range: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
+        for channel in 0..<channels {
+            (destination + channel * range.count).update(from: samples + channel * capacity + range.lowerBound, count: range.count)
+        }
+    }
+
+    /// Drops the first `count` frames held; the rest move to the front.
+    mutating func removeFirst(_ count: Int) {
+        let dropped = min(frames, max(0, count))
+        guard dropped > 0 else { return }
+        for channel in 0..<channels {
+            let base = samples + channel * capacity
+            memmove(base, base + dropped, (frames - dropped) * MemoryLayout<Float>.stride)
+        }
+        frames -= dropped
+    }
+
     /// The storage of a clip of exactly `frames` frames: the channels moved
     /// together (each starts where the one before ends) and the rest given back.
     consuming func finish() -> ClipStorage {

@@ -153,11 +153,11 @@ final class ClipPipeline: @unchecked Sendable {
         }
         let block = min(65536, max(256, (1 << 20) / channels))
         var interleaved = [Float](repeating: 0, count: block * channels)
-        var window = InputWindow(channels: channels)
         var index = 0
         var start = 0
         var end = segmentLength(0)
         do throws(AMIOError) {
+            var window = try InputWindow(channels: channels)
             while !shouldStop {
                 let read = try interleaved.withUnsafeMutableBufferPointer { buffer throws(AMIOError) in
                     try file.read(into: buffer)
@@ -402,61 +402,31 @@ final class ClipPipeline: @unchecked Sendable {
     }
 }
 
-/// The decoder's planar input from `start` on, in storage that grows as
-/// frames arrive and sheds what segments no longer need.
+/// The decoder's planar input from input frame `start` on: the frames read
+/// and not yet given to a segment, in storage that grows as they arrive.
 private struct InputWindow: ~Copyable {
-    let channels: Int
     private(set) var start = 0
-    private var frames = 0
-    private var capacity = 0
-    private var samples: UnsafeMutablePointer<Float>? = nil
+    private var held: GrowingPlanarStorage
 
-    init(channels: Int) { self.channels = channels }
-
-    deinit { free(samples) }
+    init(channels: Int) throws(AMIOError) { held = try GrowingPlanarStorage(channels: channels, capacity: 1 << 16) }
 
     /// The input frame after the last one read.
-    var end: Int { start + frames }
+    var end: Int { start + held.frames }
 
     mutating func append(interleaved: UnsafePointer<Float>, frames added: Int) throws(AMIOError) {
-        if frames + added > capacity {
-            let grown = max(frames + added, 2 * capacity, 1 << 16)
-            let larger = try ClipStorage.allocate(frames: grown, channels: channels)
-            if let samples {
-                for channel in 0..<channels {
-                    (larger + channel * grown).update(from: samples + channel * capacity, count: frames)
-                }
-                free(samples)
-            }
-            samples = larger
-            capacity = grown
-        }
-        let samples = samples!
-        for channel in 0..<channels {
-            let destination = samples + channel * capacity + frames
-            for frame in 0..<added { destination[frame] = interleaved[frame * channels + channel] }
-        }
-        frames += added
+        try held.append(interleaved: interleaved, frames: added)
     }
 
     /// Copies input frames `range` (inside the window) into planar `destination`.
     func copy(_ range: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
-        guard let samples, !range.isEmpty else { return }
-        for channel in 0..<channels {
-            (destination + channel * range.count).update(from: samples + channel * capacity + (range.lowerBound - start),
-                                                         count: range.count)
-        }
+        guard !range.isEmpty else { return }
+        held.copy(range.lowerBound - start..<range.upperBound - start, into: destination)
     }
 
     /// Drops the frames before input frame `frame`.
     mutating func forget(before frame: Int) {
-        let dropped = min(frames, max(0, frame - start))
-        guard dropped > 0, let samples else { return }
-        for channel in 0..<channels {
-            let base = samples + channel * capacity
-            memmove(base, base + dropped, (frames - dropped) * MemoryLayout<Float>.stride)
-        }
-        frames -= dropped
+        let dropped = min(held.frames, max(0, frame - start))
+        held.removeFirst(dropped)
         start += dropped
     }
 }
