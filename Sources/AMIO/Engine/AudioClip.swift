@@ -32,22 +32,15 @@ final class ClipStorage: @unchecked Sendable {
         }
     }
 
-    /// Room for `frames` × `channels` floats from `malloc`, uninitialised:
-    /// memory that runs short (or a size beyond any memory) is
-    /// ``AMIOError/outOfMemory``, not a trap. For ``init(frameCount:channelCount:adopting:)``.
-    static func allocate(frames: Int, channels: Int) throws(AMIOError) -> UnsafeMutablePointer<Float> {
+    /// Room for `frames` × `channels` floats from `malloc`, uninitialised
+    /// (`zeroed`: from `calloc`, whose pages the kernel maps as they are
+    /// first written): memory that runs short (or a size beyond any memory)
+    /// is ``AMIOError/outOfMemory``, not a trap. For ``init(frameCount:channelCount:adopting:progress:)``.
+    static func allocate(frames: Int, channels: Int, zeroed: Bool = false) throws(AMIOError) -> UnsafeMutablePointer<Float> {
         let (count, overflow) = frames.multipliedReportingOverflow(by: channels)
         let (bytes, overflowBytes) = max(1, count).multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
-        guard frames >= 0, channels >= 0, !overflow, !overflowBytes, let raw = malloc(bytes) else { throw .outOfMemory }
-        return raw.bindMemory(to: Float.self, capacity: max(1, count))
-    }
-
-    /// Room for `frames` × `channels` zeroed floats from `calloc` (pages the
-    /// kernel maps as they are first written), or ``AMIOError/outOfMemory``.
-    static func allocateZeroed(frames: Int, channels: Int) throws(AMIOError) -> UnsafeMutablePointer<Float> {
-        let (count, overflow) = frames.multipliedReportingOverflow(by: channels)
-        guard frames >= 0, channels >= 0, !overflow,
-              let raw = calloc(max(1, count), MemoryLayout<Float>.stride) else { throw .outOfMemory }
+        guard frames >= 0, channels >= 0, !overflow, !overflowBytes,
+              let raw = zeroed ? calloc(max(1, count), MemoryLayout<Float>.stride) : malloc(bytes) else { throw .outOfMemory }
         return raw.bindMemory(to: Float.self, capacity: max(1, count))
     }
 

@@ -90,7 +90,7 @@ final class ClipPipeline: @unchecked Sendable {
         if let trustedFrames {
             let outputFrames = grid.outputFrames(forInput: trustedFrames)
             knownOutputFrames = outputFrames
-            let samples = try ClipStorage.allocateZeroed(frames: outputFrames, channels: channels)
+            let samples = try ClipStorage.allocate(frames: outputFrames, channels: channels, zeroed: true)
             storage = ClipStorage(frameCount: outputFrames, channelCount: channels, adopting: samples, progress: progress)
         } else {
             knownOutputFrames = nil

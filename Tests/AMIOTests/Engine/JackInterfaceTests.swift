@@ -338,7 +338,7 @@ extension JackTests {
             // counts the rest (an atomic load and add, nothing else).
             let loadingFrames = 48_000
             let progress = try ClipProgress()
-            let loadingSamples = try ClipStorage.allocateZeroed(frames: loadingFrames, channels: 2)
+            let loadingSamples = try ClipStorage.allocate(frames: loadingFrames, channels: 2, zeroed: true)
             let loading = AudioClip(storage: ClipStorage(frameCount: loadingFrames, channelCount: 2, adopting: loadingSamples,
                                                          progress: progress), sampleRate: io.sampleRate)
             let writing = UnsafeSendable(loadingSamples)

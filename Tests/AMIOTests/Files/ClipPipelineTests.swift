@@ -171,7 +171,7 @@ import Testing
     @Test func theMixerPlaysOnlyReadyFramesAndCountsTheRest() throws {
         let frames = 4800
         let progress = try ClipProgress()
-        let samples = try ClipStorage.allocateZeroed(frames: frames, channels: 1)
+        let samples = try ClipStorage.allocate(frames: frames, channels: 1, zeroed: true)
         let storage = ClipStorage(frameCount: frames, channelCount: 1, adopting: samples, progress: progress)
         let clip = AudioClip(storage: storage, sampleRate: 48000)
         let renderer = try OfflineRenderer(sampleRate: 48000, outputChannels: 1)
