@@ -84,7 +84,12 @@ final class BridgeThread: TaskExecutor, Sendable {
         }
         guard queued else { return globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
         jobs.waiting.add(1, ordering: .releasing)
-        camio_engine_wake(core.engine)
+        // A job queued on the thread itself (a consumer resumed by the drain
+        // it runs) is run after the drain anyway; a wake would only make it
+        // drain once more for nothing.
+        if pthread_equal(pthread_self(), pthread_t(flags.threadID.load(ordering: .relaxed))) == 0 {
+            camio_engine_wake(core.engine)
+        }
     }
 
     /// Wakes the thread for a last drain and waits until it has exited.

@@ -22,12 +22,18 @@ final class Broadcaster<Element: Sendable>: Sendable {
         let join: @Sendable ([Element]) -> Element
     }
 
-    /// One consumer: `deliver` returns false when its buffer is full and the
-    /// element was dropped; `end` finishes it, with the error the
-    /// broadcaster ended with, if any.
+    /// Where a consumer's elements go: its own queue (an iterator), or a
+    /// callback on the producer's thread. `deliver` returns false when the
+    /// consumer's buffer is full and the element was dropped; `end` finishes
+    /// it, with the error the broadcaster ended with, if any.
+    private enum Target: Sendable {
+        /// Called straight from the broadcast, specialised for the element.
+        case queue(ConsumerQueue<Element>)
+        case callback(deliver: @Sendable (Element) -> Bool, end: @Sendable (AMIOError?) -> Void)
+    }
+
     private final class Subscriber: Sendable {
-        let deliver: @Sendable (Element) -> Bool
-        let end: @Sendable (AMIOError?) -> Void
+        let target: Target
         /// Frames this consumer takes at once (0: every element as it comes).
         let minimumFrames: Int
         /// Touched only by the single producer thread.
@@ -35,11 +41,23 @@ final class Broadcaster<Element: Sendable>: Sendable {
         /// Elements held back until they add up to `minimumFrames`, and their
         /// frames. Touched by the producer thread and, once, by finish.
         let held = Mutex<(elements: [Element], frames: Int)>(([], 0))
-        init(deliver: @escaping @Sendable (Element) -> Bool, end: @escaping @Sendable (AMIOError?) -> Void,
-             minimumFrames: Int = 0) {
-            self.deliver = deliver
-            self.end = end
+        init(_ target: Target, minimumFrames: Int = 0) {
+            self.target = target
             self.minimumFrames = minimumFrames
+        }
+
+        func deliver(_ element: Element) -> Bool {
+            switch target {
+            case let .queue(queue): queue.push(element)
+            case let .callback(deliver, _): deliver(element)
+            }
+        }
+
+        func end(_ error: AMIOError?) {
+            switch target {
+            case let .queue(queue): queue.finish(throwing: error)
+            case let .callback(_, end): end(error)
+            }
         }
     }
 
@@ -99,28 +117,19 @@ final class Broadcaster<Element: Sendable>: Sendable {
     /// into elements of at least `minimumFrames` frames where the
     /// broadcaster knows how (see ``Coalescing``).
     ///
-    /// Its elements come through an `AsyncStream` (whose failure type
-    /// cannot be `AMIOError`), and the error it ends with, if any, beside it.
+    /// Its elements wait in a ``ConsumerQueue`` of its own: concrete code,
+    /// specialised for the element, where an `AsyncStream` would run the
+    /// standard library's unspecialised generic code (metadata lookups,
+    /// witness tables) for every element.
     func subscribe(bufferLimit: Int, minimumFrames: Int = 0) -> BroadcastSequence<Element>.Iterator {
-        let (stream, continuation) = AsyncStream.makeStream(
-            of: Element.self, bufferingPolicy: .bufferingOldest(max(1, bufferLimit)))
-        let ending = StreamEnding()
+        let queue = ConsumerQueue<Element>(limit: bufferLimit)
         let subscriber = Subscriber(
-            deliver: { element in
-                if case .dropped = continuation.yield(element) { return false }
-                return true
-            },
-            end: { error in
-                // Set before the stream finishes: the consumer reads it once
-                // the stream has said it ended.
-                ending.error.withLock { $0 = error }
-                continuation.finish()
-            },
+            .queue(queue),
             minimumFrames: coalescing == nil || minimumFrames <= 1 ? 0 : minimumFrames)
         if let id = add(subscriber) {
-            continuation.onTermination = { [weak self] _ in self?.remove(id) }
+            queue.onLeave { [weak self] in self?.remove(id) }
         }
-        return BroadcastSequence.Iterator(base: stream.makeAsyncIterator(), ending: ending)
+        return BroadcastSequence.Iterator(queue: queue)
     }
 
     /// A consumer that is called on the producer's thread; see ``Subscriber``.
@@ -129,7 +138,7 @@ final class Broadcaster<Element: Sendable>: Sendable {
     @discardableResult
     func subscribe(deliver: @escaping @Sendable (Element) -> Bool,
                    end: @escaping @Sendable (AMIOError?) -> Void) -> UInt64? {
-        add(Subscriber(deliver: deliver, end: end))
+        add(Subscriber(.callback(deliver: deliver, end: end)))
     }
 
     private func add(_ subscriber: Subscriber) -> UInt64? {
@@ -240,9 +249,138 @@ final class Broadcaster<Element: Sendable>: Sendable {
     var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 }
 
-/// The error a consumer's stream ended with, set before the stream finishes.
-final class StreamEnding: Sendable {
-    let error = Mutex<AMIOError?>(nil)
+/// One consumer's elements, in order, in a buffer of at most `limit`, and the
+/// consumer's suspended `next()` while it waits: one lock guards both, held
+/// only to move an element or the continuation (never while resuming), so
+/// neither side waits on it for longer than that.
+///
+/// An element pushed while the consumer waits goes straight to it, without
+/// touching the buffer.
+final class ConsumerQueue<Element: Sendable>: Sendable {
+    private struct State: ~Copyable {
+        /// A ring: `count` elements from `head`, growing (by doubling, up to
+        /// the limit) only when a consumer falls that far behind.
+        var ring: [Element?] = []
+        var head = 0
+        var count = 0
+        /// The consumer's `next()`, suspended; only while `count == 0`.
+        var waiter: UnsafeContinuation<Element?, Never>?
+        /// Set once: no element is taken after it, and the consumer gets
+        /// `nil` once the buffer is empty.
+        var finished = false
+        var error: AMIOError?
+        /// Called once when the consumer leaves (cancelled, or its iterator gone).
+        var leave: (@Sendable () -> Void)?
+
+        mutating func popFirst() -> Element? {
+            guard count > 0 else { return nil }
+            defer {
+                ring[head] = nil
+                head = head + 1 == ring.count ? 0 : head + 1
+                count -= 1
+            }
+            return ring[head]
+        }
+
+        mutating func append(_ element: Element, limit: Int) -> Bool {
+            if count == ring.count {
+                guard ring.count < limit else { return false }
+                var grown = [Element?](repeating: nil, count: min(limit, max(4, ring.count * 2)))
+                for index in 0..<count { grown[index] = ring[(head + index) % ring.count] }
+                ring = grown
+                head = 0
+            }
+            ring[(head + count) % ring.count] = element
+            count += 1
+            return true
+        }
+    }
+
+    private let state = Mutex(State())
+    private let limit: Int
+
+    init(limit: Int) { self.limit = max(1, limit) }
+
+    /// Hands `element` to the consumer. Returns false when its buffer is full
+    /// and the element was dropped (not when it has finished: then nobody
+    /// will miss it).
+    func push(_ element: Element) -> Bool {
+        let (waiter, taken): (UnsafeContinuation<Element?, Never>?, Bool) = state.withLock { state in
+            if state.finished { return (nil, true) }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return (waiter, true)
+            }
+            return (nil, state.append(element, limit: limit))
+        }
+        waiter?.resume(returning: element)
+        return taken
+    }
+
+    /// Ends the consumer: it takes what is buffered, then gets `nil` (and the
+    /// iterator throws `error` once, if there is one).
+    func finish(throwing error: AMIOError? = nil) {
+        let waiter = state.withLock { state -> UnsafeContinuation<Element?, Never>? in
+            guard !state.finished else { return nil }
+            state.finished = true
+            state.error = error
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: nil)
+    }
+
+    /// Sets what to call when the consumer leaves; called at once if it has.
+    func onLeave(_ leave: @escaping @Sendable () -> Void) {
+        let gone = state.withLock { state -> Bool in
+            guard !state.finished else { return true }
+            state.leave = leave
+            return false
+        }
+        if gone { leave() }
+    }
+
+    /// The consumer leaves: its task was cancelled, or its iterator is gone.
+    func leave() {
+        let leave = state.withLock { state -> (@Sendable () -> Void)? in
+            defer { state.leave = nil }
+            return state.leave
+        }
+        finish()
+        leave?()
+    }
+
+    /// The error the queue finished with, once it has.
+    var error: AMIOError? { state.withLock { $0.error } }
+
+    /// The next element, or nil once finished and empty (at once when the
+    /// task is cancelled); resumes on `actor`.
+    func next(isolation actor: isolated (any Actor)?) async -> Element? {
+        // Taken without suspending when one is waiting.
+        let ready: Element?? = state.withLock { state in
+            if let element = state.popFirst() { return .some(element) }
+            return state.finished ? .some(nil) : nil
+        }
+        if let ready { return ready }
+        return await withTaskCancellationHandler(operation: {
+            await withUnsafeContinuation(isolation: actor) { (continuation: UnsafeContinuation<Element?, Never>) in
+                let ready: Element?? = state.withLock { state in
+                    if let element = state.popFirst() { return .some(element) }
+                    if state.finished { return .some(nil) }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        }, onCancel: { self.leave() }, isolation: actor)
+    }
+}
+
+/// Makes a consumer leave when the last copy of its iterator goes.
+final class ConsumerLease<Element: Sendable>: Sendable {
+    let queue: ConsumerQueue<Element>
+    init(_ queue: ConsumerQueue<Element>) { self.queue = queue }
+    deinit { queue.leave() }
 }
 
 /// An asynchronous sequence that every consumer iterates independently: each
@@ -299,11 +437,18 @@ public struct BroadcastSequence<Element: Sendable>: AsyncSequence, Sendable {
         /// What ``next()`` throws: only ``AMIOError``.
         public typealias Failure = AMIOError
 
-        var base: AsyncStream<Element>.Iterator
-        let ending: StreamEnding
+        let queue: ConsumerQueue<Element>
+        /// Held by every copy of the iterator; the last one gone makes the
+        /// consumer leave, as a loop that breaks does.
+        let lease: ConsumerLease<Element>
         /// Whether the ending's error has been thrown: it is thrown once,
         /// and every call after it returns nil.
         var endingThrown = false
+
+        init(queue: ConsumerQueue<Element>) {
+            self.queue = queue
+            lease = ConsumerLease(queue)
+        }
 
         /// The next element.
         ///
@@ -312,7 +457,7 @@ public struct BroadcastSequence<Element: Sendable>: AsyncSequence, Sendable {
         /// - Throws: The error the sequence ended with (the server went
         ///   away), once, after every element that came before it.
         public mutating func next() async throws(AMIOError) -> Element? {
-            if let element = await base.next() { return element }
+            if let element = await queue.next(isolation: nil) { return element }
             try throwEndingOnce()
             return nil
         }
@@ -325,13 +470,13 @@ public struct BroadcastSequence<Element: Sendable>: AsyncSequence, Sendable {
         /// - Returns: As ``next()``.
         /// - Throws: As ``next()``.
         public mutating func next(isolation actor: isolated (any Actor)?) async throws(AMIOError) -> Element? {
-            if let element = await base.next(isolation: actor) { return element }
+            if let element = await queue.next(isolation: actor) { return element }
             try throwEndingOnce()
             return nil
         }
 
         private mutating func throwEndingOnce() throws(AMIOError) {
-            guard !endingThrown, let error = ending.error.withLock({ $0 }) else { return }
+            guard !endingThrown, let error = queue.error else { return }
             endingThrown = true
             throw error
         }
