@@ -26,7 +26,8 @@ final class BridgeThread: TaskExecutor, Sendable {
     /// Jobs of tasks that prefer this executor, and whether the thread still
     /// takes them (once it has exited they go to the global executor).
     private final class Jobs: Sendable {
-        let queue = Mutex<(jobs: [UnownedJob], open: Bool)>(([], true))
+        /// The jobs, `next` the first not yet taken.
+        let queue = Mutex<(jobs: [UnownedJob], next: Int, open: Bool)>(([], 0, true))
         /// How many wait in `queue`: a wake with none takes no lock for them.
         let waiting = Atomic<Int>(0)
     }
@@ -53,8 +54,8 @@ final class BridgeThread: TaskExecutor, Sendable {
             }
             // Jobs that come from now on, or came too late, run elsewhere.
             let left = jobs.queue.withLock { queue in
-                defer { queue = ([], false) }
-                return queue.jobs
+                defer { queue = ([], 0, false) }
+                return queue.jobs[queue.next...]
             }
             for job in left { globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
             exited.signal()
@@ -65,13 +66,24 @@ final class BridgeThread: TaskExecutor, Sendable {
 
     /// Runs the jobs queued so far, and those they queue in turn.
     private static func runJobs(_ jobs: Jobs, on executor: UnownedTaskExecutor) {
+        // One at a time, oldest first, the array keeping its storage: a
+        // batch taken out whole would leave an empty array behind, and the
+        // next job would allocate a new one, every period.
         while jobs.waiting.load(ordering: .acquiring) > 0 {
-            let batch = jobs.queue.withLock { queue in
-                defer { queue.jobs = [] }
-                return queue.jobs
+            let job = jobs.queue.withLock { queue -> UnownedJob? in
+                guard queue.next < queue.jobs.count else { return nil }
+                defer {
+                    queue.next += 1
+                    if queue.next == queue.jobs.count {
+                        queue.jobs.removeAll(keepingCapacity: true)
+                        queue.next = 0
+                    }
+                }
+                return queue.jobs[queue.next]
             }
-            jobs.waiting.subtract(batch.count, ordering: .releasing)
-            for job in batch { job.runSynchronously(on: executor) }
+            guard let job else { break }  // not reached: a counted job is always queued
+            jobs.waiting.subtract(1, ordering: .releasing)
+            job.runSynchronously(on: executor)
         }
     }
 

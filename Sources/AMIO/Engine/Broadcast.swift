@@ -450,12 +450,20 @@ public struct BroadcastSequence<Element: Sendable>: AsyncSequence, Sendable {
             lease = ConsumerLease(queue)
         }
 
+        // Code outside the module calls the unspecialised generic function,
+        // which would look up the element's types (its Optional, the queue's
+        // state) at run time for every element; these attributes give it
+        // entry points compiled for the two sequences an interface has,
+        // which the generic one jumps to on a comparison of the metadata.
+
         /// The next element.
         ///
         /// - Returns: The element; nil once the sequence has finished, or
         ///   the task was cancelled.
         /// - Throws: The error the sequence ended with (the server went
         ///   away), once, after every element that came before it.
+        @_specialize(where Element == InputAudioChunk)
+        @_specialize(where Element == AudioInterfaceEvent)
         public mutating func next() async throws(AMIOError) -> Element? {
             if let element = await queue.next(isolation: nil) { return element }
             try throwEndingOnce()
@@ -469,6 +477,8 @@ public struct BroadcastSequence<Element: Sendable>: AsyncSequence, Sendable {
         /// - Parameter actor: The actor to resume on; `nil` for none.
         /// - Returns: As ``next()``.
         /// - Throws: As ``next()``.
+        @_specialize(where Element == InputAudioChunk)
+        @_specialize(where Element == AudioInterfaceEvent)
         public mutating func next(isolation actor: isolated (any Actor)?) async throws(AMIOError) -> Element? {
             if let element = await queue.next(isolation: actor) { return element }
             try throwEndingOnce()

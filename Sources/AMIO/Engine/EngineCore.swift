@@ -198,15 +198,37 @@ final class EngineCore: @unchecked Sendable {
         }
     }
 
+    /// The sample arrays of the chunks drained last, reused in turn: a chunk's
+    /// storage comes back once its consumers have let go of it, with no
+    /// allocation. Touched only by ``drainChunks(_:)``, which one thread at
+    /// a time calls (the bridge; the offline renderer under its cycle lock).
+    private var recentSamples = [[Float]](repeating: [], count: EngineCore.reusedChunkStorages)
+    /// How many chunks' storage is kept for reuse: a consumer that holds a
+    /// chunk for no longer than this many more come loses nothing to it.
+    static let reusedChunkStorages = 16
+    private var nextRecentSamples = 0
+
     /// Hands every captured chunk to `deliver`, oldest first.
     func drainChunks(_ deliver: (InputAudioChunk) -> Void) {
         var info = camio_chunk_info()
         while camio_engine_peek_chunk(engine, &info) {
             let count = Int(info.channel_count) * Int(info.frame_count)
-            let samples = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-                camio_engine_consume_chunk(engine, buffer.baseAddress!)
-                initialized = count
+            let slot = nextRecentSamples
+            nextRecentSamples = slot + 1 == recentSamples.count ? 0 : slot + 1
+            // Moved out of the pool, the array is unique unless a chunk still
+            // holds it; writing it then copies it first (copy on write), so
+            // no chunk a consumer holds ever changes.
+            var samples = recentSamples[slot]
+            recentSamples[slot] = []
+            if samples.count == count, count > 0 {
+                samples.withUnsafeMutableBufferPointer { camio_engine_consume_chunk(engine, $0.baseAddress!) }
+            } else {
+                samples = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    camio_engine_consume_chunk(engine, buffer.baseAddress!)
+                    initialized = count
+                }
             }
+            recentSamples[slot] = samples
             deliver(InputAudioChunk(
                 startingFrame: info.starting_frame, playspecID: info.playspec_id,
                 wasTransportRolling: info.rolling != 0, frameCount: Int(info.frame_count),

@@ -45,6 +45,37 @@ import Testing
         #expect(ids.isSuperset(of: [first.playspecID, loop.playspecID, swap.playspecID]))
     }
 
+    /// A chunk's samples come from storage the engine reuses once every
+    /// consumer has let go of the chunk, not from a new allocation: chunk
+    /// k + pool has chunk k's storage when chunk k was dropped, where
+    /// malloc would have handed it to chunk k + 1 already. A chunk still
+    /// held keeps its samples (copy on write), however many come after it.
+    @Test func chunkStorageIsReusedOnceLetGoAndNeverWhileHeld() throws {
+        let renderer = try OfflineRenderer(inputChannels: 2, outputChannels: 1)
+        let pool = EngineCore.reusedChunkStorages
+        var addresses: [UInt] = []
+        var held: [(chunk: InputAudioChunk, copy: [Float])] = []
+        for cycle in 0..<(8 * pool) {
+            let input = (0..<2).map { channel in (0..<256).map { Float(cycle * 512 + channel * 256 + $0) } }
+            _ = try renderer.render(frames: 256, input: input)
+            for chunk in renderer.takeInputChunks() {
+                addresses.append(chunk.samples.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) })
+                // Every third is held to the end: the others are let go at once.
+                if addresses.count % 3 == 0 { held.append((chunk, Array(chunk.samples))) }
+            }
+        }
+        #expect(addresses.count >= 6 * pool)
+        var reused = 0, handedOnAtOnce = 0
+        for index in 0..<(addresses.count - pool) where (index + 1) % 3 != 0 {
+            if addresses[index + pool] == addresses[index] { reused += 1 }
+            if addresses[index + 1] == addresses[index] { handedOnAtOnce += 1 }
+        }
+        #expect(reused > addresses.count / 2, "a chunk let go gives its storage to the chunk \(pool) later")
+        #expect(handedOnAtOnce == 0, "and not to the next one, as a free and a malloc would")
+        for (chunk, copy) in held { #expect(chunk.samples == copy, "a held chunk never changes") }
+        #expect(Set(held.map { $0.chunk.samples.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } }).count == held.count)
+    }
+
     /// In the first cycles the round trip reaches back before the engine
     /// started: those frames belong to the first (stopped) segment. Every
     /// captured frame is delivered exactly once, in chunks no longer than
