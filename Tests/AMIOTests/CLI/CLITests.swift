@@ -681,6 +681,31 @@ func example(_ name: String, _ arguments: [String], server: JackServer) throws -
         let usage = try ChildProcess(tool.appendingPathComponent("ToneToFile"), []).waitForExit(within: 60)
         #expect(usage.status == 64 && usage.err == "usage: ToneToFile OUT.wav [seconds] [frequency]\n" && usage.out.isEmpty)
     }
+
+    /// `FileEffect tone.wav out.flac`, the command: the output is
+    /// written as its name says, in an encoding its container takes (it wrote
+    /// float into every type, which FLAC, Ogg and MP3 refuse), and a name
+    /// that says no type is a usage error, not a WAV.
+    @Test func fileEffectWritesTheTypeItsOutputNames() throws {
+        let tool = amioTool.deletingLastPathComponent()
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tone = directory.appendingPathComponent("tone.wav")
+        try AudioClip(channels: [[Float](repeating: 0.25, count: 4800), [Float](repeating: -0.25, count: 4800)], sampleRate: 48000)
+            .write(to: tone, encoding: .pcm16)
+        for (name, format, encoding) in [("out.flac", AudioFileFormat.flac, AudioFileEncoding.pcm24), ("out.ogg", .ogg, .vorbis),
+                                         ("out.opus", .ogg, .opus), ("out.mp3", .mp3, .mp3), ("out.wav", .wav, .float)] {
+            let output = directory.appendingPathComponent(name)
+            let result = try ChildProcess(tool.appendingPathComponent("FileEffect"), [tone.path, output.path]).waitForExit(within: 60)
+            #expect(result.status == 0 && result.err.isEmpty, "\(name): \(result.err)")
+            let file = try AudioFile(forReading: output)
+            #expect(file.format == format && file.encoding == encoding && file.channelCount == 2, "\(name): \(file.format) \(file.encoding)")
+        }
+        let unknown = try ChildProcess(tool.appendingPathComponent("FileEffect"), [tone.path, directory.appendingPathComponent("out.xyz").path])
+            .waitForExit(within: 60)
+        #expect(unknown.status == 64 && unknown.err.hasPrefix("FileEffect: '") && unknown.err.contains("names no file type"), "\(unknown.err)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("out.xyz").path))
+    }
 }
 
 extension JackTests {
