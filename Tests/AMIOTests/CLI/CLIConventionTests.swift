@@ -142,6 +142,27 @@ import Testing
                 "\(badShort.err)")
     }
 
+    /// `play -t TYPE` names what a file's header must say, as in sox: the
+    /// type is checked before a server is asked, and raw's description is
+    /// for raw alone.
+    @Test func playsTypeIsCheckedAgainstTheHeader() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let flac = directory.appendingPathComponent("take.flac")
+        try AudioClip(channels: [[0.5, 0.25, 0]], sampleRate: 48000).write(to: flac, encoding: .pcm16)
+        let server = ["--server", "amio-no-such-server"]
+        let matching = try amio(["play", "-t", "flac", flac.path] + server)
+        #expect(matching.status == 69, "-t flac of a FLAC gets as far as the server: \(matching.err)")
+        let wrong = try amio(["play", "-t", "wav", flac.path] + server)
+        #expect(wrong.status == 65 && wrong.err == "amio: \(flac.path): unsupported: it is flac (pcm16), not wav as -t wav says\n", "\(wrong.err)")
+        let unknown = try amio(["play", "--format", "mod", flac.path] + server)
+        #expect(unknown.status == 64 && unknown.err.hasPrefix("amio: --type 'mod' is not one of wav, w64"), "\(unknown.err)")
+        let described = try amio(["play", "-t", "flac", "-r", "44100", flac.path] + server)
+        #expect(described.status == 64 && described.err.hasPrefix("amio: -r, -c and -e describe headerless input (-t raw)"), "\(described.err)")
+        let help = try amio(["play", "--help"]).out.replacingOccurrences(of: "\n", with: " ").split(separator: " ").joined(separator: " ")
+        #expect(help.contains("-t, --type, --format") && FileType.all.allSatisfy { help.contains($0.name) }, "\(help)")
+    }
+
     /// What a hostile user tried: amio never removes what it did not make
     /// (a pipe it failed to finish writing), survives a closed standard
     /// error, leaves no copy of standard input behind, and reports a reader

@@ -447,6 +447,12 @@ extension JackTests {
             let played = try run("bash", ["-c", "sox -n -r 48000 -c 2 -t wav - synth 0.3 sine 440 2>/dev/null "
                 + "| \(amio) play - --server \(server.name) --client-name pipe-play"])
             #expect(played.status == 0 && played.output.contains("played 0:00.30"), "\(played.output)")
+            // `-t TYPE -`, as sox users type it: the header is checked against it (it was refused: "play reads a file's type from its header").
+            for type in ["wav", "flac"] {
+                let typed = try run("bash", ["-c", "sox -V1 -n -t \(type) - synth 0.2 sine 440 "
+                    + "| \(amio) play -t \(type) - --server \(server.name) --client-name typed-play"])
+                #expect(typed.status == 0 && typed.output.contains("played 0:00.20"), "-t \(type): \(typed.output)")
+            }
             // /dev/stdin and process substitution, which cannot be read twice either.
             let named = try run("bash", ["-c", "sox -V1 -n -t wav - synth 0.2 sine 440 | \(amio) play /dev/stdin --server \(server.name) "
                 + "--client-name dev-stdin && \(amio) play <(sox -V1 -n -t flac - synth 0.1 sine 440) --server \(server.name) --client-name fifo"])
