@@ -589,6 +589,10 @@ final class InputFiles {
                     throw AMIOError.fileError(path: shown, problem: .writeFailed, message: "no room for a copy: \(String(cString: strerror(errno)))")
                 }
             }
+            // Nothing came (`< /dev/null`, a producer that failed): said so, not "format not recognised".
+            guard total > 0 else {
+                throw AMIOError.fileError(path: shown, problem: .unreadable, message: "it is empty: no audio came")
+            }
             let url = URL(fileURLWithPath: "/proc/self/fd/\(copy)")
             DisplayNames.shared.set(shown, for: url.path)
             urls.append(url)

@@ -191,6 +191,12 @@ import Testing
         #expect(garbage.output.hasPrefix("status 65\nstatus 65\n"), "\(garbage.output)")
         #expect(garbage.output.contains("amio: standard input: unsupported: Format not recognised.\n"), "\(garbage.output)")
         #expect(garbage.output.contains(": unreadable: it is a directory\n"), "\(garbage.output)")
+        // Nothing on standard input is said to be nothing, not "Format not recognised".
+        for empty in ["\(amio) play - < /dev/null", ": | \(amio) play -t wav -", "\(amio) play <(true)"] {
+            let result = try run("bash", ["-c", "\(empty); echo status $?"])
+            #expect(result.output.contains(": unreadable: it is empty: no audio came\n") && result.output.contains("status 65\n"),
+                    "\(empty): \(result.output)")
+        }
         let after = Set((try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? [])
         #expect(after.subtracting(before).filter { $0.hasPrefix("amio-input") }.isEmpty, "no copy of standard input is left")
     }
