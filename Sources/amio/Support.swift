@@ -463,6 +463,14 @@ final class LevelMeter: @unchecked Sendable {
     private var peak: [Float]
     private var sumOfSquares: [Double]
     private var count = 0
+    private var total: Int64 = 0
+
+    /// The frames added since the meter was made (``reading()`` does not reset it).
+    var framesAdded: Int64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return total
+    }
 
     init(channels: Int) {
         peak = Array(repeating: 0, count: channels)
@@ -481,6 +489,7 @@ final class LevelMeter: @unchecked Sendable {
             }
         }
         count += frames
+        total += Int64(frames)
     }
 
     /// `peak / RMS` in dBFS per channel, and resets.

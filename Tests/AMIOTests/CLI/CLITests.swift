@@ -621,7 +621,7 @@ extension JackTests {
         /// `--fatal-xruns` ends a run at its first xrun with status 75: an xrun
         /// is provoked by stopping the client (SIGSTOP) for longer than a period.
         @Test(.enabled(if: JackServer.kind == .jackd, "jackd reports a stopped client's missed cycles as xruns"),
-              arguments: ["play", "record"])
+              arguments: ["play", "record", "meter"])
         func fatalXrunsEndARunWithItsOwnStatus(command: String) async throws {
             let server = try JackServer.toBeLost()
             defer { server.stop() }
@@ -636,6 +636,8 @@ extension JackTests {
             let result = try child.waitForExit(within: 20)
             #expect(result.status == 75, "\(result.err)")
             #expect(result.err.contains("(--fatal-xruns)"), "\(result.err)")
+            // Half a second in, where the run was (meter's transport stands still: it said 0:00.00).
+            #expect(result.err.hasPrefix("amio: an xrun at ") && !result.err.hasPrefix("amio: an xrun at 0:00.00 "), "\(result.err)")
             if command == "record" { #expect(try SoxInfo(take.path).samples > 0, "the take was kept, finalised") }
         }
 
