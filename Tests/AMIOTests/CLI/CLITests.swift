@@ -138,6 +138,7 @@ func waitForPortGone(_ prefix: String, server: String) async throws -> Bool {
         BadCall(arguments: ["mix", "SESSION", "--loop", "0", "1e300"], status: 64, message: "'1e300' is not a TIME"),
         BadCall(arguments: ["mix", "SESSION", "--loop", "0", "4611686018427387905s"], status: 64, message: "beyond the timeline limit of 2^62 frames"),
         BadCall(arguments: ["meter", "--channels", "0"], status: 64, message: "--channels must be 1...64"),
+        BadCall(arguments: ["record", "/tmp/x.wav", "-r", "0"], status: 64, message: "--rate must be 1...768000"),
         // Numbers from a session: exit 65, naming the file, the JSON path, the value and the limit.
         BadCall(arguments: ["render", "LENGTH", "/tmp/x.wav"], status: 65, message: "length: '1e18' is not a time"),
         BadCall(arguments: ["render", "START", "/tmp/x.wav"], status: 65,
@@ -493,10 +494,18 @@ extension JackTests {
                 (["play", clip.path, "--at", "1152921504606846977s"], "invalid --at: 1152921504606846977s puts the files' end beyond frame 2^60"),
                 (["mix", drum, "--loop", "0", "0.001"], "invalid --loop: A to B is 48 frames; a loop is at least 4 periods (1024 frames"),
                 (["mix", drum, "--start", "100"], "invalid --start: 100 is at or after the session's end (0:08.00)"),
+                // sox's `rec -r 44100`: JACK records at the server's rate, which is said (it was "Unknown option '-r'").
+                (["record", directory.appendingPathComponent("take.wav").path, "-d", "1", "-c", "1", "-r", "44100"],
+                 "invalid --rate: 44100 Hz is not the JACK server's rate, 48000 Hz, which amio records at"),
             ] {
                 let result = try amio(arguments + ["--server", server.name, "--client-name", "limits"])
                 #expect(result.status == 64 && result.err.hasPrefix("amio: \(message)"), "\(arguments): \(result.err)")
             }
+            #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("take.wav").path), "no take is begun")
+            let take = directory.appendingPathComponent("rate.wav")
+            let atTheServersRate = try amio(["record", take.path, "-d", "0.1", "-r", "48000", "--server", server.name, "--client-name", "limits", "-q"])
+            #expect(atTheServersRate.status == 0, "\(atTheServersRate.err)")
+            #expect(try SoxInfo(take.path).sampleRate == 48000)
         }
 
         /// playrec's sides default to the physical ports each, whatever the other says.
