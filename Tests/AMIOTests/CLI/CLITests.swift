@@ -701,6 +701,26 @@ func example(_ name: String, _ arguments: [String], server: JackServer) throws -
         #expect(usage.status == 64 && usage.err == "usage: ToneToFile OUT.wav [seconds] [frequency]\n" && usage.out.isEmpty)
     }
 
+    /// Numbers an example cannot use end it with the usage, before any
+    /// server is asked: `Thru -1` trapped with a backtrace (a negative sleep),
+    /// `PlaySine abc` played the default 2 s as if nothing were wrong.
+    @Test(arguments: [
+        ("PlaySine", ["abc"]), ("PlaySine", ["-1"]), ("PlaySine", ["1", "-5"]), ("PlaySine", ["1", "440", "x"]),
+        ("ToneToFile", ["/tmp/amio-example-never.wav", "-1"]), ("ToneToFile", ["/tmp/amio-example-never.wav", "1e300"]),
+        ("RecordSeconds", ["/tmp/amio-example-never.wav", "soon"]), ("Thru", ["-1"]), ("Thru", ["1e300"]), ("DAWLoop", ["-1"]),
+        ("SpectrumChunks", ["--loopback", "abc"]), ("SpectrumChunks", ["0.1", "--loopback"]), ("SpectrumChunks", ["nan"]),
+    ])
+    func badNumbersAreUsageErrors(name: String, arguments: [String]) throws {
+        let result = try ChildProcess(amioTool.deletingLastPathComponent().appendingPathComponent(name), arguments,
+                                      environment: ProcessInfo.processInfo.environment.merging(["JACK_DEFAULT_SERVER": "amio-no-such-server"]) { $1 })
+            .waitForExit(within: 60)
+        #expect(result.status == 64, "\(arguments): \(result.err)")
+        let lines = result.err.split(separator: "\n")
+        #expect(lines.count <= 2 && lines.last?.hasPrefix("usage: \(name) ") == true, "\(arguments): \(result.err)")
+        if lines.count == 2 { #expect(lines[0].hasPrefix("\(name): ") && lines[0].contains(" is a number from "), "\(result.err)") }
+        #expect(!result.err.contains("Backtrace") && result.out.isEmpty, "\(result.err)\(result.out)")
+    }
+
     /// `FileEffect tone.wav out.flac`, the command: the output is
     /// written as its name says, in an encoding its container takes (it wrote
     /// float into every type, which FLAC, Ogg and MP3 refuse), and a name
