@@ -57,7 +57,8 @@ struct Play: AsyncParsableCommand {
         valueName: "type"))
     var type: String?
 
-    @Option(name: .shortAndLong, help: "The sample rate of raw input, 1...768000.")
+    @Option(name: .shortAndLong, help: ArgumentHelp("The sample rate of raw input, 1...768000, in Hz (44100) or kHz (44.1k).", valueName: "rate"),
+            transform: RateArgument.parse)
     var rate: Int?
 
     @Option(name: .shortAndLong, help: "The channels of raw input, 1...64.")

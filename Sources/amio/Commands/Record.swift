@@ -21,7 +21,7 @@ struct Record: AsyncParsableCommand {
 
     @Option(name: .shortAndLong, help: ArgumentHelp(
         "The take's sample rate, as sox's -r; it must be the server's, which JACK records at (default: the server's).",
-        valueName: "rate"))
+        valueName: "rate"), transform: RateArgument.parse)
     var rate: Int?
 
     @Option(name: [.customShort("t"), .long, .customLong("format")], help: FileType.typeHelp)

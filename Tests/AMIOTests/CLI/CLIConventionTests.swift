@@ -64,6 +64,23 @@ import Testing
         #expect(try time.frames(atSampleRate: 44100, name: "--start") == 44100 + 24000)
     }
 
+    /// `-r` as sox takes it: Hz, or kHz with a k (`sox … -r 44.1k`), a whole number of Hz.
+    @Test func ratesParseAsInSox() throws {
+        for (text, rate) in [("44100", 44100), ("44.1k", 44100), ("48k", 48000), ("48K", 48000), ("48000.0", 48000), ("8e3", 8000), ("0.0441e3k", 44100)] {
+            #expect(try RateArgument.parse(text) == rate, "\(text)")
+        }
+        for text in ["44k1", "-48000", "44.1", "0x10", "inf", "nan", "k", "", "48 k", "1e300", "44100Hz"] {
+            let error = #expect(throws: ValidationError.self, "\(text)") { try RateArgument.parse(text) }
+            #expect(error?.message.contains("is not a sample rate: Hz (44100) or kHz with k (44.1k, 48k)") == true)
+        }
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = directory.appendingPathComponent("drum.wav")
+        let result = try amio(["render", exampleSessions.appendingPathComponent("drum-loop.json").path, output.path, "-r", "44.1k", "-q"])
+        #expect(result.status == 0, "\(result.err)")
+        #expect(try AudioFile(forReading: output).sampleRate == 44100)
+    }
+
     /// What each file type is written with when `--encoding` gives nothing.
     @Test(arguments: [
         ("x.wav", "float"), ("x.WAV", "float"), ("x.w64", "float"), ("x.rf64", "float"), ("x.aiff", "float"),
