@@ -709,6 +709,9 @@ func example(_ name: String, _ arguments: [String], server: JackServer) throws -
         ("ToneToFile", ["/tmp/amio-example-never.wav", "-1"]), ("ToneToFile", ["/tmp/amio-example-never.wav", "1e300"]),
         ("RecordSeconds", ["/tmp/amio-example-never.wav", "soon"]), ("Thru", ["-1"]), ("Thru", ["1e300"]), ("DAWLoop", ["-1"]),
         ("SpectrumChunks", ["--loopback", "abc"]), ("SpectrumChunks", ["0.1", "--loopback"]), ("SpectrumChunks", ["nan"]),
+        // --seconds inf trapped converting the sleep; a pid of no process was taken for none given.
+        ("AMIODemo", ["--seconds", "inf"]), ("AMIODemo", ["--seconds", "1e300"]), ("AMIODemo", ["--server-pid", "abc"]),
+        ("AMIODemo", ["--server-pid", "0"]), ("AMIODemo", ["--server-pid", "2147483647"]),
     ])
     func badNumbersAreUsageErrors(name: String, arguments: [String]) throws {
         let result = try ChildProcess(amioTool.deletingLastPathComponent().appendingPathComponent(name), arguments,
@@ -717,7 +720,7 @@ func example(_ name: String, _ arguments: [String], server: JackServer) throws -
         #expect(result.status == 64, "\(arguments): \(result.err)")
         let lines = result.err.split(separator: "\n")
         #expect(lines.count <= 2 && lines.last?.hasPrefix("usage: \(name) ") == true, "\(arguments): \(result.err)")
-        if lines.count == 2 { #expect(lines[0].hasPrefix("\(name): ") && lines[0].contains(" is a number from "), "\(result.err)") }
+        if lines.count == 2 { #expect(lines[0].hasPrefix("\(name): --") || lines[0].contains(" is a number from "), "\(result.err)") }
         #expect(!result.err.contains("Backtrace") && result.out.isEmpty, "\(result.err)\(result.out)")
     }
 
@@ -769,6 +772,20 @@ extension JackTests {
             #expect(result.out.contains("recorded 48000 frames"))
             let info = try SoxInfo(url.path)
             #expect(info.samples == 48000 && info.channels == 2)
+        }
+
+        /// The demo measures a server's CPU only for a process it knows to
+        /// be the server, and says how it knows: the pid given, or a jackd
+        /// found by the server's name.
+        @Test func theDemoSaysWhoseCPUItMeasured() throws {
+            let server = try JackServer.suite
+            let given = try example("AMIODemo", ["--server", server.name, "--seconds", "0.3", "--server-pid", "\(getpid())"], server: server)
+            #expect(given.status == 0, "\(given.out)")
+            #expect(given.out.contains("(pid \(getpid()), from --server-pid)"), "\(given.out)")
+            guard JackServer.kind == .jackd else { return }
+            let found = try example("AMIODemo", ["--server", server.name, "--seconds", "0.3"], server: server)
+            #expect(found.status == 0, "\(found.out)")
+            #expect(found.out.contains("; jackd (pid ") && found.out.contains(", found by its server name) "), "\(found.out)")
         }
 
         @Test func spectrumChunksFindTheTone() throws {
