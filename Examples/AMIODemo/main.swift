@@ -33,8 +33,16 @@ struct Options {
             switch argument {
             case "--server": server = try value()
             case "--clips": clips = try Int(value()).flatMap { $0 > 0 ? $0 : nil } ?? { throw DemoError.usage("--clips takes a positive number") }()
-            case "--seconds": seconds = try Double(value()).flatMap { $0 > 0 ? $0 : nil } ?? { throw DemoError.usage("--seconds takes a positive number") }()
-            case "--server-pid", "--jackd-pid": serverPID = try Int32(value())
+            case "--seconds":
+                seconds = try Double(value()).flatMap { (0...86400).contains($0) && $0 > 0 ? $0 : nil }
+                    ?? { throw DemoError.usage("--seconds takes a number of seconds above 0, up to 86400") }()
+            case "--server-pid", "--jackd-pid":
+                // A pid that names no process is said, not taken for "none given" (then a jackd found by name was measured instead).
+                let text = try value()
+                guard let pid = Int32(text), pid > 0, FileManager.default.fileExists(atPath: "/proc/\(pid)/stat") else {
+                    throw DemoError.usage("\(argument) \(text) is no running process's pid")
+                }
+                serverPID = pid
             case "--loop-through": loopThrough = try value()
             case "-h", "--help": throw DemoError.usage("")
             default: throw DemoError.usage("unknown argument \(argument)")
@@ -45,8 +53,11 @@ struct Options {
 
 enum DemoError: Error, CustomStringConvertible {
     case usage(String)
+    /// The demo ran and its check failed: no usage error.
+    case checkFailed(String)
     var description: String {
         switch self {
+        case let .checkFailed(message): message
         case let .usage(message):
             (message.isEmpty ? "" : message + "\n")
                 + "usage: AMIODemo [--server NAME] [--clips N] [--seconds S] [--server-pid PID] [--loop-through self|CLIENT]"
@@ -196,9 +207,10 @@ func run() async throws {
     if let cpu {
         print(String(format: "CPU: demo process %.1f%% of one core over %.1f s with %d clips", 100 * cpu / wall, wall, options.clips)
             + (serverCPU.map { "; \(serverProcess ?? "server") " + String(format: "%.1f%%", 100 * $0 / wall) }
-                ?? "; the server's CPU not measured (no jackd found by its name: pass --server-pid)"))
+                ?? (options.serverPID != nil ? "; the server's CPU not measured (pid \(options.serverPID!) ended meanwhile)"
+                    : "; the server's CPU not measured (no jackd found by its name: pass --server-pid)")))
     }
-    if exact != compared { throw DemoError.usage("captured audio differs from the render") }
+    if exact != compared { throw DemoError.checkFailed("captured audio differs from the render: \(compared - exact) of \(compared) frames") }
 }
 
 // Errors end the program as a command-line tool ends: one line, a sysexits status.
@@ -206,5 +218,9 @@ do {
     try await run()
 } catch {
     try? FileHandle.standardError.write(contentsOf: Data("AMIODemo: \(error)\n".utf8))
-    exit(error is DemoError ? 64 : (error as? AMIOError)?.exitStatus ?? 70)
+    switch error {
+    case DemoError.usage: exit(64)
+    case DemoError.checkFailed: exit(70)
+    default: exit((error as? AMIOError)?.exitStatus ?? 70)
+    }
 }

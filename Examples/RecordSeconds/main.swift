@@ -8,7 +8,18 @@ guard let path = arguments.first else {
     try? FileHandle.standardError.write(contentsOf: Data("usage: RecordSeconds OUT.wav [seconds]\n".utf8))
     exit(64)
 }
-let seconds = arguments.dropFirst().first.flatMap(Double.init) ?? 5
+/// Argument `index` as a number in `range`, or `value` when it is not
+/// given; anything else ends the program as a tool ends on bad usage.
+func number(_ index: Int, _ name: String, default value: Double, in range: ClosedRange<Double>) -> Double {
+    guard arguments.indices.contains(index) else { return value }
+    guard let number = Double(arguments[index]), range.contains(number) else {
+        try? FileHandle.standardError.write(contentsOf: Data(
+            "RecordSeconds: \(name) is a number from \(range.lowerBound) to \(range.upperBound), not '\(arguments[index])'\nusage: RecordSeconds OUT.wav [seconds]\n".utf8))
+        exit(64)
+    }
+    return number
+}
+let seconds = number(1, "seconds", default: 5, in: 0.001...86400)
 // Errors end the program as a command-line tool ends: one line, a sysexits status.
 do throws(AMIOError) {
     let io = try await AudioInterface(clientName: "record-seconds", inputChannels: 2, outputChannels: 0)

@@ -5,7 +5,19 @@
 import AMIO
 import Foundation
 
-let seconds = CommandLine.arguments.dropFirst().first.flatMap(Double.init) ?? 10
+let arguments = Array(CommandLine.arguments.dropFirst())
+/// Argument `index` as a number in `range`, or `value` when it is not
+/// given; anything else ends the program as a tool ends on bad usage.
+func number(_ index: Int, _ name: String, default value: Double, in range: ClosedRange<Double>) -> Double {
+    guard arguments.indices.contains(index) else { return value }
+    guard let number = Double(arguments[index]), range.contains(number) else {
+        try? FileHandle.standardError.write(contentsOf: Data(
+            "Thru: \(name) is a number from \(range.lowerBound) to \(range.upperBound), not '\(arguments[index])'\nusage: Thru [seconds]\n".utf8))
+        exit(64)
+    }
+    return number
+}
+let seconds = number(0, "seconds", default: 10, in: 0.001...86400)
 // Errors end the program as a command-line tool ends: one line, a sysexits status.
 do {
     let io = try await AudioInterface(clientName: "thru", inputChannels: 2, outputChannels: 2)

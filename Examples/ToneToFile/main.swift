@@ -8,8 +8,19 @@ guard let path = arguments.first else {
     try? FileHandle.standardError.write(contentsOf: Data("usage: ToneToFile OUT.wav [seconds] [frequency]\n".utf8))
     exit(64)
 }
-let seconds = arguments.dropFirst().first.flatMap(Double.init) ?? 1
-let frequency = arguments.dropFirst(2).first.flatMap(Double.init) ?? 440
+/// Argument `index` as a number in `range`, or `value` when it is not
+/// given; anything else ends the program as a tool ends on bad usage.
+func number(_ index: Int, _ name: String, default value: Double, in range: ClosedRange<Double>) -> Double {
+    guard arguments.indices.contains(index) else { return value }
+    guard let number = Double(arguments[index]), range.contains(number) else {
+        try? FileHandle.standardError.write(contentsOf: Data(
+            "ToneToFile: \(name) is a number from \(range.lowerBound) to \(range.upperBound), not '\(arguments[index])'\nusage: ToneToFile OUT.wav [seconds] [frequency]\n".utf8))
+        exit(64)
+    }
+    return number
+}
+let seconds = number(1, "seconds", default: 1, in: 0.001...3600)
+let frequency = number(2, "frequency", default: 440, in: 1...20000)
 let rate = 48000
 let frames = Int(seconds * Double(rate))
 let samples = (0..<frames).map { Float(0.5 * sin(2 * Double.pi * frequency * Double($0) / Double(rate))) }

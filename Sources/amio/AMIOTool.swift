@@ -73,6 +73,14 @@ struct AMIOTool: AsyncParsableCommand {
     private static func exit(reportingParseError error: any Error) -> Never {
         let status = exitCode(for: error)
         guard status != .success else { exit(withError: error) }
+        if let word = unknownCommand(in: Array(CommandLine.arguments.dropFirst())) {
+            let names = configuration.subcommands.map { $0._commandName }
+            let near = names.filter { editDistance($0, word) <= 2 }
+            printError("amio: '\(word)' is not a command: \(names.joined(separator: ", "))"
+                + (near.isEmpty ? "" : " (did you mean '\(near[0])'?)")
+                + "\nusage: amio [<options>] <subcommand>")
+            Foundation.exit(ExitStatus.usage)
+        }
         let message = message(for: error)
         let full = fullMessage(for: error, columns: 100)
         // ArgumentParser's full text: the message, "Usage: …" (the subcommand's), and a "See …" line.
@@ -81,5 +89,42 @@ struct AMIOTool: AsyncParsableCommand {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         printError("amio: \(message)" + (usage.map { "\nusage: \(compact(usage: $0))" } ?? ""))
         Foundation.exit(status.rawValue)
+    }
+
+    /// The first word of `arguments` that is no option, when it names no
+    /// subcommand (`amio plya x.wav`): ArgumentParser calls that and what
+    /// follows "unexpected arguments", which does not say what was wrong.
+    static func unknownCommand(in arguments: [String]) -> String? {
+        let names = Set(configuration.subcommands.map { $0._commandName } + ["help"])
+        var index = arguments.startIndex
+        while index < arguments.endIndex {
+            let word = arguments[index]
+            if word == "--server" || word == "--client-name" {
+                index += 2
+                continue
+            }
+            if word.hasPrefix("-") {
+                index += 1
+                continue
+            }
+            return names.contains(word) ? nil : word
+        }
+        return nil
+    }
+
+    /// The Levenshtein distance between `a` and `b`, for a suggestion.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var row = Array(0...b.count)
+        for i in 1...max(1, a.count) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in stride(from: 1, through: b.count, by: 1) {
+                let substitution = previous + (a[i - 1] == b[j - 1] ? 0 : 1)
+                previous = row[j]
+                row[j] = min(substitution, row[j] + 1, row[j - 1] + 1)
+            }
+        }
+        return a.isEmpty ? b.count : row[b.count]
     }
 }

@@ -87,6 +87,16 @@ struct FileType: Sendable, Equatable {
         return try named(name)
     }
 
+    /// Whether `file` is of this type, as its header says: any WAV for
+    /// `wav`, any Ogg for `ogg`, Opus in an Ogg for `opus`.
+    func describes(_ file: AudioFile) -> Bool {
+        switch name {
+        case "wav": [AudioFileFormat.wav, .wavExtensible].contains(file.format)
+        case "opus": file.format == .ogg && file.encoding == .opus
+        default: file.format == format
+        }
+    }
+
     /// Whether the type holds `encoding`: what its container takes, and for
     /// `opus`, whose name says what is in the Ogg, Opus alone.
     func fits(_ encoding: AudioFileEncoding) -> Bool {

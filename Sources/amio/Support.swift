@@ -463,6 +463,14 @@ final class LevelMeter: @unchecked Sendable {
     private var peak: [Float]
     private var sumOfSquares: [Double]
     private var count = 0
+    private var total: Int64 = 0
+
+    /// The frames added since the meter was made (``reading()`` does not reset it).
+    var framesAdded: Int64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return total
+    }
 
     init(channels: Int) {
         peak = Array(repeating: 0, count: channels)
@@ -481,6 +489,7 @@ final class LevelMeter: @unchecked Sendable {
             }
         }
         count += frames
+        total += Int64(frames)
     }
 
     /// `peak / RMS` in dBFS per channel, and resets.
@@ -588,6 +597,10 @@ final class InputFiles {
                 guard written == count else {
                     throw AMIOError.fileError(path: shown, problem: .writeFailed, message: "no room for a copy: \(String(cString: strerror(errno)))")
                 }
+            }
+            // Nothing came (`< /dev/null`, a producer that failed): said so, not "format not recognised".
+            guard total > 0 else {
+                throw AMIOError.fileError(path: shown, problem: .unreadable, message: "it is empty: no audio came")
             }
             let url = URL(fileURLWithPath: "/proc/self/fd/\(copy)")
             DisplayNames.shared.set(shown, for: url.path)

@@ -55,7 +55,8 @@ struct Meter: AsyncParsableCommand {
                         group.addTask {
                             while true {
                                 try await Task.sleep(nanoseconds: 100_000_000)
-                                try watch.check(at: io.position)
+                                // The transport stands still while metering: the time is the frames metered.
+                                try watch.check(at: whole.framesAdded)
                                 status.show(Self.line(live.reading()) + watch.summary)
                             }
                         }

@@ -51,12 +51,14 @@ struct Play: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Ports to connect the outputs to, in order (default: the physical ones).")
     var to: [String] = []
 
-    @Option(name: [.customShort("t"), .long], help: ArgumentHelp(
-        "raw: the files are headerless samples, described by -r, -c and -e (other types are read from the files' headers).",
+    @Option(name: [.customShort("t"), .long, .customLong("format")], help: ArgumentHelp(
+        "The files' type, as sox's -t: \(FileType.names); raw: headerless samples, described by -r, -c and -e; "
+            + "any other: what each file's header must say (default: read from the header).",
         valueName: "type"))
     var type: String?
 
-    @Option(name: .shortAndLong, help: "The sample rate of raw input, 1...768000.")
+    @Option(name: .shortAndLong, help: ArgumentHelp("The sample rate of raw input, 1...768000, in Hz (44100) or kHz (44.1k).", valueName: "rate"),
+            transform: RateArgument.parse)
     var rate: Int?
 
     @Option(name: .shortAndLong, help: "The channels of raw input, 1...64.")
@@ -73,8 +75,12 @@ struct Play: AsyncParsableCommand {
             }
             return nil
         }
-        guard type.lowercased() == "raw" else {
-            throw ValidationError("--type '\(type)': play reads a file's type from its header; -t raw (with -r, -c, -e) is for headerless samples")
+        let named = try FileType.named(type)
+        guard named.name == "raw" else {
+            guard rate == nil, channels == nil, encoding == nil else {
+                throw ValidationError("-r, -c and -e describe headerless input (-t raw); a \(named.name) file's header gives them")
+            }
+            return nil
         }
         guard let rate, let channels, let encoding else {
             throw ValidationError("-t raw needs the samples described: -r RATE, -c CHANNELS and -e ENCODING")
@@ -138,6 +144,11 @@ struct Play: AsyncParsableCommand {
             let channels = try zip(inputs.urls, names).map { url, name throws(AMIOError) in
                 if let raw { return raw.channelCount }
                 let file = try AudioFile(forReading: url)
+                // `-t wav`, as sox takes it: the header must say so.
+                if let type, let expected = try? FileType.named(type), !expected.describes(file) {
+                    throw .fileError(path: name, problem: .unsupported,
+                                     message: "it is \(file.format) (\(file.encoding)), not \(expected.name) as -t \(type) says")
+                }
                 // A stream of unknown length is checked once it is loaded.
                 if let frames = file.frameCount { try checkFadeSeconds(frames: frames, rate: file.sampleRate, of: name) }
                 return file.channelCount

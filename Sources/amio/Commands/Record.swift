@@ -19,6 +19,11 @@ struct Record: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Input channels, 1...64.")
     var channels: Int = 2
 
+    @Option(name: .shortAndLong, help: ArgumentHelp(
+        "The take's sample rate, as sox's -r; it must be the server's, which JACK records at (default: the server's).",
+        valueName: "rate"), transform: RateArgument.parse)
+    var rate: Int?
+
     @Option(name: [.customShort("t"), .long, .customLong("format")], help: FileType.typeHelp)
     var type: String?
 
@@ -30,6 +35,7 @@ struct Record: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...64).contains(channels) else { throw ValidationError("--channels must be 1...64") }
+        if let rate { guard (1...768_000).contains(rate) else { throw ValidationError("--rate must be 1...768000") } }
         try checkDuration(duration)
     }
 
@@ -46,6 +52,10 @@ struct Record: AsyncParsableCommand {
                                       logger: logger) { io in
                 for (port, input) in zip(from, io.inputPortNames) { try io.connect(port, to: input) }
                 let rate = io.sampleRate
+                if let asked = self.rate, asked != rate {
+                    throw AMIOError.invalidArgument(name: "--rate", reason: "\(asked) Hz is not the JACK server's rate, \(rate) Hz, "
+                        + "which amio records at: leave -r out, or convert the take afterwards (sox take.wav -r \(asked) converted.wav)")
+                }
                 let total = try durationFrames(duration, rate: rate)
                 try io.setTransportRolling(false)
                 try io.setPosition(0)

@@ -20,7 +20,8 @@ struct Render: AsyncParsableCommand {
     @Argument(help: "The file to write; - writes standard output (wav unless --type says otherwise).")
     var output: String
 
-    @Option(name: .shortAndLong, help: "Sample rate, 1...768000 (default: the session's, else 48000).")
+    @Option(name: .shortAndLong, help: ArgumentHelp("Sample rate, 1...768000, in Hz (44100) or kHz (44.1k) (default: the session's, else 48000).",
+                                                    valueName: "rate"), transform: RateArgument.parse)
     var rate: Int?
 
     @Option(name: [.customShort("t"), .long, .customLong("format")], help: FileType.typeHelp)

@@ -64,6 +64,23 @@ import Testing
         #expect(try time.frames(atSampleRate: 44100, name: "--start") == 44100 + 24000)
     }
 
+    /// `-r` as sox takes it: Hz, or kHz with a k (`sox … -r 44.1k`), a whole number of Hz.
+    @Test func ratesParseAsInSox() throws {
+        for (text, rate) in [("44100", 44100), ("44.1k", 44100), ("48k", 48000), ("48K", 48000), ("48000.0", 48000), ("8e3", 8000), ("0.0441e3k", 44100)] {
+            #expect(try RateArgument.parse(text) == rate, "\(text)")
+        }
+        for text in ["44k1", "-48000", "44.1", "0x10", "inf", "nan", "k", "", "48 k", "1e300", "44100Hz"] {
+            let error = #expect(throws: ValidationError.self, "\(text)") { try RateArgument.parse(text) }
+            #expect(error?.message.contains("is not a sample rate: Hz (44100) or kHz with k (44.1k, 48k)") == true)
+        }
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = directory.appendingPathComponent("drum.wav")
+        let result = try amio(["render", exampleSessions.appendingPathComponent("drum-loop.json").path, output.path, "-r", "44.1k", "-q"])
+        #expect(result.status == 0, "\(result.err)")
+        #expect(try AudioFile(forReading: output).sampleRate == 44100)
+    }
+
     /// What each file type is written with when `--encoding` gives nothing.
     @Test(arguments: [
         ("x.wav", "float"), ("x.WAV", "float"), ("x.w64", "float"), ("x.rf64", "float"), ("x.aiff", "float"),
@@ -142,6 +159,27 @@ import Testing
                 "\(badShort.err)")
     }
 
+    /// `play -t TYPE` names what a file's header must say, as in sox: the
+    /// type is checked before a server is asked, and raw's description is
+    /// for raw alone.
+    @Test func playsTypeIsCheckedAgainstTheHeader() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let flac = directory.appendingPathComponent("take.flac")
+        try AudioClip(channels: [[0.5, 0.25, 0]], sampleRate: 48000).write(to: flac, encoding: .pcm16)
+        let server = ["--server", "amio-no-such-server"]
+        let matching = try amio(["play", "-t", "flac", flac.path] + server)
+        #expect(matching.status == 69, "-t flac of a FLAC gets as far as the server: \(matching.err)")
+        let wrong = try amio(["play", "-t", "wav", flac.path] + server)
+        #expect(wrong.status == 65 && wrong.err == "amio: \(flac.path): unsupported: it is flac (pcm16), not wav as -t wav says\n", "\(wrong.err)")
+        let unknown = try amio(["play", "--format", "mod", flac.path] + server)
+        #expect(unknown.status == 64 && unknown.err.hasPrefix("amio: --type 'mod' is not one of wav, w64"), "\(unknown.err)")
+        let described = try amio(["play", "-t", "flac", "-r", "44100", flac.path] + server)
+        #expect(described.status == 64 && described.err.hasPrefix("amio: -r, -c and -e describe headerless input (-t raw)"), "\(described.err)")
+        let help = try amio(["play", "--help"]).out.replacingOccurrences(of: "\n", with: " ").split(separator: " ").joined(separator: " ")
+        #expect(help.contains("-t, --type, --format") && FileType.all.allSatisfy { help.contains($0.name) }, "\(help)")
+    }
+
     /// What a hostile user tried: amio never removes what it did not make
     /// (a pipe it failed to finish writing), survives a closed standard
     /// error, leaves no copy of standard input behind, and reports a reader
@@ -170,6 +208,12 @@ import Testing
         #expect(garbage.output.hasPrefix("status 65\nstatus 65\n"), "\(garbage.output)")
         #expect(garbage.output.contains("amio: standard input: unsupported: Format not recognised.\n"), "\(garbage.output)")
         #expect(garbage.output.contains(": unreadable: it is a directory\n"), "\(garbage.output)")
+        // Nothing on standard input is said to be nothing, not "Format not recognised".
+        for empty in ["\(amio) play - < /dev/null", ": | \(amio) play -t wav -", "\(amio) play <(true)"] {
+            let result = try run("bash", ["-c", "\(empty); echo status $?"])
+            #expect(result.output.contains(": unreadable: it is empty: no audio came\n") && result.output.contains("status 65\n"),
+                    "\(empty): \(result.output)")
+        }
         let after = Set((try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? [])
         #expect(after.subtracting(before).filter { $0.hasPrefix("amio-input") }.isEmpty, "no copy of standard input is left")
     }

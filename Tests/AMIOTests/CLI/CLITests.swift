@@ -104,7 +104,9 @@ func waitForPortGone(_ prefix: String, server: String) async throws -> Bool {
 
     static let badCalls: [BadCall] = [
         BadCall(arguments: ["render"], status: 64, message: "Missing expected argument"),
-        BadCall(arguments: ["frobnicate"], status: 64, message: "Unexpected argument"),
+        BadCall(arguments: ["frobnicate"], status: 64, message: "amio: 'frobnicate' is not a command: ports, play, record, playrec, mix, render, meter\n"),
+        // A typo of a command is named as one, not as "2 unexpected arguments: 'plya', 'x.wav'".
+        BadCall(arguments: ["-q", "--server", "x", "plya", "x.wav"], status: 64, message: "amio: 'plya' is not a command: ports, play, record, playrec, mix, render, meter (did you mean 'play'?)\nusage: amio [<options>] <subcommand>\n"),
         BadCall(arguments: ["render", "SESSION", "/tmp/x.wav", "--rate", "0"], status: 64, message: "--rate"),
         BadCall(arguments: ["render", "SESSION", "/tmp/x.wav", "--format", "mod"], status: 64, message: "--type 'mod' is not one of wav, w64"),
         BadCall(arguments: ["render", "SESSION", "/tmp/x.xyz"], status: 64, message: "names no file type: give -t/--type"),
@@ -136,6 +138,7 @@ func waitForPortGone(_ prefix: String, server: String) async throws -> Bool {
         BadCall(arguments: ["mix", "SESSION", "--loop", "0", "1e300"], status: 64, message: "'1e300' is not a TIME"),
         BadCall(arguments: ["mix", "SESSION", "--loop", "0", "4611686018427387905s"], status: 64, message: "beyond the timeline limit of 2^62 frames"),
         BadCall(arguments: ["meter", "--channels", "0"], status: 64, message: "--channels must be 1...64"),
+        BadCall(arguments: ["record", "/tmp/x.wav", "-r", "0"], status: 64, message: "--rate must be 1...768000"),
         // Numbers from a session: exit 65, naming the file, the JSON path, the value and the limit.
         BadCall(arguments: ["render", "LENGTH", "/tmp/x.wav"], status: 65, message: "length: '1e18' is not a time"),
         BadCall(arguments: ["render", "START", "/tmp/x.wav"], status: 65,
@@ -186,7 +189,7 @@ func waitForPortGone(_ prefix: String, server: String) async throws -> Bool {
         // One style: `amio: what`, and for a usage error the subcommand's usage, nothing else.
         let lines = result.err.split(separator: "\n").filter { !$0.hasPrefix("hint: ") }
         #expect(lines.first?.hasPrefix("amio: ") == true, "\(result.err)")
-        if call.status == 64, let command = call.arguments.first, command != "frobnicate" {
+        if call.status == 64, let command = call.arguments.first, command != "frobnicate", command != "-q" {
             #expect(lines.count == 2 && lines[1].hasPrefix("usage: amio \(command) "), "\(result.err)")
         } else {
             #expect(lines.count <= 2, "\(result.err)")
@@ -447,6 +450,12 @@ extension JackTests {
             let played = try run("bash", ["-c", "sox -n -r 48000 -c 2 -t wav - synth 0.3 sine 440 2>/dev/null "
                 + "| \(amio) play - --server \(server.name) --client-name pipe-play"])
             #expect(played.status == 0 && played.output.contains("played 0:00.30"), "\(played.output)")
+            // `-t TYPE -`, as sox users type it: the header is checked against it (it was refused: "play reads a file's type from its header").
+            for type in ["wav", "flac"] {
+                let typed = try run("bash", ["-c", "sox -V1 -n -t \(type) - synth 0.2 sine 440 "
+                    + "| \(amio) play -t \(type) - --server \(server.name) --client-name typed-play"])
+                #expect(typed.status == 0 && typed.output.contains("played 0:00.20"), "-t \(type): \(typed.output)")
+            }
             // /dev/stdin and process substitution, which cannot be read twice either.
             let named = try run("bash", ["-c", "sox -V1 -n -t wav - synth 0.2 sine 440 | \(amio) play /dev/stdin --server \(server.name) "
                 + "--client-name dev-stdin && \(amio) play <(sox -V1 -n -t flac - synth 0.1 sine 440) --server \(server.name) --client-name fifo"])
@@ -485,10 +494,18 @@ extension JackTests {
                 (["play", clip.path, "--at", "1152921504606846977s"], "invalid --at: 1152921504606846977s puts the files' end beyond frame 2^60"),
                 (["mix", drum, "--loop", "0", "0.001"], "invalid --loop: A to B is 48 frames; a loop is at least 4 periods (1024 frames"),
                 (["mix", drum, "--start", "100"], "invalid --start: 100 is at or after the session's end (0:08.00)"),
+                // sox's `rec -r 44100`: JACK records at the server's rate, which is said (it was "Unknown option '-r'").
+                (["record", directory.appendingPathComponent("take.wav").path, "-d", "1", "-c", "1", "-r", "44100"],
+                 "invalid --rate: 44100 Hz is not the JACK server's rate, 48000 Hz, which amio records at"),
             ] {
                 let result = try amio(arguments + ["--server", server.name, "--client-name", "limits"])
                 #expect(result.status == 64 && result.err.hasPrefix("amio: \(message)"), "\(arguments): \(result.err)")
             }
+            #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("take.wav").path), "no take is begun")
+            let take = directory.appendingPathComponent("rate.wav")
+            let atTheServersRate = try amio(["record", take.path, "-d", "0.1", "-r", "48000", "--server", server.name, "--client-name", "limits", "-q"])
+            #expect(atTheServersRate.status == 0, "\(atTheServersRate.err)")
+            #expect(try SoxInfo(take.path).sampleRate == 48000)
         }
 
         /// playrec's sides default to the physical ports each, whatever the other says.
@@ -613,7 +630,7 @@ extension JackTests {
         /// `--fatal-xruns` ends a run at its first xrun with status 75: an xrun
         /// is provoked by stopping the client (SIGSTOP) for longer than a period.
         @Test(.enabled(if: JackServer.kind == .jackd, "jackd reports a stopped client's missed cycles as xruns"),
-              arguments: ["play", "record"])
+              arguments: ["play", "record", "meter"])
         func fatalXrunsEndARunWithItsOwnStatus(command: String) async throws {
             let server = try JackServer.toBeLost()
             defer { server.stop() }
@@ -628,6 +645,8 @@ extension JackTests {
             let result = try child.waitForExit(within: 20)
             #expect(result.status == 75, "\(result.err)")
             #expect(result.err.contains("(--fatal-xruns)"), "\(result.err)")
+            // Half a second in, where the run was (meter's transport stands still: it said 0:00.00).
+            #expect(result.err.hasPrefix("amio: an xrun at ") && !result.err.hasPrefix("amio: an xrun at 0:00.00 "), "\(result.err)")
             if command == "record" { #expect(try SoxInfo(take.path).samples > 0, "the take was kept, finalised") }
         }
 
@@ -681,6 +700,54 @@ func example(_ name: String, _ arguments: [String], server: JackServer) throws -
         let usage = try ChildProcess(tool.appendingPathComponent("ToneToFile"), []).waitForExit(within: 60)
         #expect(usage.status == 64 && usage.err == "usage: ToneToFile OUT.wav [seconds] [frequency]\n" && usage.out.isEmpty)
     }
+
+    /// Numbers an example cannot use end it with the usage, before any
+    /// server is asked: `Thru -1` trapped with a backtrace (a negative sleep),
+    /// `PlaySine abc` played the default 2 s as if nothing were wrong.
+    @Test(arguments: [
+        ("PlaySine", ["abc"]), ("PlaySine", ["-1"]), ("PlaySine", ["1", "-5"]), ("PlaySine", ["1", "440", "x"]),
+        ("ToneToFile", ["/tmp/amio-example-never.wav", "-1"]), ("ToneToFile", ["/tmp/amio-example-never.wav", "1e300"]),
+        ("RecordSeconds", ["/tmp/amio-example-never.wav", "soon"]), ("Thru", ["-1"]), ("Thru", ["1e300"]), ("DAWLoop", ["-1"]),
+        ("SpectrumChunks", ["--loopback", "abc"]), ("SpectrumChunks", ["0.1", "--loopback"]), ("SpectrumChunks", ["nan"]),
+        // --seconds inf trapped converting the sleep; a pid of no process was taken for none given.
+        ("AMIODemo", ["--seconds", "inf"]), ("AMIODemo", ["--seconds", "1e300"]), ("AMIODemo", ["--server-pid", "abc"]),
+        ("AMIODemo", ["--server-pid", "0"]), ("AMIODemo", ["--server-pid", "2147483647"]),
+    ])
+    func badNumbersAreUsageErrors(name: String, arguments: [String]) throws {
+        let result = try ChildProcess(amioTool.deletingLastPathComponent().appendingPathComponent(name), arguments,
+                                      environment: ProcessInfo.processInfo.environment.merging(["JACK_DEFAULT_SERVER": "amio-no-such-server"]) { $1 })
+            .waitForExit(within: 60)
+        #expect(result.status == 64, "\(arguments): \(result.err)")
+        let lines = result.err.split(separator: "\n")
+        #expect(lines.count <= 2 && lines.last?.hasPrefix("usage: \(name) ") == true, "\(arguments): \(result.err)")
+        if lines.count == 2 { #expect(lines[0].hasPrefix("\(name): --") || lines[0].contains(" is a number from "), "\(result.err)") }
+        #expect(!result.err.contains("Backtrace") && result.out.isEmpty, "\(result.err)\(result.out)")
+    }
+
+    /// `FileEffect tone.wav out.flac`, the command: the output is
+    /// written as its name says, in an encoding its container takes (it wrote
+    /// float into every type, which FLAC, Ogg and MP3 refuse), and a name
+    /// that says no type is a usage error, not a WAV.
+    @Test func fileEffectWritesTheTypeItsOutputNames() throws {
+        let tool = amioTool.deletingLastPathComponent()
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tone = directory.appendingPathComponent("tone.wav")
+        try AudioClip(channels: [[Float](repeating: 0.25, count: 4800), [Float](repeating: -0.25, count: 4800)], sampleRate: 48000)
+            .write(to: tone, encoding: .pcm16)
+        for (name, format, encoding) in [("out.flac", AudioFileFormat.flac, AudioFileEncoding.pcm24), ("out.ogg", .ogg, .vorbis),
+                                         ("out.opus", .ogg, .opus), ("out.mp3", .mp3, .mp3), ("out.wav", .wav, .float)] {
+            let output = directory.appendingPathComponent(name)
+            let result = try ChildProcess(tool.appendingPathComponent("FileEffect"), [tone.path, output.path]).waitForExit(within: 60)
+            #expect(result.status == 0 && result.err.isEmpty, "\(name): \(result.err)")
+            let file = try AudioFile(forReading: output)
+            #expect(file.format == format && file.encoding == encoding && file.channelCount == 2, "\(name): \(file.format) \(file.encoding)")
+        }
+        let unknown = try ChildProcess(tool.appendingPathComponent("FileEffect"), [tone.path, directory.appendingPathComponent("out.xyz").path])
+            .waitForExit(within: 60)
+        #expect(unknown.status == 64 && unknown.err.hasPrefix("FileEffect: '") && unknown.err.contains("names no file type"), "\(unknown.err)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("out.xyz").path))
+    }
 }
 
 extension JackTests {
@@ -705,6 +772,20 @@ extension JackTests {
             #expect(result.out.contains("recorded 48000 frames"))
             let info = try SoxInfo(url.path)
             #expect(info.samples == 48000 && info.channels == 2)
+        }
+
+        /// The demo measures a server's CPU only for a process it knows to
+        /// be the server, and says how it knows: the pid given, or a jackd
+        /// found by the server's name.
+        @Test func theDemoSaysWhoseCPUItMeasured() throws {
+            let server = try JackServer.suite
+            let given = try example("AMIODemo", ["--server", server.name, "--seconds", "0.3", "--server-pid", "\(getpid())"], server: server)
+            #expect(given.status == 0, "\(given.out)")
+            #expect(given.out.contains("(pid \(getpid()), from --server-pid)"), "\(given.out)")
+            guard JackServer.kind == .jackd else { return }
+            let found = try example("AMIODemo", ["--server", server.name, "--seconds", "0.3"], server: server)
+            #expect(found.status == 0, "\(found.out)")
+            #expect(found.out.contains("; jackd (pid ") && found.out.contains(", found by its server name) "), "\(found.out)")
         }
 
         @Test func spectrumChunksFindTheTone() throws {
