@@ -93,14 +93,19 @@ import Testing
         #expect(change.currentResult == nil)
     }
 
+    /// The wait is woken by the outcome, not by its timeout: it ends well
+    /// before the timeout would have. The timeout is long (a loaded machine
+    /// has taken 17 s to resume the waiter in a full parallel run), but the
+    /// test still ends, failing, if only the timeout ends the wait.
     @Test func anOutcomeThatComesWhileWaitingWakesTheWaiter() async throws {
         let (renderer, change) = try pendingChange()
-        let waiter = Task { try await change.result(timeout: .seconds(60)) }
+        let timeout = Duration.seconds(120)
+        let waiter = Task { try await change.result(timeout: timeout) }
         try await Task.sleep(for: .milliseconds(20))
         try renderer.setTransportRolling(true)
         let resolved = ContinuousClock.now
         _ = try renderer.render(frames: 1010)
         #expect(try await waiter.value == .applied(atFrame: 1000))
-        #expect(ContinuousClock.now - resolved < Self.prompt, "the timeout did not have to run out")
+        #expect(ContinuousClock.now - resolved < timeout / 2, "the timeout did not have to run out")
     }
 }
