@@ -112,7 +112,7 @@ func waitForPortGone(_ prefix: String, server: String) async throws -> Bool {
         BadCall(arguments: ["render", "SESSION", "/tmp/x.xyz"], status: 64, message: "names no file type: give -t/--type"),
         BadCall(arguments: ["render", "SESSION", "/tmp/x"], status: 64, message: "'/tmp/x' has no extension"),
         BadCall(arguments: ["render", "SESSION", "/tmp/x.ogg", "-e", "pcm24"], status: 64, message: "--encoding pcm24 cannot be written in ogg: it takes vorbis, opus"),
-        BadCall(arguments: ["render", "SESSION", "/tmp/x.wav", "-e", "mp3"], status: 64, message: "--encoding mp3 cannot be written in wav: it takes pcm16, pcm24, pcm32, float, double\n"),
+        BadCall(arguments: ["render", "SESSION", "/tmp/x.wav", "-e", "mp3"], status: 64, message: "--encoding mp3 cannot be written in wav: it takes pcmU8, pcm16, pcm24, pcm32, float, double\n"),
         BadCall(arguments: ["render", "SESSION", "/tmp/x.opus", "-e", "vorbis"], status: 64, message: "--encoding vorbis cannot be written in opus: it takes opus\n"),
         BadCall(arguments: ["render", "SESSION", "-", "-t", "caf"], status: 64, message: "caf cannot be written to standard output (its header is completed at the end): "),
         BadCall(arguments: ["ports", "--client-name", String(repeating: "x", count: 64)], status: 64, message: "amio: invalid --client-name: it is 64 bytes; JACK takes 1 to 63"),
