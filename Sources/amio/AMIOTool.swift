@@ -27,7 +27,7 @@ struct AMIOTool: AsyncParsableCommand {
     static func main() async {
         let command: any ParsableCommand
         do {
-            command = try parseAsRoot()
+            command = try parseAsRoot(attachingNegativeValues(Array(CommandLine.arguments.dropFirst())))
         } catch {
             exit(reportingParseError: error)
         }
@@ -89,6 +89,61 @@ struct AMIOTool: AsyncParsableCommand {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         printError("amio: \(message)" + (usage.map { "\nusage: \(compact(usage: $0))" } ?? ""))
         Foundation.exit(status.rawValue)
+    }
+
+    /// The options of each subcommand that take several numbers (or times),
+    /// any of which may be negative.
+    static let multiValueNumberOptions: [String: Set<String>] = ["play": ["--map"], "mix": ["--loop"]]
+
+    /// `arguments` with each negative number among the values of an option
+    /// that takes several attached to it (`--map -1` as `--map=-1`, `--map 2 -1`
+    /// as `--map 2 --map=-1`):
+    /// ArgumentParser takes `-1` there for an option and says the option
+    /// misses its value, where a negative value is a range error to report.
+    /// A single value takes a negative number already (`parsing: .unconditional`).
+    static func attachingNegativeValues(_ arguments: [String]) -> [String] {
+        var result: [String] = []
+        var command: String?
+        var option: String?
+        var index = arguments.startIndex
+        while index < arguments.endIndex {
+            let word = arguments[index]
+            index += 1
+            if word == "--" {
+                result += [word] + arguments[index...]
+                break
+            }
+            guard let command else {
+                // Before the subcommand: global options, one of which takes a value.
+                if word == "--server" || word == "--client-name", index < arguments.endIndex {
+                    result += [word, arguments[index]]
+                    index += 1
+                    continue
+                }
+                if !word.hasPrefix("-") { command = word }
+                result.append(word)
+                continue
+            }
+            if let option, isNegativeNumber(word) {
+                // `--map -1` is `--map=-1`: the bare option has a value then.
+                if result.last == option { result.removeLast() }
+                result.append("\(option)=\(word)")
+                continue
+            }
+            if word.hasPrefix("-") {
+                option = multiValueNumberOptions[command]?.first { word == $0 || word.hasPrefix($0 + "=") }
+            }
+            result.append(word)
+        }
+        return result
+    }
+
+    /// Whether `word` is a negative number (`-1`, `-0.5`, `-.5`, `-1:00`), not an option.
+    static func isNegativeNumber(_ word: String) -> Bool {
+        guard word.hasPrefix("-") else { return false }
+        let rest = word.dropFirst()
+        return rest.first?.isASCII == true && rest.first?.isNumber == true
+            || rest.hasPrefix(".") && rest.dropFirst().first?.isASCII == true && rest.dropFirst().first?.isNumber == true
     }
 
     /// The first word of `arguments` that is no option, when it names no

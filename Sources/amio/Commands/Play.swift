@@ -106,7 +106,9 @@ struct Play: AsyncParsableCommand {
         guard gain.isFinite, gain <= maximumGainDecibels else {
             throw ValidationError("--gain \(gain) is not a number of dB up to +\(Int(maximumGainDecibels)) (a 32-bit float gain)")
         }
-        guard map.allSatisfy({ (0...64).contains($0) }) else { throw ValidationError("--map takes outputs 0...64 (0: not played)") }
+        if let output = map.first(where: { !(0...64).contains($0) }) {
+            throw ValidationError("--map \(output) is outside 0...64, the outputs (0: not played)")
+        }
         try checkTime(at, name: "--at")
         try checkTime(start, name: "--start")
         if let fadeIn { try checkTime(fadeIn, name: "--fade-in") }

@@ -223,6 +223,28 @@ import Testing
                 "\(badShort.err)")
     }
 
+    /// A negative number is a value of an option that takes several too, as
+    /// `--gain -6` is of one taking one: `--map -1` is the range error it
+    /// is, where ArgumentParser took `-1` for an option and said "Missing
+    /// value for '--map <output>'".
+    @Test func negativeValuesOfOptionsTakingSeveralAreValues() throws {
+        let server = ["--server", "amio-no-such-server"]
+        for map in [["--map", "-1"], ["--map", "2", "-1"], ["--map=-1"], ["--map", "1", "-q", "--map", "-1"]] {
+            let result = try amio(["play", "/tmp/x.wav"] + map + server)
+            #expect(result.status == 64 && result.err.hasPrefix("amio: --map -1 is outside 0...64, the outputs (0: not played)\nusage: amio play"),
+                    "\(map): \(result.err)")
+        }
+        let fraction = try amio(["play", "/tmp/x.wav", "--map", "-1.5"] + server)
+        #expect(fraction.status == 64 && fraction.err.hasPrefix("amio: The value '-1.5' is invalid for '--map <output>'"), "\(fraction.err)")
+        let session = exampleSessions.appendingPathComponent("drum-loop.json").path
+        let loop = try amio(["mix", session, "--loop", "-1", "2"] + server)
+        #expect(loop.status == 64 && loop.err.hasPrefix("amio: The value '-1' is invalid for '--loop <time>': '-1' is not a TIME"), "\(loop.err)")
+        // Only those values are rewritten: an option, a single value and what follows -- are left as given.
+        #expect(AMIOTool.attachingNegativeValues(["--server", "-1", "play", "x.wav", "--map", "-1", "2", "-3", "-q", "-4", "--gain", "-6", "--", "-5"])
+            == ["--server", "-1", "play", "x.wav", "--map=-1", "2", "--map=-3", "-q", "-4", "--gain", "-6", "--", "-5"])
+        #expect(AMIOTool.attachingNegativeValues(["record", "--map", "-1"]) == ["record", "--map", "-1"])
+    }
+
     /// `play -t TYPE` names what a file's header must say, as in sox: the
     /// type is checked before a server is asked, and raw's description is
     /// for raw alone.
