@@ -25,6 +25,8 @@ struct AMIOTool: AsyncParsableCommand {
     /// `amio: what was wrong`, then for a usage error the usage of the
     /// subcommand it concerns, and a sysexits status.
     static func main() async {
+        // `amio help nosuch` is the mistake `amio nosuch` is; ArgumentParser showed the root help, status 0.
+        if let word = unknownHelpTopic(in: Array(CommandLine.arguments.dropFirst())) { exit(reportingUnknownCommand: word) }
         let command: any ParsableCommand
         do {
             command = try parseAsRoot(attachingNegativeValues(Array(CommandLine.arguments.dropFirst())))
@@ -73,14 +75,7 @@ struct AMIOTool: AsyncParsableCommand {
     private static func exit(reportingParseError error: any Error) -> Never {
         let status = exitCode(for: error)
         guard status != .success else { exit(withError: error) }
-        if let word = unknownCommand(in: Array(CommandLine.arguments.dropFirst())) {
-            let names = configuration.subcommands.map { $0._commandName }
-            let near = names.filter { editDistance($0, word) <= 2 }
-            printError("amio: '\(word)' is not a command: \(names.joined(separator: ", "))"
-                + (near.isEmpty ? "" : " (did you mean '\(near[0])'?)")
-                + "\nusage: amio [<options>] <subcommand>")
-            Foundation.exit(ExitStatus.usage)
-        }
+        if let word = unknownCommand(in: Array(CommandLine.arguments.dropFirst())) { exit(reportingUnknownCommand: word) }
         let message = message(for: error)
         let full = fullMessage(for: error, columns: 100)
         // ArgumentParser's full text: the message, "Usage: …" (the subcommand's), and a "See …" line.
@@ -146,11 +141,28 @@ struct AMIOTool: AsyncParsableCommand {
             || rest.hasPrefix(".") && rest.dropFirst().first?.isASCII == true && rest.dropFirst().first?.isNumber == true
     }
 
-    /// The first word of `arguments` that is no option, when it names no
-    /// subcommand (`amio plya x.wav`): ArgumentParser calls that and what
-    /// follows "unexpected arguments", which does not say what was wrong.
-    static func unknownCommand(in arguments: [String]) -> String? {
-        let names = Set(configuration.subcommands.map { $0._commandName } + ["help"])
+    /// `word`, given for a command, named as no command, with the commands
+    /// and the nearest one: a usage error.
+    private static func exit(reportingUnknownCommand word: String) -> Never {
+        let names = configuration.subcommands.map { $0._commandName }
+        let near = names.filter { editDistance($0, word) <= 2 }
+        printError("amio: '\(word)' is not a command: \(names.joined(separator: ", "))"
+            + (near.isEmpty ? "" : " (did you mean '\(near[0])'?)")
+            + "\nusage: amio [<options>] <subcommand>")
+        Foundation.exit(ExitStatus.usage)
+    }
+
+    /// The word after `help` that names no subcommand (`amio help plya`), if
+    /// `help` is the command given.
+    static func unknownHelpTopic(in arguments: [String]) -> String? {
+        let words = commandWords(in: arguments)
+        guard words.first == "help", let topic = words.dropFirst().first else { return nil }
+        return configuration.subcommands.contains { $0._commandName == topic } ? nil : topic
+    }
+
+    /// The words of `arguments` that are no options nor a global option's value.
+    static func commandWords(in arguments: [String]) -> [String] {
+        var words: [String] = []
         var index = arguments.startIndex
         while index < arguments.endIndex {
             let word = arguments[index]
@@ -158,13 +170,18 @@ struct AMIOTool: AsyncParsableCommand {
                 index += 2
                 continue
             }
-            if word.hasPrefix("-") {
-                index += 1
-                continue
-            }
-            return names.contains(word) ? nil : word
+            if !word.hasPrefix("-") { words.append(word) }
+            index += 1
         }
-        return nil
+        return words
+    }
+
+    /// The first word of `arguments` that is no option, when it names no
+    /// subcommand (`amio plya x.wav`): ArgumentParser calls that and what
+    /// follows "unexpected arguments", which does not say what was wrong.
+    static func unknownCommand(in arguments: [String]) -> String? {
+        let names = Set(configuration.subcommands.map { $0._commandName } + ["help"])
+        return commandWords(in: arguments).first.flatMap { names.contains($0) ? nil : $0 }
     }
 
     /// The Levenshtein distance between `a` and `b`, for a suggestion.

@@ -245,6 +245,21 @@ import Testing
         #expect(AMIOTool.attachingNegativeValues(["record", "--map", "-1"]) == ["record", "--map", "-1"])
     }
 
+    /// `amio help nosuch` is the usage error `amio nosuch` is, where it
+    /// printed the root help with status 0; help of a command is still help.
+    @Test func helpOfNoCommandIsAUsageError() throws {
+        let commands = "ports, play, record, playrec, mix, render, meter"
+        let unknown = try amio(["help", "nosuch"])
+        #expect(unknown.status == 64 && unknown.out.isEmpty
+                && unknown.err == "amio: 'nosuch' is not a command: \(commands)\nusage: amio [<options>] <subcommand>\n", "\(unknown.err)")
+        let typo = try amio(["-q", "--server", "x", "help", "rendr"])
+        #expect(typo.status == 64 && typo.err.hasPrefix("amio: 'rendr' is not a command: \(commands) (did you mean 'render'?)\n"), "\(typo.err)")
+        let known = try amio(["help", "play"])
+        #expect(known.status == 0 && known.out.contains("USAGE: amio play"), "\(known.out)")
+        let root = try amio(["help"])
+        #expect(root.status == 0 && root.out.contains("SUBCOMMANDS:"), "\(root.out)")
+    }
+
     /// `play -t TYPE` names what a file's header must say, as in sox: the
     /// type is checked before a server is asked, and raw's description is
     /// for raw alone.
