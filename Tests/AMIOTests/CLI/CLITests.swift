@@ -701,6 +701,27 @@ func example(_ name: String, _ arguments: [String], server: JackServer) throws -
         #expect(usage.status == 64 && usage.err == "usage: ToneToFile OUT.wav [seconds] [frequency]\n" && usage.out.isEmpty)
     }
 
+    /// `ToneToFile t.xyz` is refused as `FileEffect tone.wav out.xyz` is: a
+    /// name whose extension says no type is a usage error, where it wrote a
+    /// WAV under that name without a word.
+    @Test func toneToFileRefusesANameThatSaysNoType() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tool = amioTool.deletingLastPathComponent().appendingPathComponent("ToneToFile")
+        for name in ["t.xyz", "t"] {
+            let output = directory.appendingPathComponent(name)
+            let result = try ChildProcess(tool, [output.path, "0.01"]).waitForExit(within: 60)
+            #expect(result.status == 64 && result.out.isEmpty, "\(name): \(result.err)")
+            #expect(result.err == "ToneToFile: '\(output.path)' names no file type: end it in .wav, .flac, .aiff, .caf …\n"
+                + "usage: ToneToFile OUT.wav [seconds] [frequency]\n", "\(result.err)")
+            #expect(!FileManager.default.fileExists(atPath: output.path))
+        }
+        let flac = directory.appendingPathComponent("t.flac")
+        let written = try ChildProcess(tool, [flac.path, "0.01"]).waitForExit(within: 60)
+        #expect(written.status == 0, "\(written.err)")
+        #expect(try AudioFile(forReading: flac).format == .flac)
+    }
+
     /// Numbers an example cannot use end it with the usage, before any
     /// server is asked: `Thru -1` trapped with a backtrace (a negative sleep),
     /// `PlaySine abc` played the default 2 s as if nothing were wrong.
