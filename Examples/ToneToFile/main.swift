@@ -8,6 +8,13 @@ guard let path = arguments.first else {
     try? FileHandle.standardError.write(contentsOf: Data("usage: ToneToFile OUT.wav [seconds] [frequency]\n".utf8))
     exit(64)
 }
+// The file's type is its name's: an extension that names none is a usage error, not a WAV by guess.
+let output = URL(fileURLWithPath: path)
+guard AudioFileFormat(fileExtensionOf: output) != nil else {
+    try? FileHandle.standardError.write(contentsOf: Data(
+        "ToneToFile: '\(path)' names no file type: end it in .wav, .flac, .aiff, .caf …\nusage: ToneToFile OUT.wav [seconds] [frequency]\n".utf8))
+    exit(64)
+}
 /// Argument `index` as a number in `range`, or `value` when it is not
 /// given; anything else ends the program as a tool ends on bad usage.
 func number(_ index: Int, _ name: String, default value: Double, in range: ClosedRange<Double>) -> Double {
@@ -27,7 +34,7 @@ let samples = (0..<frames).map { Float(0.5 * sin(2 * Double.pi * frequency * Dou
 // Errors end the program as a command-line tool ends: one line, a sysexits status.
 do throws(AMIOError) {
     let clip = try AudioClip(channels: [samples, samples], sampleRate: rate)
-    try clip.write(to: URL(fileURLWithPath: path), encoding: .pcm16, dither: true)
+    try clip.write(to: output, encoding: .pcm16, dither: true)
     print("wrote \(frames) frames of \(frequency) Hz to \(path) (16-bit, dithered)")
 } catch {
     try? FileHandle.standardError.write(contentsOf: Data("ToneToFile: \(error)\n".utf8))

@@ -25,9 +25,11 @@ struct AMIOTool: AsyncParsableCommand {
     /// `amio: what was wrong`, then for a usage error the usage of the
     /// subcommand it concerns, and a sysexits status.
     static func main() async {
+        // `amio help nosuch` is the mistake `amio nosuch` is; ArgumentParser showed the root help, status 0.
+        if let word = unknownHelpTopic(in: Array(CommandLine.arguments.dropFirst())) { exit(reportingUnknownCommand: word) }
         let command: any ParsableCommand
         do {
-            command = try parseAsRoot()
+            command = try parseAsRoot(attachingNegativeValues(Array(CommandLine.arguments.dropFirst())))
         } catch {
             exit(reportingParseError: error)
         }
@@ -73,14 +75,7 @@ struct AMIOTool: AsyncParsableCommand {
     private static func exit(reportingParseError error: any Error) -> Never {
         let status = exitCode(for: error)
         guard status != .success else { exit(withError: error) }
-        if let word = unknownCommand(in: Array(CommandLine.arguments.dropFirst())) {
-            let names = configuration.subcommands.map { $0._commandName }
-            let near = names.filter { editDistance($0, word) <= 2 }
-            printError("amio: '\(word)' is not a command: \(names.joined(separator: ", "))"
-                + (near.isEmpty ? "" : " (did you mean '\(near[0])'?)")
-                + "\nusage: amio [<options>] <subcommand>")
-            Foundation.exit(ExitStatus.usage)
-        }
+        if let word = unknownCommand(in: Array(CommandLine.arguments.dropFirst())) { exit(reportingUnknownCommand: word) }
         let message = message(for: error)
         let full = fullMessage(for: error, columns: 100)
         // ArgumentParser's full text: the message, "Usage: …" (the subcommand's), and a "See …" line.
@@ -91,11 +86,83 @@ struct AMIOTool: AsyncParsableCommand {
         Foundation.exit(status.rawValue)
     }
 
-    /// The first word of `arguments` that is no option, when it names no
-    /// subcommand (`amio plya x.wav`): ArgumentParser calls that and what
-    /// follows "unexpected arguments", which does not say what was wrong.
-    static func unknownCommand(in arguments: [String]) -> String? {
-        let names = Set(configuration.subcommands.map { $0._commandName } + ["help"])
+    /// The options of each subcommand that take several numbers (or times),
+    /// any of which may be negative.
+    static let multiValueNumberOptions: [String: Set<String>] = ["play": ["--map"], "mix": ["--loop"]]
+
+    /// `arguments` with each negative number among the values of an option
+    /// that takes several attached to it (`--map -1` as `--map=-1`, `--map 2 -1`
+    /// as `--map 2 --map=-1`):
+    /// ArgumentParser takes `-1` there for an option and says the option
+    /// misses its value, where a negative value is a range error to report.
+    /// A single value takes a negative number already (`parsing: .unconditional`).
+    static func attachingNegativeValues(_ arguments: [String]) -> [String] {
+        var result: [String] = []
+        var command: String?
+        var option: String?
+        var index = arguments.startIndex
+        while index < arguments.endIndex {
+            let word = arguments[index]
+            index += 1
+            if word == "--" {
+                result += [word] + arguments[index...]
+                break
+            }
+            guard let command else {
+                // Before the subcommand: global options, one of which takes a value.
+                if word == "--server" || word == "--client-name", index < arguments.endIndex {
+                    result += [word, arguments[index]]
+                    index += 1
+                    continue
+                }
+                if !word.hasPrefix("-") { command = word }
+                result.append(word)
+                continue
+            }
+            if let option, isNegativeNumber(word) {
+                // `--map -1` is `--map=-1`: the bare option has a value then.
+                if result.last == option { result.removeLast() }
+                result.append("\(option)=\(word)")
+                continue
+            }
+            if word.hasPrefix("-") {
+                option = multiValueNumberOptions[command]?.first { word == $0 || word.hasPrefix($0 + "=") }
+            }
+            result.append(word)
+        }
+        return result
+    }
+
+    /// Whether `word` is a negative number (`-1`, `-0.5`, `-.5`, `-1:00`), not an option.
+    static func isNegativeNumber(_ word: String) -> Bool {
+        guard word.hasPrefix("-") else { return false }
+        let rest = word.dropFirst()
+        return rest.first?.isASCII == true && rest.first?.isNumber == true
+            || rest.hasPrefix(".") && rest.dropFirst().first?.isASCII == true && rest.dropFirst().first?.isNumber == true
+    }
+
+    /// `word`, given for a command, named as no command, with the commands
+    /// and the nearest one: a usage error.
+    private static func exit(reportingUnknownCommand word: String) -> Never {
+        let names = configuration.subcommands.map { $0._commandName }
+        let near = names.filter { editDistance($0, word) <= 2 }
+        printError("amio: '\(word)' is not a command: \(names.joined(separator: ", "))"
+            + (near.isEmpty ? "" : " (did you mean '\(near[0])'?)")
+            + "\nusage: amio [<options>] <subcommand>")
+        Foundation.exit(ExitStatus.usage)
+    }
+
+    /// The word after `help` that names no subcommand (`amio help plya`), if
+    /// `help` is the command given.
+    static func unknownHelpTopic(in arguments: [String]) -> String? {
+        let words = commandWords(in: arguments)
+        guard words.first == "help", let topic = words.dropFirst().first else { return nil }
+        return configuration.subcommands.contains { $0._commandName == topic } ? nil : topic
+    }
+
+    /// The words of `arguments` that are no options nor a global option's value.
+    static func commandWords(in arguments: [String]) -> [String] {
+        var words: [String] = []
         var index = arguments.startIndex
         while index < arguments.endIndex {
             let word = arguments[index]
@@ -103,13 +170,18 @@ struct AMIOTool: AsyncParsableCommand {
                 index += 2
                 continue
             }
-            if word.hasPrefix("-") {
-                index += 1
-                continue
-            }
-            return names.contains(word) ? nil : word
+            if !word.hasPrefix("-") { words.append(word) }
+            index += 1
         }
-        return nil
+        return words
+    }
+
+    /// The first word of `arguments` that is no option, when it names no
+    /// subcommand (`amio plya x.wav`): ArgumentParser calls that and what
+    /// follows "unexpected arguments", which does not say what was wrong.
+    static func unknownCommand(in arguments: [String]) -> String? {
+        let names = Set(configuration.subcommands.map { $0._commandName } + ["help"])
+        return commandWords(in: arguments).first.flatMap { names.contains($0) ? nil : $0 }
     }
 
     /// The Levenshtein distance between `a` and `b`, for a suggestion.

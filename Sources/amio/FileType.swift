@@ -35,13 +35,43 @@ struct FileType: Sendable, Equatable {
 
     static let names = all.map(\.name).joined(separator: ", ")
 
-    /// The encodings `--encoding` takes, by name.
-    static let encodings: [(name: String, encoding: AudioFileEncoding)] = [
-        ("pcm16", .pcm16), ("pcm24", .pcm24), ("pcm32", .pcm32), ("float", .float), ("double", .double),
-        ("vorbis", .vorbis), ("opus", .opus), ("mp3", .mp3),
+    /// The encodings `--encoding` takes, by name, with their bits per
+    /// sample (`nil`: compressed, which has none).
+    static let encodings: [(name: String, encoding: AudioFileEncoding, bits: Int?)] = [
+        ("pcmS8", .pcmS8, 8), ("pcmU8", .pcmU8, 8), ("pcm16", .pcm16, 16), ("pcm24", .pcm24, 24), ("pcm32", .pcm32, 32),
+        ("float", .float, 32), ("double", .double, 64), ("vorbis", .vorbis, nil), ("opus", .opus, nil), ("mp3", .mp3, nil),
     ]
 
     static let encodingNames = encodings.map(\.name).joined(separator: ", ")
+
+    /// sox's names of encodings, which take their width from `-b/--bits`
+    /// (`-e signed-integer -b 16`), and the widths amio writes of each; a
+    /// name with none is sox's but not an encoding amio writes.
+    static let soxEncodings: [(name: String, widths: [Int: AudioFileEncoding])] = [
+        ("signed-integer", [8: .pcmS8, 16: .pcm16, 24: .pcm24, 32: .pcm32]),
+        ("unsigned-integer", [8: .pcmU8]),
+        ("floating-point", [32: .float, 64: .double]),
+        ("a-law", [:]), ("u-law", [:]), ("mu-law", [:]), ("oki-adpcm", [:]), ("ima-adpcm", [:]), ("ms-adpcm", [:]),
+        ("gsm-full-rate", [:]),
+    ]
+
+    /// sox's names amio writes, with their widths: `signed-integer (-b 8, 16, 24, 32)` ….
+    static let soxEncodingForms = soxEncodings.filter { !$0.widths.isEmpty }
+        .map { "\($0.name) (-b \($0.widths.keys.sorted().map(String.init).joined(separator: ", ")))" }
+        .joined(separator: ", ")
+
+    /// The help of `-b/--bits`.
+    static let bitsHelp = ArgumentHelp(
+        "Bits per sample, as sox's -b: with -e signed-integer, unsigned-integer or floating-point its width; "
+            + "alone, the signed integer of that width (the unsigned where the type has no signed one, float for 64).",
+        valueName: "bits")
+
+    /// sox's name that `text` is or begins (`unsigned` for `unsigned-integer`, as sox takes it), if one alone.
+    static func soxEncoding(named text: String) -> (name: String, widths: [Int: AudioFileEncoding])? {
+        if let exact = soxEncodings.first(where: { $0.name == text }) { return exact }
+        let begun = soxEncodings.filter { $0.name.hasPrefix(text) }
+        return text.isEmpty || begun.count != 1 ? nil : begun[0]
+    }
 
     /// The help of `--type` and `--encoding`, listing every choice and default.
     static let typeHelp = ArgumentHelp(
@@ -49,7 +79,8 @@ struct FileType: Sendable, Equatable {
     static func encodingHelp(defaultEncoding: AudioFileEncoding) -> ArgumentHelp {
         let commandDefault = all.filter { $0.encoding == nil }.map(\.name)
         let own = all.compactMap { type in type.encoding.map { "\($0) in \(type.name)" } }
-        return ArgumentHelp("Sample encoding: \(encodingNames) (default: \(defaultEncoding) in "
+        return ArgumentHelp("Sample encoding: \(encodingNames), or sox's names with -b: \(soxEncodingForms) "
+            + "(default: \(defaultEncoding) in "
             + "\(commandDefault.dropLast().joined(separator: ", ")) and \(commandDefault.last!); \(own.joined(separator: ", "))).",
             valueName: "encoding")
     }
@@ -103,21 +134,58 @@ struct FileType: Sendable, Equatable {
         name == "opus" ? encoding == .opus : format.supports(encoding)
     }
 
-    /// The encoding to write: `requested` (checked against the container),
-    /// else the type's own, else `commandDefault` where the container takes
-    /// it (pcm24 else).
-    func encoding(_ requested: String?, commandDefault: AudioFileEncoding) throws -> AudioFileEncoding {
-        guard let requested else {
+    /// The encoding to write: `requested` (amio's name, or sox's with
+    /// `bits` for its width), or the signed integer `bits` wide as sox picks
+    /// (the unsigned where the container has no signed one, float where
+    /// there is no integer), checked against the container; else the type's
+    /// own, else `commandDefault` where the container takes it (pcm24 else).
+    func encoding(_ requested: String?, bits: Int? = nil, commandDefault: AudioFileEncoding) throws -> AudioFileEncoding {
+        guard requested != nil || bits != nil else {
             if let encoding { return encoding }
             return format.supports(commandDefault) ? commandDefault : .pcm24
         }
-        guard let encoding = Self.encodings.first(where: { $0.name == requested.lowercased() })?.encoding else {
-            throw ValidationError("--encoding '\(requested)' is not one of \(Self.encodingNames)")
+        let candidates: [AudioFileEncoding]
+        let asked: String
+        if let requested, let own = Self.encodings.first(where: { $0.name.lowercased() == requested.lowercased() }) {
+            if let bits, own.bits != bits {
+                throw ValidationError("--bits \(bits) contradicts --encoding \(requested), which is "
+                    + (own.bits.map { "\($0) bits" } ?? "compressed, of no width"))
+            }
+            candidates = [own.encoding]
+            asked = "--encoding \(requested)"
+        } else if let requested {
+            guard let sox = Self.soxEncoding(named: requested.lowercased()) else {
+                throw ValidationError("--encoding '\(requested)' is not one of \(Self.encodingNames), or sox's \(Self.soxEncodingForms)")
+            }
+            guard !sox.widths.isEmpty else {
+                throw ValidationError("--encoding \(sox.name) is sox's but not one amio writes: it takes \(Self.encodingNames), "
+                    + "or sox's \(Self.soxEncodingForms)")
+            }
+            // No width: the default's, as sox keeps the input's (float: 32 bits), else the narrowest.
+            let widths = sox.widths.keys.sorted()
+            let defaultBits = Self.encodings.first { $0.encoding == (encoding ?? commandDefault) }?.bits
+            let width = bits ?? defaultBits.flatMap { widths.contains($0) ? $0 : nil } ?? widths[0]
+            guard let chosen = sox.widths[width] else {
+                throw ValidationError("-e \(sox.name) -b \(width) is not one amio writes: \(sox.name) takes -b "
+                    + widths.map(String.init).joined(separator: ", "))
+            }
+            candidates = [chosen]
+            asked = "-e \(sox.name) -b \(width) (\(chosen))"
+        } else {
+            let bits = bits!
+            candidates = ["signed-integer", "unsigned-integer", "floating-point"].compactMap { name in
+                Self.soxEncodings.first { $0.name == name }?.widths[bits]
+            }
+            guard !candidates.isEmpty else {
+                let widths = Set(Self.encodings.compactMap(\.bits)).sorted().map(String.init)
+                throw ValidationError("--bits \(bits) is not a width amio writes: \(widths.joined(separator: ", "))")
+            }
+            asked = "--bits \(bits)"
         }
-        guard fits(encoding) else {
+        guard let chosen = candidates.first(where: fits) else {
             let fits = Self.encodings.filter { self.fits($0.encoding) }.map(\.name)
-            throw ValidationError("--encoding \(requested) cannot be written in \(name): it takes \(fits.joined(separator: ", "))")
+            throw ValidationError("\(asked) cannot be written in \(name): it takes \(fits.joined(separator: ", "))")
         }
-        return encoding
+        return chosen
     }
 }

@@ -64,30 +64,37 @@ struct Play: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "The channels of raw input, 1...64.")
     var channels: Int?
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("The encoding of raw input: pcm16, pcm24, pcm32, float, double.", valueName: "encoding"))
+    @Option(name: .shortAndLong, help: ArgumentHelp(
+        "The encoding of raw input: \(FileType.encodings.filter { $0.bits != nil }.map(\.name).joined(separator: ", ")), "
+            + "or sox's names with -b: \(FileType.soxEncodingForms).", valueName: "encoding"))
     var encoding: String?
+
+    @Option(name: [.customShort("b"), .long], parsing: .unconditional, help: ArgumentHelp(
+        "Bits per sample of raw input, as sox's -b: the width of -e's sox name; alone, the signed integer of that width.",
+        valueName: "bits"))
+    var bits: Int?
 
     /// What raw input holds, when `-t raw` says the files have no header.
     func rawFormat() throws -> RawAudioFormat? {
         guard let type else {
-            guard rate == nil, channels == nil, encoding == nil else {
+            guard rate == nil, channels == nil, encoding == nil, bits == nil else {
                 throw ValidationError("-r, -c and -e describe headerless input: give -t raw too")
             }
             return nil
         }
         let named = try FileType.named(type)
         guard named.name == "raw" else {
-            guard rate == nil, channels == nil, encoding == nil else {
+            guard rate == nil, channels == nil, encoding == nil, bits == nil else {
                 throw ValidationError("-r, -c and -e describe headerless input (-t raw); a \(named.name) file's header gives them")
             }
             return nil
         }
-        guard let rate, let channels, let encoding else {
-            throw ValidationError("-t raw needs the samples described: -r RATE, -c CHANNELS and -e ENCODING")
+        guard let rate, let channels, encoding != nil || bits != nil else {
+            throw ValidationError("-t raw needs the samples described: -r RATE, -c CHANNELS and -e ENCODING (or -b BITS)")
         }
         guard (1...768_000).contains(rate) else { throw ValidationError("--rate must be 1...768000") }
         guard (1...64).contains(channels) else { throw ValidationError("--channels must be 1...64") }
-        let raw = try FileType.named("raw").encoding(encoding, commandDefault: .float)
+        let raw = try FileType.named("raw").encoding(encoding, bits: bits, commandDefault: .float)
         return RawAudioFormat(sampleRate: rate, channelCount: channels, encoding: raw)
     }
 
@@ -99,7 +106,9 @@ struct Play: AsyncParsableCommand {
         guard gain.isFinite, gain <= maximumGainDecibels else {
             throw ValidationError("--gain \(gain) is not a number of dB up to +\(Int(maximumGainDecibels)) (a 32-bit float gain)")
         }
-        guard map.allSatisfy({ (0...64).contains($0) }) else { throw ValidationError("--map takes outputs 0...64 (0: not played)") }
+        if let output = map.first(where: { !(0...64).contains($0) }) {
+            throw ValidationError("--map \(output) is outside 0...64, the outputs (0: not played)")
+        }
         try checkTime(at, name: "--at")
         try checkTime(start, name: "--start")
         if let fadeIn { try checkTime(fadeIn, name: "--fade-in") }

@@ -21,6 +21,9 @@ struct PlayRecord: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: FileType.encodingHelp(defaultEncoding: .float))
     var encoding: String?
 
+    @Option(name: [.customShort("b"), .long], parsing: .unconditional, help: FileType.bitsHelp)
+    var bits: Int?
+
     @Option(parsing: .upToNextOption, help: "Ports to play to (default: the physical ones).")
     var to: [String] = []
 
@@ -29,7 +32,7 @@ struct PlayRecord: AsyncParsableCommand {
 
     func run() async throws {
         let fileType = try FileType.forWriting(output, type: type)
-        let encoding = try fileType.encoding(self.encoding, commandDefault: .float)
+        let encoding = try fileType.encoding(self.encoding, bits: bits, commandDefault: .float)
         let outputURL = OutputFile.url(output)
         try await perform(options) { logger in
             let inputs = try InputFiles([input])

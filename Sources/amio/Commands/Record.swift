@@ -30,6 +30,9 @@ struct Record: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: FileType.encodingHelp(defaultEncoding: .pcm24))
     var encoding: String?
 
+    @Option(name: [.customShort("b"), .long], parsing: .unconditional, help: FileType.bitsHelp)
+    var bits: Int?
+
     @Option(parsing: .upToNextOption, help: "Ports to record from, in order (default: the physical ones).")
     var from: [String] = []
 
@@ -41,7 +44,7 @@ struct Record: AsyncParsableCommand {
 
     func run() async throws {
         let fileType = try FileType.forWriting(output, type: type)
-        let encoding = try fileType.encoding(self.encoding, commandDefault: .pcm24)
+        let encoding = try fileType.encoding(self.encoding, bits: bits, commandDefault: .pcm24)
         let url = OutputFile.url(output)
         if fileType.format == .ogg || fileType.format == .mp3, output != "-", !options.quiet {
             printError("amio: note: \(fileType.name) takes do not survive a killed recorder (their stream is readable only once "

@@ -30,13 +30,16 @@ struct Render: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: FileType.encodingHelp(defaultEncoding: .float))
     var encoding: String?
 
+    @Option(name: [.customShort("b"), .long], parsing: .unconditional, help: FileType.bitsHelp)
+    var bits: Int?
+
     func validate() throws {
         if let rate, !(1...768_000).contains(rate) { throw ValidationError("--rate must be 1...768000") }
     }
 
     func run() async throws {
         let fileType = try FileType.forWriting(output, type: type)
-        let encoding = try fileType.encoding(self.encoding, commandDefault: .float)
+        let encoding = try fileType.encoding(self.encoding, bits: bits, commandDefault: .float)
         let url = OutputFile.url(output)
         try await perform(options) { logger in
             let session = try Session(contentsOf: URL(fileURLWithPath: self.session))

@@ -108,7 +108,7 @@ import Testing
             let result = try amio([command, "--help"])
             let help = result.out.replacingOccurrences(of: "\n", with: " ").split(separator: " ").joined(separator: " ")
             for type in FileType.all { #expect(help.contains(type.name), "\(command) --help names \(type.name)") }
-            for (name, _) in FileType.encodings { #expect(help.contains(name), "\(command) --help names \(name)") }
+            for (name, _, _) in FileType.encodings { #expect(help.contains(name), "\(command) --help names \(name)") }
             #expect(help.contains("-t, --type, --format") && help.contains("-e, --encoding"))
         }
     }
@@ -123,6 +123,70 @@ import Testing
         #expect(result.status == 0, "\(result.err)")
         let file = try AudioFile(forReading: output)
         #expect(file.encoding == encoding && file.channelCount == 2)
+    }
+
+    /// sox's spelling of an encoding (`-e signed-integer -b 16`) and `-b`
+    /// alone, as sox picks for it (the signed integer of that width, the
+    /// unsigned in a WAV's 8 bits, float for 64), resolve to amio's
+    /// encodings in every command that takes one; what amio cannot write is
+    /// refused in one line that says what it takes.
+    @Test func soxsEncodingNamesAndBitsResolveToAmiosEncodings() throws {
+        let wav = try FileType.named("wav"), flac = try FileType.named("flac"), raw = try FileType.named("raw")
+        let resolved: [(String?, Int?, FileType, AudioFileEncoding)] = [
+            ("signed-integer", 16, wav, .pcm16), ("signed-integer", 24, wav, .pcm24), ("signed-integer", 32, wav, .pcm32),
+            ("floating-point", 32, wav, .float), ("floating-point", 64, wav, .double), ("unsigned-integer", 8, wav, .pcmU8),
+            ("signed-integer", 8, raw, .pcmS8), ("signed", 16, wav, .pcm16), ("unsigned", nil, wav, .pcmU8),
+            ("Floating-Point", nil, wav, .float), ("signed-integer", nil, flac, .pcm24), ("signed-integer", nil, wav, .pcm32),
+            (nil, 16, wav, .pcm16), (nil, 32, wav, .pcm32), (nil, 8, wav, .pcmU8), (nil, 8, raw, .pcmS8), (nil, 64, wav, .double),
+            (nil, 16, flac, .pcm16), ("pcm16", 16, wav, .pcm16), ("pcmU8", nil, wav, .pcmU8),
+        ]
+        for (encoding, bits, type, expected) in resolved {
+            #expect(try type.encoding(encoding, bits: bits, commandDefault: .float) == expected, "-e \(encoding ?? "") -b \(bits ?? 0) in \(type.name)")
+        }
+        let refused: [(String?, Int?, FileType, String)] = [
+            ("a-law", nil, wav, "--encoding a-law is sox's but not one amio writes: it takes pcmS8, pcmU8, pcm16"),
+            ("u-law", 8, wav, "--encoding u-law is sox's but not one amio writes"),
+            ("signed-integer", 12, wav, "-e signed-integer -b 12 is not one amio writes: signed-integer takes -b 8, 16, 24, 32"),
+            ("floating-point", 16, wav, "-e floating-point -b 16 is not one amio writes: floating-point takes -b 32, 64"),
+            ("signed-integer", 8, wav, "-e signed-integer -b 8 (pcmS8) cannot be written in wav: it takes pcmU8, pcm16"),
+            (nil, 12, wav, "--bits 12 is not a width amio writes: 8, 16, 24, 32, 64"),
+            (nil, 32, flac, "--bits 32 cannot be written in flac: it takes pcmS8, pcm16, pcm24"),
+            ("pcm16", 24, wav, "--bits 24 contradicts --encoding pcm16, which is 16 bits"),
+            ("s-integer", nil, wav, "--encoding 's-integer' is not one of pcmS8, pcmU8, pcm16, pcm24, pcm32, float, double, vorbis, opus, mp3, "
+                + "or sox's signed-integer (-b 8, 16, 24, 32), unsigned-integer (-b 8), floating-point (-b 32, 64)"),
+        ]
+        for (encoding, bits, type, message) in refused {
+            let error = #expect(throws: ValidationError.self) { try type.encoding(encoding, bits: bits, commandDefault: .float) }
+            #expect(error?.message.hasPrefix(message) == true, "\(error?.message ?? "")")
+        }
+        // The commands take them as sox's do: a bounce is written so, and the rest are checked before a server is asked.
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let session = exampleSessions.appendingPathComponent("drum-loop.json").path
+        for (arguments, encoding) in [(["-e", "signed-integer", "-b", "16"], AudioFileEncoding.pcm16), (["--bits", "24"], .pcm24),
+                                      (["-e", "unsigned-integer", "-b", "8"], .pcmU8), (["-e", "floating-point", "--bits", "64"], .double)] {
+            let output = directory.appendingPathComponent("drum.wav")
+            let result = try amio(["render", session, output.path, "-q"] + arguments)
+            #expect(result.status == 0, "\(arguments): \(result.err)")
+            #expect(try AudioFile(forReading: output).encoding == encoding, "\(arguments)")
+        }
+        let input = directory.appendingPathComponent("tone.raw")
+        try AudioClip(channels: [[0.5, 0.25, 0]], sampleRate: 44100).write(to: input, format: .raw, encoding: .pcm16)
+        let server = ["--server", "amio-no-such-server"]
+        for arguments in [["-e", "signed-integer", "-b", "16"], ["-b", "16"], ["--encoding", "signed", "--bits", "16"]] {
+            let result = try amio(["play", "-t", "raw", "-r", "44100", "-c", "1", input.path] + arguments + server)
+            #expect(result.status == 69, "raw input described as sox does gets as far as the server: \(arguments): \(result.err)")
+        }
+        for (arguments, message) in [
+            (["play", "-t", "raw", "-r", "44100", "-c", "1", input.path, "-e", "a-law"], "amio: --encoding a-law is sox's but not one amio writes"),
+            (["play", "-t", "raw", "-r", "44100", "-c", "1", input.path, "-b", "-16"], "amio: --bits -16 is not a width amio writes"),
+            (["record", directory.appendingPathComponent("take.wav").path, "-d", "1", "-e", "u-law"], "amio: --encoding u-law is sox's"),
+            (["record", directory.appendingPathComponent("take.ogg").path, "-d", "1", "-b", "16"], "amio: --bits 16 cannot be written in ogg: it takes vorbis, opus"),
+            (["playrec", input.path, directory.appendingPathComponent("take.wav").path, "--bits", "12"], "amio: --bits 12 is not a width amio writes"),
+        ] {
+            let result = try amio(arguments + server)
+            #expect(result.status == 64 && result.err.hasPrefix(message) && result.err.contains("\nusage: amio "), "\(arguments): \(result.err)")
+        }
     }
 
     @Test func aBounceToStandardOutputIsAWAVStreamSoxReads() throws {
@@ -157,6 +221,43 @@ import Testing
         let badShort = try amio(["record", "/tmp/x.wav", "-c", "65"])
         #expect(badShort.status == 64 && badShort.err.hasPrefix("amio: --channels must be 1...64\nusage: amio record [<options>] <output>"),
                 "\(badShort.err)")
+    }
+
+    /// A negative number is a value of an option that takes several too, as
+    /// `--gain -6` is of one taking one: `--map -1` is the range error it
+    /// is, where ArgumentParser took `-1` for an option and said "Missing
+    /// value for '--map <output>'".
+    @Test func negativeValuesOfOptionsTakingSeveralAreValues() throws {
+        let server = ["--server", "amio-no-such-server"]
+        for map in [["--map", "-1"], ["--map", "2", "-1"], ["--map=-1"], ["--map", "1", "-q", "--map", "-1"]] {
+            let result = try amio(["play", "/tmp/x.wav"] + map + server)
+            #expect(result.status == 64 && result.err.hasPrefix("amio: --map -1 is outside 0...64, the outputs (0: not played)\nusage: amio play"),
+                    "\(map): \(result.err)")
+        }
+        let fraction = try amio(["play", "/tmp/x.wav", "--map", "-1.5"] + server)
+        #expect(fraction.status == 64 && fraction.err.hasPrefix("amio: The value '-1.5' is invalid for '--map <output>'"), "\(fraction.err)")
+        let session = exampleSessions.appendingPathComponent("drum-loop.json").path
+        let loop = try amio(["mix", session, "--loop", "-1", "2"] + server)
+        #expect(loop.status == 64 && loop.err.hasPrefix("amio: The value '-1' is invalid for '--loop <time>': '-1' is not a TIME"), "\(loop.err)")
+        // Only those values are rewritten: an option, a single value and what follows -- are left as given.
+        #expect(AMIOTool.attachingNegativeValues(["--server", "-1", "play", "x.wav", "--map", "-1", "2", "-3", "-q", "-4", "--gain", "-6", "--", "-5"])
+            == ["--server", "-1", "play", "x.wav", "--map=-1", "2", "--map=-3", "-q", "-4", "--gain", "-6", "--", "-5"])
+        #expect(AMIOTool.attachingNegativeValues(["record", "--map", "-1"]) == ["record", "--map", "-1"])
+    }
+
+    /// `amio help nosuch` is the usage error `amio nosuch` is, where it
+    /// printed the root help with status 0; help of a command is still help.
+    @Test func helpOfNoCommandIsAUsageError() throws {
+        let commands = "ports, play, record, playrec, mix, render, meter"
+        let unknown = try amio(["help", "nosuch"])
+        #expect(unknown.status == 64 && unknown.out.isEmpty
+                && unknown.err == "amio: 'nosuch' is not a command: \(commands)\nusage: amio [<options>] <subcommand>\n", "\(unknown.err)")
+        let typo = try amio(["-q", "--server", "x", "help", "rendr"])
+        #expect(typo.status == 64 && typo.err.hasPrefix("amio: 'rendr' is not a command: \(commands) (did you mean 'render'?)\n"), "\(typo.err)")
+        let known = try amio(["help", "play"])
+        #expect(known.status == 0 && known.out.contains("USAGE: amio play"), "\(known.out)")
+        let root = try amio(["help"])
+        #expect(root.status == 0 && root.out.contains("SUBCOMMANDS:"), "\(root.out)")
     }
 
     /// `play -t TYPE` names what a file's header must say, as in sox: the

@@ -112,7 +112,7 @@ func waitForPortGone(_ prefix: String, server: String) async throws -> Bool {
         BadCall(arguments: ["render", "SESSION", "/tmp/x.xyz"], status: 64, message: "names no file type: give -t/--type"),
         BadCall(arguments: ["render", "SESSION", "/tmp/x"], status: 64, message: "'/tmp/x' has no extension"),
         BadCall(arguments: ["render", "SESSION", "/tmp/x.ogg", "-e", "pcm24"], status: 64, message: "--encoding pcm24 cannot be written in ogg: it takes vorbis, opus"),
-        BadCall(arguments: ["render", "SESSION", "/tmp/x.wav", "-e", "mp3"], status: 64, message: "--encoding mp3 cannot be written in wav: it takes pcm16, pcm24, pcm32, float, double\n"),
+        BadCall(arguments: ["render", "SESSION", "/tmp/x.wav", "-e", "mp3"], status: 64, message: "--encoding mp3 cannot be written in wav: it takes pcmU8, pcm16, pcm24, pcm32, float, double\n"),
         BadCall(arguments: ["render", "SESSION", "/tmp/x.opus", "-e", "vorbis"], status: 64, message: "--encoding vorbis cannot be written in opus: it takes opus\n"),
         BadCall(arguments: ["render", "SESSION", "-", "-t", "caf"], status: 64, message: "caf cannot be written to standard output (its header is completed at the end): "),
         BadCall(arguments: ["ports", "--client-name", String(repeating: "x", count: 64)], status: 64, message: "amio: invalid --client-name: it is 64 bytes; JACK takes 1 to 63"),
@@ -699,6 +699,27 @@ func example(_ name: String, _ arguments: [String], server: JackServer) throws -
         #expect(unwritable.status == 74 && unwritable.err.hasPrefix("ToneToFile: /nonexistent/tone.wav: write failed"), "\(unwritable.err)")
         let usage = try ChildProcess(tool.appendingPathComponent("ToneToFile"), []).waitForExit(within: 60)
         #expect(usage.status == 64 && usage.err == "usage: ToneToFile OUT.wav [seconds] [frequency]\n" && usage.out.isEmpty)
+    }
+
+    /// `ToneToFile t.xyz` is refused as `FileEffect tone.wav out.xyz` is: a
+    /// name whose extension says no type is a usage error, where it wrote a
+    /// WAV under that name without a word.
+    @Test func toneToFileRefusesANameThatSaysNoType() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tool = amioTool.deletingLastPathComponent().appendingPathComponent("ToneToFile")
+        for name in ["t.xyz", "t"] {
+            let output = directory.appendingPathComponent(name)
+            let result = try ChildProcess(tool, [output.path, "0.01"]).waitForExit(within: 60)
+            #expect(result.status == 64 && result.out.isEmpty, "\(name): \(result.err)")
+            #expect(result.err == "ToneToFile: '\(output.path)' names no file type: end it in .wav, .flac, .aiff, .caf …\n"
+                + "usage: ToneToFile OUT.wav [seconds] [frequency]\n", "\(result.err)")
+            #expect(!FileManager.default.fileExists(atPath: output.path))
+        }
+        let flac = directory.appendingPathComponent("t.flac")
+        let written = try ChildProcess(tool, [flac.path, "0.01"]).waitForExit(within: 60)
+        #expect(written.status == 0, "\(written.err)")
+        #expect(try AudioFile(forReading: flac).format == .flac)
     }
 
     /// Numbers an example cannot use end it with the usage, before any
