@@ -11,17 +11,14 @@ guard arguments.count == 2 else {
 // Errors end the program as a command-line tool ends: one line, a sysexits status.
 // The output's type is its name's: an extension that names none is a usage error, not a guess.
 let output = URL(fileURLWithPath: arguments[1])
-guard let format = AudioFileFormat(fileExtensionOf: output) else {
+// Float where the container holds it; else what the container is made for:
+// 24 bits in FLAC, Opus in .opus, Vorbis in .ogg, MP3 in .mp3.
+guard let format = AudioFileFormat(fileExtensionOf: output),
+      let encoding = AudioFileEncoding.default(forFileNamed: output, preferring: .float) else {
     try? FileHandle.standardError.write(contentsOf: Data(
         "FileEffect: '\(arguments[1])' names no file type: end it in .wav, .flac, .ogg, .opus, .mp3, .aiff, .caf …\nusage: FileEffect IN OUT\n".utf8))
     exit(64)
 }
-// Float where the container holds it; else what the container is made for:
-// 24 bits in FLAC, Opus in .opus, Vorbis in .ogg, MP3 in .mp3.
-let encoding: AudioFileEncoding = format.supports(.float) ? .float
-    : format == .flac ? .pcm24
-    : format == .ogg ? (output.pathExtension.lowercased() == "opus" ? .opus : .vorbis)
-    : format.encodings.first ?? .pcm24
 do throws(AMIOError) {
     let input = try AudioFile(forReading: URL(fileURLWithPath: arguments[0]))
     let writer = try AudioFileWriter(url: output, format: format, encoding: encoding,

@@ -10,9 +10,11 @@ guard let path = arguments.first else {
 }
 // The file's type is its name's: an extension that names none is a usage error, not a WAV by guess.
 let output = URL(fileURLWithPath: path)
-guard AudioFileFormat(fileExtensionOf: output) != nil else {
+// 16 bits, dithered, where the container holds them; else what it is made
+// for (Vorbis in .ogg, Opus in .opus, MP3 in .mp3).
+guard let encoding = AudioFileEncoding.default(forFileNamed: output, preferring: .pcm16) else {
     try? FileHandle.standardError.write(contentsOf: Data(
-        "ToneToFile: '\(path)' names no file type: end it in .wav, .flac, .aiff, .caf …\nusage: ToneToFile OUT.wav [seconds] [frequency]\n".utf8))
+        "ToneToFile: '\(path)' names no file type: end it in .wav, .flac, .ogg, .opus, .mp3, .aiff, .caf …\nusage: ToneToFile OUT.wav [seconds] [frequency]\n".utf8))
     exit(64)
 }
 /// Argument `index` as a number in `range`, or `value` when it is not
@@ -34,8 +36,8 @@ let samples = (0..<frames).map { Float(0.5 * sin(2 * Double.pi * frequency * Dou
 // Errors end the program as a command-line tool ends: one line, a sysexits status.
 do throws(AMIOError) {
     let clip = try AudioClip(channels: [samples, samples], sampleRate: rate)
-    try clip.write(to: output, encoding: .pcm16, dither: true)
-    print("wrote \(frames) frames of \(frequency) Hz to \(path) (16-bit, dithered)")
+    try clip.write(to: output, encoding: encoding, dither: true)
+    print("wrote \(frames) frames of \(frequency) Hz to \(path) (\(encoding == .pcm16 ? "16-bit, dithered" : "\(encoding)"))")
 } catch {
     try? FileHandle.standardError.write(contentsOf: Data("ToneToFile: \(error)\n".utf8))
     exit(error.exitStatus)

@@ -89,6 +89,27 @@ public struct AudioFileFormat: Hashable, Sendable, CustomStringConvertible {
     public var description: String { name }
 }
 
+extension AudioFileEncoding {
+    /// What a file with `url`'s name is written in when no encoding is
+    /// chosen: `preferred` where the container its extension names holds
+    /// it, else what that container is made for (24 bits in FLAC, Vorbis in
+    /// `.ogg`, Opus in `.opus`, MP3 in `.mp3`), as `amio` writes it.
+    ///
+    /// - Parameters:
+    ///   - url: A file name such as `take.flac`.
+    ///   - preferred: The encoding wanted where the container takes it.
+    /// - Returns: The encoding; nil when the extension names no file type.
+    public static func `default`(forFileNamed url: URL, preferring preferred: AudioFileEncoding = .float) -> AudioFileEncoding? {
+        guard let format = AudioFileFormat(fileExtensionOf: url) else { return nil }
+        if format.supports(preferred) { return preferred }
+        switch format {
+        case .flac: return .pcm24
+        case .ogg: return url.pathExtension.lowercased() == "opus" ? .opus : .vorbis
+        default: return format.encodings.first { format.supports($0) } ?? .pcm24
+        }
+    }
+}
+
 /// How samples are encoded inside a file.
 public struct AudioFileEncoding: Hashable, Sendable, CustomStringConvertible {
     /// A short name: `pcm16`, `float`, …

@@ -712,14 +712,21 @@ func example(_ name: String, _ arguments: [String], server: JackServer) throws -
             let output = directory.appendingPathComponent(name)
             let result = try ChildProcess(tool, [output.path, "0.01"]).waitForExit(within: 60)
             #expect(result.status == 64 && result.out.isEmpty, "\(name): \(result.err)")
-            #expect(result.err == "ToneToFile: '\(output.path)' names no file type: end it in .wav, .flac, .aiff, .caf …\n"
+            #expect(result.err == "ToneToFile: '\(output.path)' names no file type: end it in .wav, .flac, .ogg, .opus, .mp3, .aiff, .caf …\n"
                 + "usage: ToneToFile OUT.wav [seconds] [frequency]\n", "\(result.err)")
             #expect(!FileManager.default.fileExists(atPath: output.path))
         }
-        let flac = directory.appendingPathComponent("t.flac")
-        let written = try ChildProcess(tool, [flac.path, "0.01"]).waitForExit(within: 60)
-        #expect(written.status == 0, "\(written.err)")
-        #expect(try AudioFile(forReading: flac).format == .flac)
+        // Every type its name says, in 16 bits where the container takes
+        // them, else in what the container is made for (it wrote pcm16 into
+        // every container, which Ogg and MP3 refuse).
+        for (name, format, encoding) in [("t.flac", AudioFileFormat.flac, AudioFileEncoding.pcm16), ("t.wav", .wav, .pcm16),
+                                         ("t.ogg", .ogg, .vorbis), ("t.opus", .ogg, .opus), ("t.mp3", .mp3, .mp3)] {
+            let output = directory.appendingPathComponent(name)
+            let written = try ChildProcess(tool, [output.path, "0.1"]).waitForExit(within: 60)
+            #expect(written.status == 0, "\(name): \(written.err)")
+            let file = try AudioFile(forReading: output)
+            #expect(file.format == format && file.encoding == encoding, "\(name): \(file.format) \(file.encoding)")
+        }
     }
 
     /// Numbers an example cannot use end it with the usage, before any

@@ -25,6 +25,23 @@ import Testing
         Case(file: "vorbis.ogg", format: .ogg, encoding: .vorbis, tolerance: 0.05),
     ]
 
+    /// The encoding a name implies when none is chosen: the preferred one
+    /// where the container takes it, else what the container is made for;
+    /// every one it gives can be written there.
+    @Test func aFileNameImpliesAnEncodingItsContainerTakes() throws {
+        let cases: [(String, AudioFileEncoding, AudioFileEncoding?)] = [
+            ("a.wav", .float, .float), ("a.WAV", .pcm16, .pcm16), ("a.flac", .float, .pcm24), ("a.flac", .pcm16, .pcm16),
+            ("a.ogg", .float, .vorbis), ("a.oga", .pcm24, .vorbis), ("a.opus", .float, .opus), ("a.mp3", .pcm16, .mp3),
+            ("a.aiff", .double, .double), ("a.caf", .float, .float), ("a.au", .float, .float), ("a.xyz", .float, nil), ("a", .float, nil),
+        ]
+        for (name, preferred, expected) in cases {
+            let url = URL(fileURLWithPath: "/tmp/\(name)")
+            let encoding = AudioFileEncoding.default(forFileNamed: url, preferring: preferred)
+            #expect(encoding == expected, "\(name) preferring \(preferred): \(encoding.map(String.init(describing:)) ?? "nil")")
+            if let encoding, let format = AudioFileFormat(fileExtensionOf: url) { #expect(format.supports(encoding)) }
+        }
+    }
+
     @Test(arguments: cases)
     func writtenFilesAreWhatSoxAndWeReadBack(_ testCase: Case) throws {
         let directory = try temporaryDirectory()
