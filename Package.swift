@@ -46,13 +46,15 @@ let package = Package(
             name: "AMIODemo",
             dependencies: ["AMIO"],
             path: "Examples/AMIODemo"),
-        .executableTarget(name: "PlaySine", dependencies: ["AMIO"], path: "Examples/PlaySine"),
-        .executableTarget(name: "ToneToFile", dependencies: ["AMIO"], path: "Examples/ToneToFile"),
-        .executableTarget(name: "FileEffect", dependencies: ["AMIO"], path: "Examples/FileEffect"),
-        .executableTarget(name: "RecordSeconds", dependencies: ["AMIO"], path: "Examples/RecordSeconds"),
-        .executableTarget(name: "Thru", dependencies: ["AMIO"], path: "Examples/Thru"),
-        .executableTarget(name: "SpectrumChunks", dependencies: ["AMIO"], path: "Examples/SpectrumChunks"),
-        .executableTarget(name: "DAWLoop", dependencies: ["AMIO"], path: "Examples/DAWLoop"),
+        // What the examples below share: their command lines and errors, read as tools read theirs.
+        .target(name: "ExampleSupport", dependencies: ["AMIO"], path: "Examples/ExampleSupport"),
+        .executableTarget(name: "PlaySine", dependencies: ["AMIO", "ExampleSupport"], path: "Examples/PlaySine"),
+        .executableTarget(name: "ToneToFile", dependencies: ["AMIO", "ExampleSupport"], path: "Examples/ToneToFile"),
+        .executableTarget(name: "FileEffect", dependencies: ["AMIO", "ExampleSupport"], path: "Examples/FileEffect"),
+        .executableTarget(name: "RecordSeconds", dependencies: ["AMIO", "ExampleSupport"], path: "Examples/RecordSeconds"),
+        .executableTarget(name: "Thru", dependencies: ["AMIO", "ExampleSupport"], path: "Examples/Thru"),
+        .executableTarget(name: "SpectrumChunks", dependencies: ["AMIO", "ExampleSupport"], path: "Examples/SpectrumChunks"),
+        .executableTarget(name: "DAWLoop", dependencies: ["AMIO", "ExampleSupport"], path: "Examples/DAWLoop"),
     ] + snippets.map { name in
         .executableTarget(name: "Snippet\(name)", dependencies: ["AMIO"], path: "Examples/Snippets/\(name)")
     } + [

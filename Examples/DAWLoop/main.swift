@@ -4,21 +4,12 @@
 // ramps the metronome down while it plays, then reschedules the jump.
 //   DAWLoop [seconds]
 import AMIO
+import ExampleSupport
 import Foundation
 
-let arguments = Array(CommandLine.arguments.dropFirst())
-/// Argument `index` as a number in `range`, or `value` when it is not
-/// given; anything else ends the program as a tool ends on bad usage.
-func number(_ index: Int, _ name: String, default value: Double, in range: ClosedRange<Double>) -> Double {
-    guard arguments.indices.contains(index) else { return value }
-    guard let number = Double(arguments[index]), range.contains(number) else {
-        try? FileHandle.standardError.write(contentsOf: Data(
-            "DAWLoop: \(name) is a number from \(range.lowerBound) to \(range.upperBound), not '\(arguments[index])'\nusage: DAWLoop [seconds]\n".utf8))
-        exit(64)
-    }
-    return number
-}
-let seconds = number(0, "seconds", default: 6, in: 0.001...86400)
+let commandLine = ExampleCommandLine("DAWLoop", usage: "DAWLoop [seconds]")
+let arguments = commandLine.arguments
+let seconds = commandLine.number(0, "seconds", default: 6, in: 0.001...86400)
 // Errors end the program as a command-line tool ends: one line, a sysexits status.
 do {
     let io = try await AudioInterface(clientName: "daw-loop", inputChannels: 0, outputChannels: 2)
@@ -79,6 +70,5 @@ do {
     print("position \(io.position), xruns \(io.xrunCount)")
     await io.close()
 } catch {
-    try? FileHandle.standardError.write(contentsOf: Data("DAWLoop: \(error)\n".utf8))
-    exit((error as? AMIOError)?.exitStatus ?? 70)
+    commandLine.fail(error)
 }

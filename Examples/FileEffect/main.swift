@@ -1,13 +1,12 @@
 // FileEffect: read a file, apply a 4 Hz tremolo, write it (the `wave` in/out recipe).
 //   FileEffect IN OUT
 import AMIO
+import ExampleSupport
 import Foundation
 
-let arguments = Array(CommandLine.arguments.dropFirst())
-guard arguments.count == 2 else {
-    try? FileHandle.standardError.write(contentsOf: Data("usage: FileEffect IN OUT\n".utf8))
-    exit(64)
-}
+let commandLine = ExampleCommandLine("FileEffect", usage: "FileEffect IN OUT")
+let arguments = commandLine.arguments
+guard arguments.count == 2 else { commandLine.usageError() }
 // Errors end the program as a command-line tool ends: one line, a sysexits status.
 // The output's type is its name's: an extension that names none is a usage error, not a guess.
 let output = URL(fileURLWithPath: arguments[1])
@@ -15,9 +14,7 @@ let output = URL(fileURLWithPath: arguments[1])
 // 24 bits in FLAC, Opus in .opus, Vorbis in .ogg, MP3 in .mp3.
 guard let format = AudioFileFormat(fileExtensionOf: output),
       let encoding = AudioFileEncoding.default(forFileNamed: output, preferring: .float) else {
-    try? FileHandle.standardError.write(contentsOf: Data(
-        "FileEffect: '\(arguments[1])' names no file type: end it in .wav, .flac, .ogg, .opus, .mp3, .aiff, .caf …\nusage: FileEffect IN OUT\n".utf8))
-    exit(64)
+    commandLine.usageError("'\(arguments[1])' names no file type: end it in .wav, .flac, .ogg, .opus, .mp3, .aiff, .caf …")
 }
 do throws(AMIOError) {
     let input = try AudioFile(forReading: URL(fileURLWithPath: arguments[0]))
@@ -38,6 +35,5 @@ do throws(AMIOError) {
     try writer.close()
     print("applied a 4 Hz tremolo to \(frame) frames: \(arguments[0]) -> \(arguments[1])")
 } catch {
-    try? FileHandle.standardError.write(contentsOf: Data("FileEffect: \(error)\n".utf8))
-    exit(error.exitStatus)
+    commandLine.fail(error)
 }

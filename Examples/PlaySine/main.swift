@@ -1,26 +1,14 @@
 // PlaySine: generate a 440 Hz tone and play it (the numpy → speaker recipe).
 //   PlaySine [seconds] [frequency]      (JACK_DEFAULT_SERVER picks the server)
 import AMIO
+import ExampleSupport
 import Foundation
 
-let arguments = Array(CommandLine.arguments.dropFirst())
-/// Argument `index` as a number in `range`, or `value` when it is not
-/// given; anything else ends the program as a tool ends on bad usage.
-func number(_ index: Int, _ name: String, default value: Double, in range: ClosedRange<Double>) -> Double {
-    guard arguments.indices.contains(index) else { return value }
-    guard let number = Double(arguments[index]), range.contains(number) else {
-        try? FileHandle.standardError.write(contentsOf: Data(
-            "PlaySine: \(name) is a number from \(range.lowerBound) to \(range.upperBound), not '\(arguments[index])'\nusage: PlaySine [seconds] [frequency]\n".utf8))
-        exit(64)
-    }
-    return number
-}
-guard arguments.count <= 2 else {
-    try? FileHandle.standardError.write(contentsOf: Data("usage: PlaySine [seconds] [frequency]\n".utf8))
-    exit(64)
-}
-let seconds = number(0, "seconds", default: 2, in: 0.001...86400)
-let frequency = number(1, "frequency", default: 440, in: 1...20000)
+let commandLine = ExampleCommandLine("PlaySine", usage: "PlaySine [seconds] [frequency]")
+let arguments = commandLine.arguments
+guard arguments.count <= 2 else { commandLine.usageError() }
+let seconds = commandLine.number(0, "seconds", default: 2, in: 0.001...86400)
+let frequency = commandLine.number(1, "frequency", default: 440, in: 1...20000)
 
 // Errors end the program as a command-line tool ends: one line, a sysexits status.
 do throws(AMIOError) {
@@ -39,6 +27,5 @@ do throws(AMIOError) {
     print("played \(io.position) frames (\(String(format: "%.2f", Double(io.position) / Double(rate))) s), xruns \(io.xrunCount)")
     await io.close()
 } catch {
-    try? FileHandle.standardError.write(contentsOf: Data("PlaySine: \(error)\n".utf8))
-    exit(error.exitStatus)
+    commandLine.fail(error)
 }

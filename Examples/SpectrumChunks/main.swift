@@ -4,28 +4,16 @@
 // With --loopback the program plays a tone into its own inputs, so there is
 // something to measure on a server without sound hardware.
 import AMIO
+import ExampleSupport
 import Foundation
 
-let arguments = Array(CommandLine.arguments.dropFirst())
-/// Argument `index` as a number in `range`, or `value` when it is not
-/// given; anything else ends the program as a tool ends on bad usage.
-func number(_ index: Int, _ name: String, default value: Double, in range: ClosedRange<Double>) -> Double {
-    guard arguments.indices.contains(index) else { return value }
-    guard let number = Double(arguments[index]), range.contains(number) else {
-        try? FileHandle.standardError.write(contentsOf: Data(
-            "SpectrumChunks: \(name) is a number from \(range.lowerBound) to \(range.upperBound), not '\(arguments[index])'\nusage: SpectrumChunks [seconds] [--loopback FREQUENCY]\n".utf8))
-        exit(64)
-    }
-    return number
-}
+let commandLine = ExampleCommandLine("SpectrumChunks", usage: "SpectrumChunks [seconds] [--loopback FREQUENCY]")
+let arguments = commandLine.arguments
 let loopback = arguments.firstIndex(of: "--loopback")
 let positional = arguments.indices.filter { $0 != loopback && $0 != loopback.map { $0 + 1 } }
-guard positional.count <= 1, loopback.map({ arguments.indices.contains($0 + 1) }) ?? true else {
-    try? FileHandle.standardError.write(contentsOf: Data("usage: SpectrumChunks [seconds] [--loopback FREQUENCY]\n".utf8))
-    exit(64)
-}
-let seconds = positional.first.map { number($0, "seconds", default: 2, in: 0.001...86400) } ?? 2
-let loopbackFrequency = loopback.map { number($0 + 1, "the --loopback frequency", default: 1000, in: 1...20000) }
+guard positional.count <= 1, loopback.map({ arguments.indices.contains($0 + 1) }) ?? true else { commandLine.usageError() }
+let seconds = positional.first.map { commandLine.number($0, "seconds", default: 2, in: 0.001...86400) } ?? 2
+let loopbackFrequency = loopback.map { commandLine.number($0 + 1, "the --loopback frequency", default: 1000, in: 1...20000) }
 
 let size = 2048, hop = size / 2
 // Errors end the program as a command-line tool ends: one line, a sysexits status.
@@ -110,6 +98,5 @@ do throws(AMIOError) {
     }
     await io.close()
 } catch {
-    try? FileHandle.standardError.write(contentsOf: Data("SpectrumChunks: \(error)\n".utf8))
-    exit(error.exitStatus)
+    commandLine.fail(error)
 }

@@ -3,21 +3,12 @@
 // timeline, so the inputs come out of the outputs with a fixed, known delay.
 //   Thru [seconds]
 import AMIO
+import ExampleSupport
 import Foundation
 
-let arguments = Array(CommandLine.arguments.dropFirst())
-/// Argument `index` as a number in `range`, or `value` when it is not
-/// given; anything else ends the program as a tool ends on bad usage.
-func number(_ index: Int, _ name: String, default value: Double, in range: ClosedRange<Double>) -> Double {
-    guard arguments.indices.contains(index) else { return value }
-    guard let number = Double(arguments[index]), range.contains(number) else {
-        try? FileHandle.standardError.write(contentsOf: Data(
-            "Thru: \(name) is a number from \(range.lowerBound) to \(range.upperBound), not '\(arguments[index])'\nusage: Thru [seconds]\n".utf8))
-        exit(64)
-    }
-    return number
-}
-let seconds = number(0, "seconds", default: 10, in: 0.001...86400)
+let commandLine = ExampleCommandLine("Thru", usage: "Thru [seconds]")
+let arguments = commandLine.arguments
+let seconds = commandLine.number(0, "seconds", default: 10, in: 0.001...86400)
 // Errors end the program as a command-line tool ends: one line, a sysexits status.
 do {
     let io = try await AudioInterface(clientName: "thru", inputChannels: 2, outputChannels: 2)
@@ -41,6 +32,5 @@ do {
     print("forwarded \(io.position) frames, \(io.droppedInputFrames) lost, \(io.xrunCount) xruns")
     await io.close()
 } catch {
-    try? FileHandle.standardError.write(contentsOf: Data("Thru: \(error)\n".utf8))
-    exit((error as? AMIOError)?.exitStatus ?? 70)
+    commandLine.fail(error)
 }

@@ -1,35 +1,21 @@
 // ToneToFile: write a tone to a WAV file (the `wave` module recipe).
 //   ToneToFile OUT.wav [seconds] [frequency]
 import AMIO
+import ExampleSupport
 import Foundation
 
-let arguments = Array(CommandLine.arguments.dropFirst())
-guard let path = arguments.first else {
-    try? FileHandle.standardError.write(contentsOf: Data("usage: ToneToFile OUT.wav [seconds] [frequency]\n".utf8))
-    exit(64)
-}
+let commandLine = ExampleCommandLine("ToneToFile", usage: "ToneToFile OUT.wav [seconds] [frequency]")
+let arguments = commandLine.arguments
+guard let path = arguments.first else { commandLine.usageError() }
 // The file's type is its name's: an extension that names none is a usage error, not a WAV by guess.
 let output = URL(fileURLWithPath: path)
 // 16 bits, dithered, where the container holds them; else what it is made
 // for (Vorbis in .ogg, Opus in .opus, MP3 in .mp3).
 guard let encoding = AudioFileEncoding.default(forFileNamed: output, preferring: .pcm16) else {
-    try? FileHandle.standardError.write(contentsOf: Data(
-        "ToneToFile: '\(path)' names no file type: end it in .wav, .flac, .ogg, .opus, .mp3, .aiff, .caf …\nusage: ToneToFile OUT.wav [seconds] [frequency]\n".utf8))
-    exit(64)
+    commandLine.usageError("'\(path)' names no file type: end it in .wav, .flac, .ogg, .opus, .mp3, .aiff, .caf …")
 }
-/// Argument `index` as a number in `range`, or `value` when it is not
-/// given; anything else ends the program as a tool ends on bad usage.
-func number(_ index: Int, _ name: String, default value: Double, in range: ClosedRange<Double>) -> Double {
-    guard arguments.indices.contains(index) else { return value }
-    guard let number = Double(arguments[index]), range.contains(number) else {
-        try? FileHandle.standardError.write(contentsOf: Data(
-            "ToneToFile: \(name) is a number from \(range.lowerBound) to \(range.upperBound), not '\(arguments[index])'\nusage: ToneToFile OUT.wav [seconds] [frequency]\n".utf8))
-        exit(64)
-    }
-    return number
-}
-let seconds = number(1, "seconds", default: 1, in: 0.001...3600)
-let frequency = number(2, "frequency", default: 440, in: 1...20000)
+let seconds = commandLine.number(1, "seconds", default: 1, in: 0.001...3600)
+let frequency = commandLine.number(2, "frequency", default: 440, in: 1...20000)
 let rate = 48000
 let frames = Int(seconds * Double(rate))
 let samples = (0..<frames).map { Float(0.5 * sin(2 * Double.pi * frequency * Double($0) / Double(rate))) }
@@ -39,6 +25,5 @@ do throws(AMIOError) {
     try clip.write(to: output, encoding: encoding, dither: true)
     print("wrote \(frames) frames of \(frequency) Hz to \(path) (\(encoding == .pcm16 ? "16-bit, dithered" : "\(encoding)"))")
 } catch {
-    try? FileHandle.standardError.write(contentsOf: Data("ToneToFile: \(error)\n".utf8))
-    exit(error.exitStatus)
+    commandLine.fail(error)
 }
