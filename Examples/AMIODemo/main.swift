@@ -171,7 +171,9 @@ func run() async throws {
 
     // A DAW-style loop: each time the timeline reaches loopEnd it jumps to
     // loopStart; the next jump is scheduled when the previous one applied.
-    let looper = Task {
+    // The loop's own copies: a build with ThreadSanitizer otherwise reports
+    // the playspec, used below as well, as sent into the task.
+    let looper = Task { [io, playspec] in
         while !Task.isCancelled {
             let jump = try io.schedulePlayspecChange(playspec, insertAt: loopEnd, startFrom: loopStart)
             let result = try await jump.result
