@@ -263,8 +263,11 @@ final class ConsumerQueue<Element: Sendable>: Sendable {
         var ring: [Element?] = []
         var head = 0
         var count = 0
-        /// The consumer's `next()`, suspended; only while `count == 0`.
-        var waiter: UnsafeContinuation<Element?, Never>?
+        /// The consumers' `next()`, suspended, oldest first; only while
+        /// `count == 0`. Usually one; more when copies of an iterator await
+        /// at once (as AsyncStream allows), each then gets its own element.
+        /// Emptied with `removeFirst`, so it keeps its storage.
+        var waiters: [UnsafeContinuation<Element?, Never>] = []
         /// Set once: no element is taken after it, and the consumer gets
         /// `nil` once the buffer is empty.
         var finished = false
@@ -307,10 +310,7 @@ final class ConsumerQueue<Element: Sendable>: Sendable {
     func push(_ element: Element) -> Bool {
         let (waiter, taken): (UnsafeContinuation<Element?, Never>?, Bool) = state.withLock { state in
             if state.finished { return (nil, true) }
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return (waiter, true)
-            }
+            if !state.waiters.isEmpty { return (state.waiters.removeFirst(), true) }
             return (nil, state.append(element, limit: limit))
         }
         waiter?.resume(returning: element)
@@ -320,14 +320,14 @@ final class ConsumerQueue<Element: Sendable>: Sendable {
     /// Ends the consumer: it takes what is buffered, then gets `nil` (and the
     /// iterator throws `error` once, if there is one).
     func finish(throwing error: AMIOError? = nil) {
-        let waiter = state.withLock { state -> UnsafeContinuation<Element?, Never>? in
-            guard !state.finished else { return nil }
+        let waiters = state.withLock { state -> [UnsafeContinuation<Element?, Never>] in
+            guard !state.finished else { return [] }
             state.finished = true
             state.error = error
-            defer { state.waiter = nil }
-            return state.waiter
+            defer { state.waiters = [] }
+            return state.waiters
         }
-        waiter?.resume(returning: nil)
+        for waiter in waiters { waiter.resume(returning: nil) }
     }
 
     /// Sets what to call when the consumer leaves; called at once if it has.
@@ -356,6 +356,11 @@ final class ConsumerQueue<Element: Sendable>: Sendable {
     /// The next element, or nil once finished and empty (at once when the
     /// task is cancelled); resumes on `actor`.
     func next(isolation actor: isolated (any Actor)?) async -> Element? {
+        // A cancelled consumer leaves at its first `next()`, as with
+        // AsyncStream (whose every `next()` installs the handler): it takes
+        // what is buffered, then nil, and nothing more is queued for it.
+        // Without this, one whose buffer is never empty would never see it.
+        if Task.isCancelled { leave() }
         // Taken without suspending when one is waiting.
         let ready: Element?? = state.withLock { state in
             if let element = state.popFirst() { return .some(element) }
@@ -367,7 +372,7 @@ final class ConsumerQueue<Element: Sendable>: Sendable {
                 let ready: Element?? = state.withLock { state in
                     if let element = state.popFirst() { return .some(element) }
                     if state.finished { return .some(nil) }
-                    state.waiter = continuation
+                    state.waiters.append(continuation)
                     return nil
                 }
                 if let ready { continuation.resume(returning: ready) }
