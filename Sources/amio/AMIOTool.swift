@@ -86,6 +86,13 @@ struct AMIOTool: AsyncParsableCommand {
         Foundation.exit(status.rawValue)
     }
 
+    /// The global options that take a value (`--server NAME`): both walks of
+    /// the arguments before parsing skip the value with its option.
+    static let globalOptionsTakingValues: Set<String> = ["--server", "--client-name"]
+
+    /// The subcommands' names, as typed.
+    static var commandNames: [String] { configuration.subcommands.map { $0._commandName } }
+
     /// The options of each subcommand that take several numbers (or times),
     /// any of which may be negative.
     static let multiValueNumberOptions: [String: Set<String>] = ["play": ["--map"], "mix": ["--loop"]]
@@ -110,7 +117,7 @@ struct AMIOTool: AsyncParsableCommand {
             }
             guard let command else {
                 // Before the subcommand: global options, one of which takes a value.
-                if word == "--server" || word == "--client-name", index < arguments.endIndex {
+                if globalOptionsTakingValues.contains(word), index < arguments.endIndex {
                     result += [word, arguments[index]]
                     index += 1
                     continue
@@ -144,7 +151,7 @@ struct AMIOTool: AsyncParsableCommand {
     /// `word`, given for a command, named as no command, with the commands
     /// and the nearest one: a usage error.
     private static func exit(reportingUnknownCommand word: String) -> Never {
-        let names = configuration.subcommands.map { $0._commandName }
+        let names = commandNames
         let near = names.filter { editDistance($0, word) <= 2 }
         printError("amio: '\(word)' is not a command: \(names.joined(separator: ", "))"
             + (near.isEmpty ? "" : " (did you mean '\(near[0])'?)")
@@ -157,7 +164,7 @@ struct AMIOTool: AsyncParsableCommand {
     static func unknownHelpTopic(in arguments: [String]) -> String? {
         let words = commandWords(in: arguments)
         guard words.first == "help", let topic = words.dropFirst().first else { return nil }
-        return configuration.subcommands.contains { $0._commandName == topic } ? nil : topic
+        return commandNames.contains(topic) ? nil : topic
     }
 
     /// The words of `arguments` that are no options nor a global option's value.
@@ -166,7 +173,7 @@ struct AMIOTool: AsyncParsableCommand {
         var index = arguments.startIndex
         while index < arguments.endIndex {
             let word = arguments[index]
-            if word == "--server" || word == "--client-name" {
+            if globalOptionsTakingValues.contains(word) {
                 index += 2
                 continue
             }
@@ -180,23 +187,25 @@ struct AMIOTool: AsyncParsableCommand {
     /// subcommand (`amio plya x.wav`): ArgumentParser calls that and what
     /// follows "unexpected arguments", which does not say what was wrong.
     static func unknownCommand(in arguments: [String]) -> String? {
-        let names = Set(configuration.subcommands.map { $0._commandName } + ["help"])
+        let names = Set(commandNames + ["help"])
         return commandWords(in: arguments).first.flatMap { names.contains($0) ? nil : $0 }
     }
 
     /// The Levenshtein distance between `a` and `b`, for a suggestion.
     static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
+        // One row of the table at a time: row[j] is the distance from a's
+        // first i characters to b's first j.
         var row = Array(0...b.count)
-        for i in 1...max(1, a.count) where !a.isEmpty {
+        for i in a.indices {
             var previous = row[0]
-            row[0] = i
-            for j in stride(from: 1, through: b.count, by: 1) {
-                let substitution = previous + (a[i - 1] == b[j - 1] ? 0 : 1)
-                previous = row[j]
-                row[j] = min(substitution, row[j] + 1, row[j - 1] + 1)
+            row[0] = i + 1
+            for j in b.indices {
+                let substitution = previous + (a[i] == b[j] ? 0 : 1)
+                previous = row[j + 1]
+                row[j + 1] = min(substitution, row[j + 1] + 1, row[j] + 1)
             }
         }
-        return a.isEmpty ? b.count : row[b.count]
+        return row[b.count]
     }
 }

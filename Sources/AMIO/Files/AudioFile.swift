@@ -105,7 +105,7 @@ extension AudioFileEncoding {
         switch format {
         case .flac: return .pcm24
         case .ogg: return url.pathExtension.lowercased() == "opus" ? .opus : .vorbis
-        default: return format.encodings.first { format.supports($0) } ?? .pcm24
+        default: return format.encodings.first ?? .pcm24
         }
     }
 }

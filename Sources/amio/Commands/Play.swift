@@ -76,15 +76,16 @@ struct Play: AsyncParsableCommand {
 
     /// What raw input holds, when `-t raw` says the files have no header.
     func rawFormat() throws -> RawAudioFormat? {
+        let describesSamples = rate != nil || channels != nil || encoding != nil || bits != nil
         guard let type else {
-            guard rate == nil, channels == nil, encoding == nil, bits == nil else {
+            guard !describesSamples else {
                 throw ValidationError("-r, -c and -e describe headerless input: give -t raw too")
             }
             return nil
         }
         let named = try FileType.named(type)
         guard named.name == "raw" else {
-            guard rate == nil, channels == nil, encoding == nil, bits == nil else {
+            guard !describesSamples else {
                 throw ValidationError("-r, -c and -e describe headerless input (-t raw); a \(named.name) file's header gives them")
             }
             return nil
