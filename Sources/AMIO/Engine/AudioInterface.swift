@@ -127,8 +127,9 @@ public final class AudioInterface: Sendable {
         let orders = camio_jack_graph_orders(jack)
         var newCables: UInt32 = 0
         if connectPhysicalPorts { _ = camio_jack_connect_physical(jack, &newCables) }
-        session.refreshLatency()
+        // Measured once the server runs the new cables (see connect(_:to:)).
         if newCables > 0 { camio_jack_await_graph(jack, orders) }
+        session.refreshLatency()
         return Opened(session: session, clientName: String(cString: camio_jack_client_name(jack)),
                       inputPortNames: (0..<inputChannels).map { String(cString: camio_jack_port_name(jack, true, UInt32($0))!) },
                       outputPortNames: (0..<outputChannels).map { String(cString: camio_jack_port_name(jack, false, UInt32($0))!) })
@@ -475,15 +476,21 @@ public final class AudioInterface: Sendable {
         if let error = session.core.terminalError { throw error }
         let session = self.session
         try session.withOpenClient { jack throws(AMIOError) in
-            // Whether JACK made the cable or not, the engine (which stopped
-            // labelling input when a cable of ours began to change) gets a
-            // latency measured now: a refused call changes nothing. Then a
-            // new cable is waited for until the server runs it.
+            // A new cable is waited for until the server runs it. Then,
+            // whether JACK made it or not, the engine (which stopped labelling
+            // input when a cable of ours began to change) gets a latency
+            // measured now: a refused call changes nothing. Measured only
+            // after the wait: jack2 tells its clients of a connection
+            // asynchronously, and that notice, which stops the labelling
+            // again, comes before the new order of execution does (one
+            // socket, in order); measured before it, the take would lose
+            // input until the bridge measured again, on a loaded machine
+            // after the transport had started.
             let orders = camio_jack_graph_orders(jack)
             var made = false
             let code = camio_jack_connect(jack, source, destination, &made)
-            session.refreshLatencyWithOpenClient()
             if made { camio_jack_await_graph(jack, orders) }
+            session.refreshLatencyWithOpenClient()
             guard code == 0 else { throw .connectionFailed(source: source, destination: destination, code: code) }
         }
     }
@@ -502,8 +509,8 @@ public final class AudioInterface: Sendable {
         try session.withOpenClient { jack throws(AMIOError) in
             let orders = camio_jack_graph_orders(jack)  // as in connect
             let code = camio_jack_disconnect(jack, source, destination)
-            session.refreshLatencyWithOpenClient()
             if code == 0 { camio_jack_await_graph(jack, orders) }
+            session.refreshLatencyWithOpenClient()
             guard code == 0 else { throw .connectionFailed(source: source, destination: destination, code: code) }
         }
     }

@@ -64,6 +64,13 @@ final class JackSession: @unchecked Sendable {
     /// The last publication.
     private let published = Mutex(Published())
 
+    /// Whether the last latency measured describes the graph as it is: no
+    /// cable of ours has changed since (else the engine captures nothing
+    /// until the next measurement).
+    var measuredLatencyIsCurrent: Bool {
+        published.withLock { $0.engine.epoch } == camio_engine_latency_epoch(core.engine)
+    }
+
     /// Where the JACK client is in its life.
     private enum ClientState {
         /// Control calls may use it.

@@ -157,7 +157,7 @@ extension JackTests {
             try await JackServer.with(period: 256) { server in
                 let added = 1000
                 let latent = try await startLatentClient(adding: added, on: server)
-                defer { latent.kill9() }
+                defer { latent.kill9(); server.waitUntilGone(client: "latent") }
                 let io = try await AudioInterface(clientName: "latent-take", serverName: server.name, inputChannels: 1,
                                                   outputChannels: 1, connectPhysicalPorts: false)
                 let loop = try io.connectLoopback()
@@ -207,7 +207,7 @@ extension JackTests {
             try await JackServer.with(period: 256) { server in
                 let added = 1000
                 let latent = try await startLatentClient(adding: added, on: server)
-                defer { latent.kill9() }
+                defer { latent.kill9(); server.waitUntilGone(client: "latent") }
                 let io = try await AudioInterface(clientName: "aligned", serverName: server.name, inputChannels: 2,
                                                   outputChannels: 1, connectPhysicalPorts: false)
                 try isolateLatentClient(in: io)
@@ -258,7 +258,7 @@ extension JackTests {
         func inputsBeyondTheAlignmentFramesAreReportedAndCountedAsLost() async throws {
             try await JackServer.with(period: 256) { server in
                 let latent = try await startLatentClient(adding: 1000, on: server)
-                defer { latent.kill9() }
+                defer { latent.kill9(); server.waitUntilGone(client: "latent") }
                 var options = AudioInterfaceOptions()
                 options.inputAlignmentFrames = 1024
                 let io = try await AudioInterface(clientName: "narrow", serverName: server.name, inputChannels: 2,

@@ -66,6 +66,12 @@ final class ChildProcess: Sendable {
         return (process.terminationStatus, stdout?.text(waitingUpTo: 5) ?? "", stderr?.text(waitingUpTo: 5) ?? "")
     }
 
+    /// What the program printed so far (standard output, then standard
+    /// error; empty when its output is not captured), without waiting.
+    func collectedOutput() -> String {
+        (stdout?.text(waitingUpTo: 0) ?? "") + (stderr?.text(waitingUpTo: 0) ?? "")
+    }
+
     /// Sends `signal` to the program.
     func send(_ signal: Int32) { kill(pid, signal) }
 

@@ -6,8 +6,9 @@ import Testing
 /// suite (or test) with a private server that is stopped after its clients closed.
 @Suite(.serialized, .timeLimit(.minutes(2))) enum JackTests {}
 
-/// A private JACK server for the tests: a unique name, started and waited for
-/// with `jack_wait`, stopped after every client of it has closed.
+/// A private JACK server for the tests: a name no other server of this
+/// machine has, started and waited for with `jack_wait`, stopped after every
+/// client of it has closed.
 ///
 /// It is `jackd -d dummy`, or, when the environment says
 /// `AMIO_TEST_SERVER=pipewire`, a headless PipeWire (scripts/pipewire-headless.conf)
@@ -38,6 +39,9 @@ final class JackServer: Sendable {
     let period: Int
     let sampleRate: Int
     private let server: ChildProcess
+    /// jackd only: holds the pool name (see ``NameClaim``) while this server
+    /// may run; released when the object goes, after ``stop()``.
+    private let nameClaim: NameClaim?
     /// PipeWire only: where its socket is (``environment()`` hands it on).
     private let runtimeDirectory: String?
 
@@ -52,26 +56,32 @@ final class JackServer: Sendable {
     ///   - kind: jackd or PipeWire; by default the run's (``JackServer/kind``).
     ///     It must match the libjack this process loaded: PipeWire's libjack
     ///     cannot reach jackd, nor jack2's libjack PipeWire.
-    ///   - name: The server's name; unique by default. jack2 keeps at most 8
-    ///     servers in a shared registry, and the entry of a server killed with
-    ///     SIGKILL is reclaimed only when a server of the same name starts: a
-    ///     test that stops its server under its clients uses ``toBeLost(period:)``.
-    ///     (PipeWire has no registry; a killed one leaves only a stale socket,
-    ///     which the next server of that name replaces.)
-    init(kind: Kind = JackServer.kind, period: Int = 256, sampleRate: Int = 48000, name: String? = nil) throws {
+    ///   - period: The first period (quantum), in frames.
+    ///   - sampleRate: The rate, in Hz.
+    init(kind: Kind = JackServer.kind, period: Int = 256, sampleRate: Int = 48000) throws {
         self.kind = kind
-        self.name = name ?? "amio-test-\(getpid())-\(Self.counter.next())"
         self.period = period
         self.sampleRate = sampleRate
+        switch kind {
+        case .jackd:
+            let claim = try NameClaim.claim()
+            nameClaim = claim
+            name = claim.name
+        case .pipewire:
+            // No registry to fill: a killed PipeWire leaves only a stale
+            // socket, which no later server of a unique name trips over.
+            nameClaim = nil
+            name = "amio-test-\(getpid())-\(Self.counter.next())"
+        }
         try Self.checkLibjack(for: kind)
         let configuration: URL?
         switch kind {
         case .jackd:
             runtimeDirectory = nil
             configuration = nil
+            // Its output is kept: when it does not start, it says why.
             server = try ChildProcess(try Self.locate("jackd"),
-                                      ["--no-realtime", "-n", self.name, "-d", "dummy", "-r", "\(sampleRate)", "-p", "\(period)"],
-                                      captureOutput: false)
+                                      ["--no-realtime", "-n", self.name, "-d", "dummy", "-r", "\(sampleRate)", "-p", "\(period)"])
         case .pipewire:
             let directory = try Self.pipewireRuntimeDirectory.get()
             runtimeDirectory = directory
@@ -101,16 +111,22 @@ final class JackServer: Sendable {
         // registry; SIGKILL only if it will not go).
         _ = try ChildProcess(URL(fileURLWithPath: "/bin/sh"), ["-c",
             "while kill -0 \(getpid()) 2>/dev/null && kill -0 \(server.pid) 2>/dev/null; "
-            + "do sleep 0.5; done; kill \(server.pid) 2>/dev/null; sleep 5; kill -9 \(server.pid) 2>/dev/null"],
+            + "do sleep 0.5; done; kill \(server.pid) 2>/dev/null; sleep \(Int(Self.exitGrace)); kill -9 \(server.pid) 2>/dev/null"],
             captureOutput: false)
-        // jack_wait gives up after its -t seconds, but it can hang inside
-        // libjack itself, hence a deadline of our own as well. Through
+        // jack_wait, a second at a time, for up to 20 s: a server that exits
+        // at once (its name taken, the registry full) fails the test at
+        // once, with what it printed. jack_wait can hang inside libjack
+        // itself, hence a deadline of our own on each call as well. Through
         // PipeWire's libjack it works the same (this process's LD_LIBRARY_PATH
         // reaches it, and environment() says so again).
-        let waited = try? tool("jack_wait", ["-s", self.name, "-w", "-t", "20"], timeout: 30)
-        guard waited?.status == 0, server.isRunning else {
-            stop()
-            throw JackServerError.didNotStart(self.name, kind)
+        let deadline = Date().addingTimeInterval(20)
+        var started = false
+        while !started && server.isRunning && Date() < deadline {
+            started = (try? tool("jack_wait", ["-s", self.name, "-w", "-t", "1"], timeout: 10))?.status == 0
+        }
+        guard started, server.isRunning else {
+            let output = stop()
+            throw JackServerError.didNotStart(self.name, kind, output: output)
         }
         if kind == .pipewire {
             do {
@@ -120,7 +136,7 @@ final class JackServer: Sendable {
                     let ports = try tool("jack_lsp", ["-s", self.name], timeout: 10).output
                     return Self.sinkChannels.allSatisfy { ports.contains("system:monitor_\($0)") } ? true : nil
                 }
-                guard ready != nil else { throw JackServerError.didNotStart(self.name, kind) }
+                guard ready != nil else { throw JackServerError.didNotStart(self.name, kind, output: "") }
                 try tool("pw-metadata", ["-n", "settings", "0", "clock.force-rate", "\(sampleRate)"], checked: true)
                 try setPeriod(period)
             } catch {
@@ -130,18 +146,37 @@ final class JackServer: Sendable {
         }
     }
 
+    /// How long ``stop()`` waits after SIGTERM before it kills. jackd told
+    /// to stop while it is still removing a client that died gives that
+    /// client's graph change 5 s, then its close 1 s more, before it exits
+    /// (measured: 6.1 s after a SIGKILLed jack_latent_client); killed
+    /// earlier, it would leave its entry in jack2's registry.
+    static let exitGrace: Double = 15
+
     /// SIGTERM, as a user stopping the server would (jackd then leaves JACK's
     /// registry, PipeWire removes its socket), then SIGKILL if it lingers past
-    /// 5 s; waits for the exit.
-    func stop() {
-        guard server.isRunning else { return }
+    /// ``exitGrace``; waits for the exit. Says on standard error when it had
+    /// to kill.
+    /// - Returns: What the server printed (jackd; empty for PipeWire).
+    @discardableResult
+    func stop() -> String {
+        guard server.isRunning else {
+            return (try? server.waitForExit(within: 1)).map { $0.out + $0.err } ?? server.collectedOutput()
+        }
         server.send(SIGTERM)
-        _ = try? server.waitForExit(within: 5)
+        do {
+            let result = try server.waitForExit(within: Self.exitGrace)
+            return result.out + result.err
+        } catch {
+            FileHandle.standardError.write(Data(
+                "JackServer: \(kind) \(name) was still running \(Int(Self.exitGrace)) s after SIGTERM and was killed\n".utf8))
+            return "\(error)"
+        }
     }
 
     /// Kills the server without warning, as a crash would. A jackd's registry
-    /// entry stays behind until a server of the same name starts (see `init`);
-    /// a PipeWire's socket file does, harmlessly.
+    /// entry stays behind until the next server of the same name, which
+    /// ``NameClaim`` makes sure there is; a PipeWire's socket file stays, harmlessly.
     func kill9() { server.kill9() }
 
     /// Stops the server for `seconds` (SIGSTOP, then SIGCONT), as a machine
@@ -222,15 +257,18 @@ final class JackServer: Sendable {
         throw JackServerError.missingTool(tool)
     }
 
-    /// A server that the test will stop or kill while clients are connected.
-    ///
-    /// jackd does not always leave jack2's registry of 8 servers when it goes
-    /// away under its clients (a SIGKILL never does), and a dead entry is
-    /// reclaimed only by a server of the same name. So every such test uses
-    /// this one name (they run one at a time, under ``JackTests``): together
-    /// they hold at most one entry, however often the suite runs.
-    static func toBeLost(period: Int = 256) throws -> JackServer {
-        try JackServer(period: period, name: "amio-test-lost")
+    /// Waits until no port of `client` is left in the server's graph: a
+    /// client killed just before the server is told to stop would hold jackd
+    /// up for 6 s (see ``exitGrace``).
+    /// - Returns: Whether it went within `seconds`.
+    @discardableResult
+    func waitUntilGone(client: String, within seconds: Double = 10) -> Bool {
+        let gone = try? poll(within: seconds) { () throws -> Bool? in
+            let ports = try tool("jack_lsp", [], timeout: 10)
+            guard ports.status == 0 else { return nil }
+            return ports.output.split(separator: "\n").contains { $0.hasPrefix("\(client):") } ? nil : true
+        }
+        return gone != nil
     }
 
     /// Runs `body` with a fresh server that is stopped afterwards, whatever happens.
@@ -332,18 +370,20 @@ final class JackServer: Sendable {
 }
 
 enum JackServerError: Error, CustomStringConvertible {
-    case didNotStart(String, JackServer.Kind)
+    case didNotStart(String, JackServer.Kind, output: String)
     case missingTool(String)
     case wrongLibjack(JackServer.Kind, loaded: String?)
     case toolFailed(String, String)
     case periodNotApplied(requested: Int, reported: Int?)
     case notRunning(String)
+    case noFreeName(Int)
     var description: String {
         switch self {
-        case let .didNotStart(name, .jackd):
-            "jackd -n \(name) did not start. If no jackd runs and this keeps happening, jack2's registry of "
-                + "8 servers is full of dead entries (servers killed earlier): `rm /dev/shm/jack-shm-registry` clears it"
-        case let .didNotStart(name, .pipewire):
+        case let .didNotStart(name, .jackd, output):
+            "jackd -n \(name) did not start; it printed: \(output.isEmpty ? "nothing" : output)\n"
+                + "(jack2's registry holds 8 servers; the entry of a server killed is freed only by the next one of its "
+                + "name. If no jackd runs and this keeps happening, `rm /dev/shm/jack-shm-registry` clears it)"
+        case let .didNotStart(name, .pipewire, _):
             "PipeWire \(name) did not start, or did not show its null sink \"system\" to jack_wait and jack_lsp "
                 + "through PipeWire's libjack (socket in XDG_RUNTIME_DIR=\(ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"] ?? "unset"))"
         case let .missingTool(tool): "\(tool) is not installed; run scripts/install-dependencies.sh"
@@ -358,6 +398,8 @@ enum JackServerError: Error, CustomStringConvertible {
         case let .periodNotApplied(requested, reported):
             "the server's period is still \(reported.map(String.init) ?? "unknown") 10 s after asking for \(requested)"
         case let .notRunning(name): "the server \(name) is not running"
+        case let .noFreeName(count):
+            "all \(count) names of test jackd servers (amio-test-0…) are held by other test processes of this machine"
         }
     }
 }
@@ -399,5 +441,66 @@ extension JackServer {
     /// The suite's server; fails the test if the suite has none.
     static var suite: JackServer {
         get throws { try #require(current, "the suite needs the .jackServer() trait") }
+    }
+}
+
+extension JackServer {
+    /// One of a few fixed jackd names, held by one test server at a time
+    /// across every test process of this machine.
+    ///
+    /// jack2 keeps a registry of at most 8 servers. A jackd that exits leaves
+    /// it; one that is killed (a test that kills it on purpose, one that would
+    /// not stop) leaves a dead entry, which only a server of the same name
+    /// frees. Unique names would let every such kill fill a slot for good, and
+    /// after a few runs no jackd would start; names from this pool are always
+    /// taken again, so the test servers never hold more than `poolSize`
+    /// entries, dead or alive. A name is claimed with an exclusive `flock` on
+    /// a file of its own in the temporary directory, which the kernel drops
+    /// when this process dies; a name some jackd still runs with (one whose
+    /// test process died before its watchdog stopped it) is passed over.
+    final class NameClaim: Sendable {
+        /// More than one process runs at a time here (a suite's server and a
+        /// test's own, two test runs), and jack2's 8 leave room for a user's.
+        static let poolSize = 6
+
+        let name: String
+        private let descriptor: Int32
+
+        private init(name: String, descriptor: Int32) {
+            self.name = name
+            self.descriptor = descriptor
+        }
+
+        deinit { close(descriptor) }
+
+        /// The first name of the pool no one holds.
+        /// - Throws: ``JackServerError/noFreeName(_:)`` when all are held.
+        static func claim() throws -> NameClaim {
+            let directory = FileManager.default.temporaryDirectory
+            for slot in 0..<poolSize {
+                let name = "amio-test-\(slot)"
+                let path = directory.appendingPathComponent("\(name).jackd-name-lock").path
+                let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o666)
+                guard descriptor >= 0 else { continue }
+                if flock(descriptor, LOCK_EX | LOCK_NB) == 0 && !jackdRuns(named: name) {
+                    return NameClaim(name: name, descriptor: descriptor)
+                }
+                close(descriptor)
+            }
+            throw JackServerError.noFreeName(poolSize)
+        }
+
+        /// Whether a process of this machine has `-n NAME` among its
+        /// arguments, as every jackd a test starts has.
+        private static func jackdRuns(named name: String) -> Bool {
+            let processes = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            return processes.contains { entry in
+                guard entry.allSatisfy(\.isNumber),
+                      let arguments = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return false }
+                let words = arguments.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+                return zip(words, words.dropFirst()).contains { $0 == "-n" && $1 == name }
+                    && words.first.map { ($0 as NSString).lastPathComponent == "jackd" } == true
+            }
+        }
     }
 }
