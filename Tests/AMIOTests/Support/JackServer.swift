@@ -79,6 +79,8 @@ final class JackServer: Sendable {
         case .jackd:
             runtimeDirectory = nil
             configuration = nil
+            // A registry full of dead entries would have it exit at once.
+            JackRegistry.freeDeadEntriesIfFull()
             // Its output is kept: when it does not start, it says why.
             server = try ChildProcess(try Self.locate("jackd"),
                                       ["--no-realtime", "-n", self.name, "-d", "dummy", "-r", "\(sampleRate)", "-p", "\(period)"])
@@ -125,7 +127,11 @@ final class JackServer: Sendable {
             started = (try? tool("jack_wait", ["-s", self.name, "-w", "-t", "1"], timeout: 10))?.status == 0
         }
         guard started, server.isRunning else {
-            let output = stop()
+            var output = stop()
+            if kind == .jackd {
+                let entries = JackRegistry.entries()
+                output += "\njack2's registry: " + (entries.isEmpty ? "empty" : entries.map(\.description).joined(separator: ", "))
+            }
             throw JackServerError.didNotStart(self.name, kind, output: output)
         }
         if kind == .pipewire {
@@ -380,9 +386,10 @@ enum JackServerError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case let .didNotStart(name, .jackd, output):
-            "jackd -n \(name) did not start; it printed: \(output.isEmpty ? "nothing" : output)\n"
-                + "(jack2's registry holds 8 servers; the entry of a server killed is freed only by the next one of its "
-                + "name. If no jackd runs and this keeps happening, `rm /dev/shm/jack-shm-registry` clears it)"
+            "jackd -n \(name) did not start; it printed: \(output)\n"
+                + "(jack2's registry holds 8 servers, and the entry of a server killed is freed only by the next one "
+                + "of its name: JackRegistry frees this user's dead ones. If no jackd runs and this keeps happening, "
+                + "`rm \(JackRegistry.path)` clears it)"
         case let .didNotStart(name, .pipewire, _):
             "PipeWire \(name) did not start, or did not show its null sink \"system\" to jack_wait and jack_lsp "
                 + "through PipeWire's libjack (socket in XDG_RUNTIME_DIR=\(ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"] ?? "unset"))"
