@@ -378,8 +378,10 @@ public final class AudioInterface: Sendable {
     /// Code running there holds up the delivery of input, change results
     /// and events while it runs: keep it short, and never block in it (a
     /// wait for something this interface delivers would wait forever). Work
-    /// that awaits another actor leaves the thread while it waits. After
-    /// ``close()`` such tasks run on the global executor.
+    /// that awaits another actor leaves the thread while it waits. A task
+    /// that yields (`Task.yield()`) takes turns with the delivery: what it
+    /// runs next comes after the next drain. After ``close()`` such tasks
+    /// run on the global executor.
     public var inputExecutor: any TaskExecutor { bridge }
 
     /// The input chunks with a buffer of `bufferingChunks` for each consumer.

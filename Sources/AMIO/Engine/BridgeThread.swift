@@ -7,7 +7,8 @@ import Synchronization
 /// which drains everything the realtime thread and JACK's callbacks left.
 ///
 /// It is also a task executor (``AudioInterface/inputExecutor``): a task that
-/// prefers it runs its jobs here, after each drain. A consumer of the input
+/// prefers it runs its jobs here, after each drain (a job queued by one of
+/// them runs after the next drain, which then follows without a wake). A consumer of the input
 /// chunks that runs here is resumed by the very wake that delivered the
 /// chunk, with no second thread to wake.
 final class BridgeThread: TaskExecutor, Sendable {
@@ -17,7 +18,8 @@ final class BridgeThread: TaskExecutor, Sendable {
         /// as a stalled system would, so the engine's own overflow accounting
         /// can be exercised.
         let stallMicroseconds = Atomic<Int>(0)
-        /// How many times the thread has woken and drained.
+        /// How many times the thread has woken (a pass that runs jobs left
+        /// from the last one waits for nothing and is not counted).
         let wakes = Atomic<Int>(0)
         /// The thread's pthread_self, once it runs.
         let threadID = Atomic<UInt>(0)
@@ -44,10 +46,14 @@ final class BridgeThread: TaskExecutor, Sendable {
             let executor = self.asUnownedTaskExecutor()
             flags.threadID.store(UInt(pthread_self()), ordering: .releasing)
             while true {
-                camio_engine_wait(core.engine)
+                // Jobs left from the last pass (queued by the jobs it ran)
+                // run after another drain, without waiting for a wake.
+                if jobs.waiting.load(ordering: .acquiring) == 0 {
+                    camio_engine_wait(core.engine)
+                    flags.wakes.add(1, ordering: .relaxed)
+                }
                 let stall = flags.stallMicroseconds.load(ordering: .relaxed)
                 if stall > 0 { usleep(UInt32(clamping: stall)) }
-                flags.wakes.add(1, ordering: .relaxed)
                 work()
                 Self.runJobs(jobs, on: executor)
                 if flags.stopRequested.load(ordering: .acquiring) { break }
@@ -64,12 +70,17 @@ final class BridgeThread: TaskExecutor, Sendable {
         thread.start()
     }
 
-    /// Runs the jobs queued so far, and those they queue in turn.
+    /// Runs the jobs queued so far. Those they queue in turn wait for the
+    /// next pass, after the next drain: a task that keeps yielding (a loop
+    /// on `Task.yield()`) would otherwise keep the thread here, and no input
+    /// would be drained or delivered while it ran.
     private static func runJobs(_ jobs: Jobs, on executor: UnownedTaskExecutor) {
         // One at a time, oldest first, the array keeping its storage: a
         // batch taken out whole would leave an empty array behind, and the
         // next job would allocate a new one, every period.
-        while jobs.waiting.load(ordering: .acquiring) > 0 {
+        var count = jobs.waiting.load(ordering: .acquiring)
+        while count > 0 {
+            count -= 1
             let job = jobs.queue.withLock { queue -> UnownedJob? in
                 guard queue.next < queue.jobs.count else { return nil }
                 defer {
@@ -114,7 +125,7 @@ final class BridgeThread: TaskExecutor, Sendable {
     /// Test hook; see `Flags.stallMicroseconds`.
     func stall(microseconds: Int) { flags.stallMicroseconds.store(microseconds, ordering: .relaxed) }
 
-    /// How many times the thread has woken and drained so far.
+    /// How many times the thread has woken so far (see `Flags.wakes`).
     var wakes: Int { flags.wakes.load(ordering: .relaxed) }
     /// The thread's pthread_self (0 until it runs).
     var threadID: UInt { flags.threadID.load(ordering: .acquiring) }

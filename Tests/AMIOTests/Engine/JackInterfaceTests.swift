@@ -2,6 +2,7 @@
 import CAMIO
 import CRealtimeProbe
 import Foundation
+import Synchronization
 import Testing
 
 /// Checks that consecutive chunks tile the timeline: each starts where the
@@ -61,6 +62,49 @@ extension JackTests {
             try io.connect(cable.source, to: cable.destination)
             #expect(io.session.measuredLatencyIsCurrent, "after connect")
             await holding.value
+            await io.close()
+        }
+
+        /// A task on the input executor that keeps yielding shares the bridge
+        /// with the drains: input still arrives, to a consumer elsewhere and
+        /// to one on the same executor. (The bridge once ran the jobs its
+        /// jobs queued before it drained again, so such a task kept it.)
+        @Test func aTaskYieldingOnTheInputExecutorLeavesInputFlowing() async throws {
+            let server = try JackServer.suite
+            let io = try await AudioInterface(clientName: "yielding", serverName: server.name, inputChannels: 1,
+                                              outputChannels: 1, connectPhysicalPorts: false)
+            let stop = Atomic<Bool>(false)
+            let yields = Task(executorPreference: io.inputExecutor) { () -> Int in
+                var count = 0
+                while !stop.load(ordering: .relaxed) {
+                    await Task.yield()
+                    count += 1
+                }
+                return count
+            }
+            func chunks(_ wanted: Int, on executor: (any TaskExecutor)?) async -> Int {
+                let counting = Task(executorPreference: executor) { () -> Int in
+                    var count = 0
+                    do {
+                        for try await _ in io.inputChunks {
+                            count += 1
+                            if count == wanted { break }
+                        }
+                    } catch {}
+                    return count
+                }
+                let deadline = Task {
+                    try await Task.sleep(nanoseconds: 10_000_000_000)
+                    counting.cancel()
+                }
+                defer { deadline.cancel() }
+                return await counting.value
+            }
+            try await Task.sleep(nanoseconds: 100_000_000)
+            #expect(await chunks(20, on: nil) == 20, "chunks to a consumer on the global executor")
+            #expect(await chunks(20, on: io.inputExecutor) == 20, "chunks to a consumer on the input executor")
+            stop.store(true, ordering: .relaxed)
+            #expect(await yields.value > 0)
             await io.close()
         }
 
