@@ -44,18 +44,19 @@ void amio_probe_cycle(bool entering) {
         atomic_store_explicit(&watched_in_cycle, entering, memory_order_relaxed);
 }
 
-/* AddressSanitizer owns malloc in sanitized builds: glibc's allocator must
- * not be slipped in under it. The probe is then off, and says so. */
+/* AddressSanitizer and ThreadSanitizer own malloc (and intercept the
+ * functions below) in sanitized builds: glibc's allocator must not be
+ * slipped in under them. The probe is then off, and says so. */
 #if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define AMIO_UNDER_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define AMIO_UNDER_SANITIZER_ALLOCATOR 1
 #endif
 #endif
-#if defined(__SANITIZE_ADDRESS__)
-#define AMIO_UNDER_ASAN 1
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define AMIO_UNDER_SANITIZER_ALLOCATOR 1
 #endif
 
-#ifdef AMIO_UNDER_ASAN
+#ifdef AMIO_UNDER_SANITIZER_ALLOCATOR
 int amio_probe_interposed(void) { return 0; }
 #else
 int amio_probe_interposed(void) { return 1; }

@@ -399,7 +399,7 @@ extension JackTests {
             #expect(afterClose == 0)
         }
 
-        @Test(.enabled(if: amio_probe_interposed() != 0, "AddressSanitizer builds own malloc"))
+        @Test(.enabled(if: amio_probe_interposed() != 0, "AddressSanitizer and ThreadSanitizer builds own malloc"))
         func theProcessThreadStaysRealtimeSafeWhilePlayspecsAreSwapped() async throws {
             let server = try JackServer.suite
             let io = try await openLoopback(server, channels: 2, name: "rtsafe")
@@ -534,7 +534,7 @@ extension JackTests {
 
         /// Each detector of the test above fires on a deliberately unsafe
         /// process thread: that test could fail.
-        @Test(.enabled(if: amio_probe_interposed() != 0, "AddressSanitizer builds own malloc"),
+        @Test(.enabled(if: amio_probe_interposed() != 0, "AddressSanitizer and ThreadSanitizer builds own malloc"),
               arguments: [CAMIO_MISBEHAVE_ALLOCATE, CAMIO_MISBEHAVE_LOCK, CAMIO_MISBEHAVE_WAIT, CAMIO_MISBEHAVE_READ,
                           CAMIO_MISBEHAVE_WRITE, CAMIO_MISBEHAVE_MAP, CAMIO_MISBEHAVE_FAULT])
         func everyDetectorCatchesAnUnsafeProcessThread(misbehaviour: camio_misbehaviour) async throws {
