@@ -634,10 +634,13 @@ static int change_cable(camio_jack *jack, const char *source, const char *destin
  * first, reads its previous period then and misses one. So the caller waits
  * for the server's graph-order notice (counted since `orders_before`, read
  * before the request) and for two cycles of ours begun after the request,
- * which covers a notice of an unrelated change that came first; it does so
- * after it has measured the latency anew, so that no input goes unlabelled
- * meanwhile. Bounded: a server that runs no cycles (shut down, stalled)
- * costs at most the longer of 4 periods and 100 ms. */
+ * which covers a notice of an unrelated change that came first. The caller
+ * measures the latency anew only after this wait: jack2 sends the notice of
+ * the new cable (which stops the labelling of input) asynchronously, ahead
+ * of the graph-order notice on the same socket, so a measurement made
+ * earlier would be stale by the time the wait ends. Bounded: a server that
+ * runs no cycles (shut down, stalled) costs at most the longer of 4 periods
+ * and 100 ms. */
 void camio_jack_await_graph(camio_jack *jack, uint64_t orders_before) {
     uint64_t cycles_after = camio_engine_cycles(jack->engine);
     uint32_t rate = atomic_load(&jack->sample_rate);

@@ -88,6 +88,13 @@ final class BridgeThread: TaskExecutor, Sendable {
                     if queue.next == queue.jobs.count {
                         queue.jobs.removeAll(keepingCapacity: true)
                         queue.next = 0
+                    } else if queue.next >= 64, queue.next * 2 >= queue.jobs.count {
+                        // Two tasks that keep yielding each queue their next
+                        // job before the other's is taken: the queue is never
+                        // empty, and would keep every job it ever ran. The
+                        // taken half goes, in place.
+                        queue.jobs.removeSubrange(..<queue.next)
+                        queue.next = 0
                     }
                 }
                 return queue.jobs[queue.next]
@@ -127,6 +134,8 @@ final class BridgeThread: TaskExecutor, Sendable {
 
     /// How many times the thread has woken so far (see `Flags.wakes`).
     var wakes: Int { flags.wakes.load(ordering: .relaxed) }
+    /// Jobs the queue holds, taken or not (for the tests: it stays small).
+    var queuedJobStorage: Int { jobs.queue.withLock { $0.jobs.count } }
     /// The thread's pthread_self (0 until it runs).
     var threadID: UInt { flags.threadID.load(ordering: .acquiring) }
 }

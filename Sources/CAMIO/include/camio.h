@@ -588,8 +588,10 @@ const char *_Nullable camio_jack_port_name(const camio_jack *jack, bool is_input
 /// connected, else JACK's error code; `made` (if given) says whether a new
 /// cable was made. Invalidates the engine's latency before and after the
 /// call when one of the ports is the client's (camio_engine_invalidate_latency);
-/// the caller then refreshes it, and then, for a new cable, waits until the
-/// server runs it (camio_jack_await_graph). camio_jack_disconnect likewise.
+/// the caller then, for a new cable, waits until the server runs it
+/// (camio_jack_await_graph), and then refreshes the latency: jack2's notice
+/// of the cable, which invalidates it again, comes before the new graph's.
+/// camio_jack_disconnect likewise.
 int camio_jack_connect(camio_jack *jack, const char *source, const char *destination, bool *_Nullable made);
 int camio_jack_disconnect(camio_jack *jack, const char *source, const char *destination);
 

@@ -194,6 +194,37 @@ import Testing
         }
     }
 
+    /// Two tasks yielding on the bridge take turns with each other and with
+    /// the drains: both make progress, and the job queue stays small. (Each
+    /// queues its next job before the other's is taken, so the queue is never
+    /// empty; it once kept every job it had run, 14 MB a second.)
+    @Test func twoTasksYieldingOnTheBridgeKeepItsQueueSmall() async throws {
+        let renderer = try OfflineRenderer(inputChannels: 1, outputChannels: 1)
+        let bridge = BridgeThread(core: renderer.core, name: "review-bridge") {}
+        defer { bridge.stop() }
+        let stop = BoolBox()
+        let tasks = (0..<2).map { _ in
+            Task(executorPreference: bridge) { () async -> Int in
+                var yields = 0
+                while !stop.atomic.load(ordering: .relaxed) {
+                    await Task.yield()
+                    yields += 1
+                }
+                return yields
+            }
+        }
+        var largest = 0
+        for _ in 0..<50 {
+            try await Task.sleep(nanoseconds: 10_000_000)
+            largest = max(largest, bridge.queuedJobStorage)
+        }
+        stop.atomic.store(true, ordering: .relaxed)
+        var yields: [Int] = []
+        for task in tasks { yields.append(await task.value) }
+        #expect(yields.allSatisfy { $0 > 1000 }, "both tasks ran: \(yields) yields")
+        #expect(largest < 1000, "the queue held \(largest) jobs")
+    }
+
     /// stop() while jobs keep coming from another thread and from the bridge
     /// itself: every job runs (on the bridge or, after it exits, elsewhere).
     @Test func stoppingWhileJobsArriveStrandsNone() async throws {
