@@ -141,7 +141,7 @@ extension JackTests {
             for (frame, value) in impulses {
                 #expect(expected[frame] == value, "period \(period): unexpected impulse \(value) at \(frame)")
             }
-            print("period \(period): \(impulses.count)/4 impulses at offset \(Self.documentedOffset), gaps \(gaps), xruns \(io.xrunCount), dropped \(io.droppedInputFrames)")
+            print("period \(period): \(impulses.count)/4 impulses at offset \(Self.documentedOffset), \(rampSamples) ramp frames heard, gaps \(gaps), xruns \(io.xrunCount), dropped \(io.droppedInputFrames)")
             #expect(rampSamples > 12_000)
             await io.close()
         }
