@@ -8,9 +8,9 @@ import Synchronization
 ///
 /// It is also a task executor (``AudioInterface/inputExecutor``): a task that
 /// prefers it runs its jobs here, after each drain (a job queued by one of
-/// them runs after the next drain, which then follows without a wake). A consumer of the input
-/// chunks that runs here is resumed by the very wake that delivered the
-/// chunk, with no second thread to wake.
+/// them runs after the next drain, which then follows without a wake). A
+/// consumer of the input chunks that runs here is resumed by the very wake
+/// that delivered the chunk, with no second thread to wake.
 final class BridgeThread: TaskExecutor, Sendable {
     private final class Flags: Sendable {
         let stopRequested = Atomic<Bool>(false)
