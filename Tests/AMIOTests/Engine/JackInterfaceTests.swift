@@ -93,8 +93,11 @@ extension JackTests {
                     } catch {}
                     return count
                 }
+                // Generous: in a full run the parallel suites can keep the
+                // global executor from running a consumer for many seconds.
+                // (Starved, the bridge delivered nothing at all.)
                 let deadline = Task {
-                    try await Task.sleep(nanoseconds: 10_000_000_000)
+                    try await Task.sleep(nanoseconds: 90_000_000_000)
                     counting.cancel()
                 }
                 defer { deadline.cancel() }
