@@ -63,16 +63,12 @@ enum JackRegistry {
     @discardableResult
     static func freeDeadEntriesIfFull() -> [String] {
         let entries = entries()
-        guard entries.count == maximumServers, let jackd = try? JackServer.locate("jackd"),
-              let wait = try? JackServer.locate("jack_wait") else { return [] }
+        guard entries.count == maximumServers, let jackd = try? JackServer.locate("jackd") else { return [] }
         var freed: [String] = []
         for entry in entries where entry.isOwn && !entry.isAlive && !entry.name.isEmpty {
             guard let server = try? ChildProcess(jackd, ["--no-realtime", "-n", entry.name, "-d", "dummy"]) else { continue }
-            let deadline = Date().addingTimeInterval(10)
-            var started = false
-            while !started && server.isRunning && Date() < deadline {
-                started = (try? run(executable: wait, ["-s", entry.name, "-w", "-t", "1"], timeout: 10))?.status == 0
-            }
+            let started = JackServer.waitUntilServing(entry.name, process: server, within: 10,
+                                                      environment: ["JACK_DEFAULT_SERVER": entry.name])
             server.send(SIGTERM)
             _ = try? server.waitForExit(within: JackServer.exitGrace)
             if started { freed.append(entry.name) }

@@ -115,17 +115,9 @@ final class JackServer: Sendable {
             "while kill -0 \(getpid()) 2>/dev/null && kill -0 \(server.pid) 2>/dev/null; "
             + "do sleep 0.5; done; kill \(server.pid) 2>/dev/null; sleep \(Int(Self.exitGrace)); kill -9 \(server.pid) 2>/dev/null"],
             captureOutput: false)
-        // jack_wait, a second at a time, for up to 20 s: a server that exits
-        // at once (its name taken, the registry full) fails the test at
-        // once, with what it printed. jack_wait can hang inside libjack
-        // itself, hence a deadline of our own on each call as well. Through
-        // PipeWire's libjack it works the same (this process's LD_LIBRARY_PATH
-        // reaches it, and environment() says so again).
-        let deadline = Date().addingTimeInterval(20)
-        var started = false
-        while !started && server.isRunning && Date() < deadline {
-            started = (try? tool("jack_wait", ["-s", self.name, "-w", "-t", "1"], timeout: 10))?.status == 0
-        }
+        // Through PipeWire's libjack jack_wait works the same (this process's
+        // LD_LIBRARY_PATH reaches it, and environment() says so again).
+        let started = Self.waitUntilServing(name, process: server, within: 20, environment: environment())
         guard started, server.isRunning else {
             var output = stop()
             if kind == .jackd {
@@ -261,6 +253,23 @@ final class JackServer: Sendable {
             if FileManager.default.isExecutableFile(atPath: url.path) { return url }
         }
         throw JackServerError.missingTool(tool)
+    }
+
+    /// Waits until the server `process` runs as `name` answers, with
+    /// jack_wait a second at a time: one that exits at once (its name taken,
+    /// the registry full) is given up on at once. jack_wait can hang inside
+    /// libjack itself, hence a deadline of our own on each call as well.
+    /// - Returns: Whether it answered within `seconds` (and still runs).
+    static func waitUntilServing(_ name: String, process: ChildProcess, within seconds: Double,
+                                 environment: [String: String]) -> Bool {
+        guard let wait = try? locate("jack_wait") else { return false }
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline {
+            if (try? run(executable: wait, ["-s", name, "-w", "-t", "1"], environment: environment, timeout: 10))?.status == 0 {
+                return process.isRunning
+            }
+        }
+        return false
     }
 
     /// Waits until no port of `client` is left in the server's graph: a
