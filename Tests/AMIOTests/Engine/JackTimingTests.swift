@@ -10,6 +10,10 @@ struct LoopbackTake {
     var mislabelled: [(fileFrame: Int, heard: Int64)] = []
     var silent = 0
     var frames = 0
+    /// Click frames that were heard (their ramp is there) without their click.
+    var missingClicks: [Int64] = []
+    /// The clicks a take of this many frames holds where none was lost.
+    var clicksPlayed: Int { Int((Int64(frames) + Self.clickInterval - 1) / Self.clickInterval) }
 
     static let clickInterval: Int64 = 4800
 
@@ -25,6 +29,12 @@ struct LoopbackTake {
             // Offset from the nearest click a listener would pair it with.
             let nearest = (frame + Self.clickInterval / 2) / Self.clickInterval * Self.clickInterval
             clickOffsets.append(frame - nearest)
+        }
+        var click = (first + Self.clickInterval - 1) / Self.clickInterval * Self.clickInterval
+        while click < first + Int64(frames) {
+            let i = Int(click - first)
+            if samples[0][i] != 0 && samples[1][i] == 0 { missingClicks.append(click) }
+            click += Self.clickInterval
         }
     }
 }
@@ -95,6 +105,10 @@ extension JackTests {
             #expect(take.mislabelled.isEmpty, "file frames holding other timeline frames: \(take.mislabelled)")
             #expect(take.silent == summary.droppedFrames, "every silent frame is a reported loss")
             #expect(take.clickOffsets.allSatisfy { $0 == 0 }, "click offsets \(Set(take.clickOffsets))")
+            #expect(take.missingClicks.isEmpty, "clicks heard without their click: \(take.missingClicks)")
+            // Losses are counted, not capped (a loaded machine loses more), but
+            // most of the take is heard, so the checks above had frames to check.
+            #expect(take.silent < take.frames / 2, "\(take.silent) of \(take.frames) frames lost")
             expectContiguous(stream)
             print("\(JackServer.kind) \(name): \(take.clickOffsets.count) clicks at offsets \(Set(take.clickOffsets).sorted()), "
                   + "\(summary.droppedFrames) frames lost, xruns \(xruns)")
@@ -113,7 +127,7 @@ extension JackTests {
                     }
                 }
                 #expect(periods == [64, 1024, 2048, 256], "the server's periods, as the interface saw them")
-                #expect(take.clickOffsets.count >= 7 * 48000 / Int(LoopbackTake.clickInterval) - 4)
+                #expect(take.clickOffsets.count > take.clicksPlayed / 2)
             }
         }
 
@@ -125,7 +139,7 @@ extension JackTests {
                         try server.pause(seconds: 0.2)   // SIGSTOP, then SIGCONT: the server misses its deadlines
                     }
                 }
-                #expect(take.clickOffsets.count >= 40)
+                #expect(take.clickOffsets.count > take.clicksPlayed / 2)
             }
         }
 
