@@ -1022,6 +1022,9 @@ void camio_engine_set_latency(camio_engine *engine, const camio_latency *latency
 }
 
 void camio_engine_mark_late_cycle(camio_engine *engine) { engine->late_cycle = true; }
+/* The flag outlives this cycle (process_cycle clears it only as it starts
+ * one), so the next cycle is the one not counted steady. */
+void camio_engine_mark_late_output(camio_engine *engine) { engine->late_cycle = true; }
 
 void camio_engine_invalidate_latency(camio_engine *engine) {
     atomic_fetch_add_explicit(&engine->latency_epoch, 1, memory_order_acq_rel);

@@ -105,7 +105,7 @@ struct camio_engine {
                                cycle), set against the next step beyond one */
     uint32_t steady_cycles; /* cycles since the clock last stepped other than by a
                                period, or a cycle ran late */
-    bool late_cycle;        /* set by the driver for the cycle about to run */
+    bool late_cycle;        /* set by the driver: the cycle about to run started late, or the last one ended late */
     int64_t gap_end;        /* absolute frame where the last stall ended (INT64_MIN: none yet) */
     uint64_t dropped_pending; /* input frames lost since the last chunk that reached the ring */
     uint64_t frames_unannounced; /* captured since the bridge was last woken */

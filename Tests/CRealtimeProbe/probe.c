@@ -44,6 +44,30 @@ void amio_probe_cycle(bool entering) {
         atomic_store_explicit(&watched_in_cycle, entering, memory_order_relaxed);
 }
 
+static _Atomic uint32_t overrun_every, overrun_usecs;
+static _Atomic uint64_t overrun_cycles, overrun_made;
+
+void amio_overrun_configure(uint32_t every, uint32_t spin_usecs) {
+    atomic_store(&overrun_every, 0);
+    atomic_store(&overrun_cycles, 0);
+    atomic_store(&overrun_made, 0);
+    atomic_store(&overrun_usecs, spin_usecs);
+    atomic_store(&overrun_every, every);
+}
+uint64_t amio_overrun_count(void) { return atomic_load(&overrun_made); }
+void amio_overrun_cycle(bool entering) {
+    uint32_t every = atomic_load_explicit(&overrun_every, memory_order_relaxed);
+    if (entering || every == 0) return;
+    if (atomic_fetch_add_explicit(&overrun_cycles, 1, memory_order_relaxed) % every != every - 1) return;
+    /* Busy, not asleep: a sleep would be a wait the realtime probe counts. */
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int64_t spin = (int64_t)atomic_load_explicit(&overrun_usecs, memory_order_relaxed) * 1000;
+    do clock_gettime(CLOCK_MONOTONIC, &now);
+    while ((now.tv_sec - start.tv_sec) * 1000000000LL + (now.tv_nsec - start.tv_nsec) < spin);
+    atomic_fetch_add_explicit(&overrun_made, 1, memory_order_relaxed);
+}
+
 /* AddressSanitizer and ThreadSanitizer own malloc (and intercept the
  * functions below) in sanitized builds: glibc's allocator must not be
  * slipped in under them. The probe is then off, and says so. */

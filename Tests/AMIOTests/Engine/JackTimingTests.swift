@@ -1,4 +1,6 @@
 @testable import AMIO
+import CAMIO
+import CRealtimeProbe
 import Foundation
 import Testing
 
@@ -127,6 +129,28 @@ extension JackTests {
                     }
                 }
                 #expect(periods == [64, 1024, 2048, 256], "the server's periods, as the interface saw them")
+                #expect(take.clickOffsets.count > take.clicksPlayed / 2)
+            }
+        }
+
+        /// A cycle that ends after the next one was due (a process thread
+        /// preempted on a loaded machine) misses the server's next cycle with
+        /// its output: PipeWire's sink monitor then carries silence there,
+        /// and neither server reports an xrun. No such frame is labelled
+        /// played: every silent frame of the take is a counted loss.
+        @Test func cyclesEndingPastTheirDeadlineLabelNoSilenceAsPlayed() async throws {
+            try await JackServer.with(period: 256) { server in
+                camio_set_cycle_hook(amio_overrun_cycle)
+                defer { camio_set_cycle_hook(nil); amio_overrun_configure(0, 0) }
+                var overruns: UInt64 = 0
+                let (take, _) = try await loopbackTake(server, name: "overruns", seconds: 4) { io in
+                    try await io.waitUntilPosition(reaches: 48000)
+                    amio_overrun_configure(37, 6400)   // 1.2 periods, about 5 times a second
+                    try await io.waitUntilPosition(reaches: 3 * 48000)
+                    overruns = amio_overrun_count()
+                    amio_overrun_configure(0, 0)
+                }
+                #expect(overruns >= 5, "cycles made late")
                 #expect(take.clickOffsets.count > take.clicksPlayed / 2)
             }
         }

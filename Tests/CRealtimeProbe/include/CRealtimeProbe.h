@@ -32,6 +32,13 @@ int amio_probe_name_thread(uint64_t thread_id, const char *name);
 int amio_probe_memory_lock_unlimited(void);
 /// The cycle hook to install with camio_set_cycle_hook.
 void amio_probe_cycle(bool entering);
+/// A cycle hook (for camio_set_cycle_hook) that makes every `every`-th cycle
+/// end late: after the engine's work it keeps the process thread busy for
+/// `spin_usecs`, as a thread preempted on a loaded machine is. 0 turns it off.
+void amio_overrun_configure(uint32_t every, uint32_t spin_usecs);
+void amio_overrun_cycle(bool entering);
+/// The cycles amio_overrun_cycle has made late since it was configured.
+uint64_t amio_overrun_count(void);
 /// 1 when the functions are interposed; 0 in AddressSanitizer builds, where
 /// the sanitizer owns the allocator and nothing is counted.
 int amio_probe_interposed(void);
