@@ -138,14 +138,16 @@ extension JackTests {
         /// its output: PipeWire's sink monitor then carries silence there,
         /// and neither server reports an xrun. No such frame is labelled
         /// played: every silent frame of the take is a counted loss.
-        @Test func cyclesEndingPastTheirDeadlineLabelNoSilenceAsPlayed() async throws {
+        /// Late by 1.2 periods (the next cycle runs late) and by 2.4 (a cycle is skipped).
+        @Test(arguments: [6400, 12800] as [UInt32])
+        func cyclesEndingPastTheirDeadlineLabelNoSilenceAsPlayed(lateUsecs: UInt32) async throws {
             try await JackServer.with(period: 256) { server in
                 camio_set_cycle_hook(amio_overrun_cycle)
                 defer { camio_set_cycle_hook(nil); amio_overrun_configure(0, 0) }
                 var overruns: UInt64 = 0
-                let (take, _) = try await loopbackTake(server, name: "overruns", seconds: 4) { io in
+                let (take, _) = try await loopbackTake(server, name: "overruns-\(lateUsecs)us", seconds: 4) { io in
                     try await io.waitUntilPosition(reaches: 48000)
-                    amio_overrun_configure(37, 6400)   // 1.2 periods, about 5 times a second
+                    amio_overrun_configure(37, lateUsecs)   // about 5 times a second
                     try await io.waitUntilPosition(reaches: 3 * 48000)
                     overruns = amio_overrun_count()
                     amio_overrun_configure(0, 0)
