@@ -106,6 +106,7 @@ struct camio_engine {
     uint32_t steady_cycles; /* cycles since the clock last stepped other than by a
                                period, or a cycle ran late */
     bool late_cycle;        /* set by the driver: the cycle about to run started late, or the last one ended late */
+    bool stalled;           /* the last cycle missed its deadline (see camio_engine_stalls) */
     int64_t gap_end;        /* absolute frame where the last stall ended (INT64_MIN: none yet) */
     uint64_t dropped_pending; /* input frames lost since the last chunk that reached the ring */
     uint64_t frames_unannounced; /* captured since the bridge was last woken */
@@ -132,6 +133,7 @@ struct camio_engine {
     _Atomic uint64_t lost_notices;
     _Atomic uint32_t last_period;
     _Atomic uint64_t unlabelled_total;
+    _Atomic uint64_t stalls;
     _Atomic uint32_t published_aligning;
     /* --- written by other threads --- */
     _Alignas(CAMIO_CACHE_LINE) _Atomic uint32_t latency_epoch; /* invalidations so far */

@@ -183,8 +183,17 @@ public final class AudioInterface: Sendable {
     /// it either way; false means RLIMIT_MEMLOCK (`ulimit -l`) was too small
     /// to also keep it from swap.
     public var isMemoryLocked: Bool { session.core.everythingLocked }
-    /// Xruns JACK has reported since the interface opened.
-    public var xrunCount: Int { Int(camio_jack_xruns(session.jack)) }
+    /// Xruns since the interface opened: those the server reported or, when
+    /// there are more, the stalls this client saw (``stallCount``).
+    /// PipeWire's JACK reports no xruns, so there the count is the engine's own.
+    public var xrunCount: Int { Int(session.xruns) }
+    /// Stalls this client saw since the interface opened, whatever the server
+    /// reported: runs of cycles that missed their deadline, each run counted
+    /// once. A cycle missed it when the server's clock skipped cycles before
+    /// it (other than the one PipeWire skips at a quantum change), it started
+    /// more than a period late, or the cycle before it ended after it was due
+    /// (so that one's output missed the server).
+    public var stallCount: Int { Int(session.core.stalls) }
     /// The frames of input the capture ring holds, in chunks of the current
     /// period: how far the bridge thread may fall behind before input is lost
     /// (at least ``AudioInterfaceOptions/inputRingFrames``).

@@ -1,6 +1,7 @@
 /// Something that happened to the interface.
 public enum AudioInterfaceEvent: Sendable, Hashable {
-    /// JACK reported an xrun; `total` counts them since the interface opened.
+    /// An xrun: the server reported one, or the engine saw a cycle miss its
+    /// deadline; `total` is ``AudioInterface/xrunCount`` at the time.
     case xrun(total: Int)
     /// The server went away; the interface is unusable from now on.
     case serverShutdown(reason: String)

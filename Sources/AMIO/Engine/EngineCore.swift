@@ -284,6 +284,8 @@ final class EngineCore: @unchecked Sendable {
     /// The length of the last cycle run (0 before the first).
     var lastPeriod: UInt32 { camio_engine_last_period(engine) }
     var droppedInputFrames: Int { Int(camio_engine_dropped_input_frames(engine)) }
+    /// Runs of cycles that missed their deadline, as the engine saw them (`camio_engine_stalls`).
+    var stalls: UInt64 { camio_engine_stalls(engine) }
     var cycles: UInt64 { camio_engine_cycles(engine) }
     /// Whether the engine's realtime memory is locked in RAM (it is resident either way).
     var memoryLocked: Bool { camio_engine_memory_locked(engine) }

@@ -27,6 +27,12 @@ final class JackSession: @unchecked Sendable {
 
     private let seen: Mutex<Seen>
 
+    /// Xruns so far: those the server reported or, when more, the stalls the
+    /// engine saw (PipeWire's JACK reports none: without them its stalls
+    /// would go uncounted). On jackd one stall is usually both, so the
+    /// larger count, not the sum.
+    var xruns: UInt64 { max(camio_jack_xruns(jack), core.stalls) }
+
     init(jack: OpaquePointer, core: EngineCore, bufferLimit: Int, serverKey: String) {
         self.jack = jack
         self.serverKey = serverKey
@@ -180,7 +186,7 @@ final class JackSession: @unchecked Sendable {
         core.drainNotices()
         core.drainChunks { chunks.broadcast($0) }
 
-        let xruns = camio_jack_xruns(jack)
+        let xruns = self.xruns
         let bufferSize = camio_jack_buffer_size(jack)
         let sampleRate = camio_jack_sample_rate(jack)
         let generation = camio_jack_graph_generation(jack)

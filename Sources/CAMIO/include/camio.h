@@ -450,6 +450,13 @@ uint32_t camio_engine_last_period(const camio_engine *engine);
 /// history (more timeline changes within one round trip than it holds); they
 /// are also in camio_engine_dropped_input_frames.
 uint64_t camio_engine_unlabelled_input_frames(const camio_engine *engine);
+/// Stalls the engine saw: runs of cycles that missed their deadline, each
+/// run counted once. A cycle missed it when the server's clock skipped
+/// cycles before it (other than the one a server skips at a period change),
+/// it started more than a period late, or the cycle before it ended after it
+/// was due. Counted whatever the server reports: PipeWire's JACK reports
+/// none of these as xruns.
+uint64_t camio_engine_stalls(const camio_engine *engine);
 /// Whether the inputs' delays differ, so that captured input goes through
 /// the alignment rings (as of the latency last adopted).
 bool camio_engine_is_aligning_inputs(const camio_engine *engine);

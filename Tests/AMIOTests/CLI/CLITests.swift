@@ -637,8 +637,9 @@ extension JackTests {
 
         /// `--fatal-xruns` ends a run at its first xrun with status 75: an xrun
         /// is provoked by stopping the client (SIGSTOP) for longer than a period.
-        @Test(.enabled(if: JackServer.kind == .jackd, "jackd reports a stopped client's missed cycles as xruns"),
-              arguments: ["play", "record", "meter"])
+        /// jackd reports the cycles it missed; PipeWire reports none, and the
+        /// engine sees them skipped.
+        @Test(arguments: ["play", "record", "meter"])
         func fatalXrunsEndARunWithItsOwnStatus(command: String) async throws {
             let server = try JackServer()
             defer { server.stop() }

@@ -144,27 +144,40 @@ extension JackTests {
             try await JackServer.with(period: 256) { server in
                 camio_set_cycle_hook(amio_overrun_cycle)
                 defer { camio_set_cycle_hook(nil); amio_overrun_configure(0, 0) }
-                var overruns: UInt64 = 0
+                var overruns: UInt64 = 0, stalls = 0
                 let (take, _) = try await loopbackTake(server, name: "overruns-\(lateUsecs)us", seconds: 4) { io in
                     try await io.waitUntilPosition(reaches: 48000)
+                    let stallsBefore = io.stallCount
                     amio_overrun_configure(37, lateUsecs)   // about 5 times a second
                     try await io.waitUntilPosition(reaches: 3 * 48000)
                     overruns = amio_overrun_count()
                     amio_overrun_configure(0, 0)
+                    _ = await eventually { io.stallCount - stallsBefore >= Int(overruns) }
+                    stalls = io.stallCount - stallsBefore
+                    #expect(io.xrunCount >= stalls, "an xrun for every stall, whatever the server reported")
                 }
                 #expect(overruns >= 5, "cycles made late")
+                // Each is a stall of its own (36 steady cycles lie between two);
+                // a loaded machine may add its own.
+                #expect(stalls >= Int(overruns), "stalls seen")
+                print("\(JackServer.kind) overruns-\(lateUsecs)us: \(overruns) cycles made late, \(stalls) stalls seen")
                 #expect(take.clickOffsets.count > take.clicksPlayed / 2)
             }
         }
 
         @Test func xrunsFromAStoppedServerKeepTheTakeAligned() async throws {
             try await JackServer.with(period: 256) { server in
+                var xruns: [Int] = []
                 let (take, _) = try await loopbackTake(server, name: "server-stops", seconds: 5) { io in
                     for second in 1...3 {
                         try await io.waitUntilPosition(reaches: Int64(second) * 48000)
                         try server.pause(seconds: 0.2)   // SIGSTOP, then SIGCONT: the server misses its deadlines
+                        _ = await eventually { io.xrunCount > xruns.last ?? 0 }
+                        xruns.append(io.xrunCount)
                     }
                 }
+                // Each stop is an xrun, also on PipeWire, which reports none itself.
+                #expect(xruns.count == 3 && zip(xruns, [0] + xruns).allSatisfy { $0 > $1 }, "xruns after each stop: \(xruns)")
                 #expect(take.clickOffsets.count > take.clicksPlayed / 2)
             }
         }

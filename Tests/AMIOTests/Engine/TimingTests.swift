@@ -173,6 +173,36 @@ func rampRenderer(frames: Int = 400_000) throws -> OfflineRenderer {
         #expect(renderer.position == Int64(periods.reduce(0, +) * 4))
     }
 
+    /// A stall is a run of cycles that missed their deadline, counted once
+    /// however long the run (jackd catches up after a stop with a second of
+    /// late cycles); a server's own step at a period change is none.
+    @Test func stallsAreCountedOncePerRunOfMissedCycles() throws {
+        let renderer = try rampRenderer()
+        let silence = [[Float](repeating: 0, count: 1024)]
+        func cycle(_ frames: Int = 256, clockStep: Int32 = 0, late: Bool = false) throws {
+            if late { camio_engine_mark_late_cycle(renderer.core.engine) }
+            _ = try renderer.render(frames: frames, input: [Array(silence[0].prefix(frames))], clockStep: clockStep)
+        }
+        for _ in 0..<8 { try cycle() }
+        #expect(renderer.core.stalls == 0)
+        try cycle(clockStep: 256)                                          // a skipped cycle
+        #expect(renderer.core.stalls == 1)
+        try cycle(clockStep: 512)                                          // more skipped at once after it: the same stall
+        for _ in 0..<20 { try cycle(late: true) }                          // and a burst of late ones
+        #expect(renderer.core.stalls == 1)
+        try cycle()
+        try cycle(late: true)                                              // a new one
+        #expect(renderer.core.stalls == 2)
+        try cycle()
+        camio_engine_mark_late_output(renderer.core.engine)               // the last cycle ended late
+        try cycle()
+        #expect(renderer.core.stalls == 3)
+        try cycle()
+        try cycle(1024, clockStep: 1024)                                   // PipeWire skips one cycle of a new quantum
+        try cycle(256, clockStep: Int32(256 - 2 * 1024))                   // jackd steps by new − old
+        #expect(renderer.core.stalls == 3, "a period change is no stall")
+    }
+
     /// PipeWire catching up after a stop runs cycles back to back, its frame
     /// time repeating and then stepping two periods (measured: 39 cycles in
     /// under 1 ms, the frame time advancing exactly 256 a cycle over them):
