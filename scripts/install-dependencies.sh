@@ -10,9 +10,11 @@ set -euo pipefail
 # (test.sh) and `demo.sh --pipewire` run: the daemon, pw-metadata and
 # PipeWire's libjack, about 10 MB in 13 packages on Debian 12. Without
 # recommends that is all: no session manager (wireplumber), no rtkit, no
-# D-Bus session; scripts/pipewire-headless.conf needs none of them.
+# D-Bus session; scripts/pipewire-headless.conf needs none of them. gdb
+# prints the stacks of a program a test gave up waiting for, and of a hung
+# test run (scripts/diagnose-hang.sh).
 packages=(libjack-jackd2-dev jackd2 libsndfile1-dev libsoxr-dev libsoxr0 sox libsox-fmt-mp3 opus-tools pkg-config procps
-          pipewire pipewire-bin pipewire-jack)
+          pipewire pipewire-bin pipewire-jack gdb)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -259,7 +259,7 @@ static int on_process(jack_nframes_t nframes, void *argument) {
                          jack->output_count ? jack->output_buffers : NULL, nframes, frame_time, usecs);
     if (hook != NULL) hook(false);
     /* A cycle that ends after the next one was due missed it with its
-     * output, and no server says so: PipeWire's driver runs the next cycle
+     * output, and PipeWire does not say so: its driver runs the next cycle
      * without it (its "graph not finished" is no xrun) and the sink's
      * monitor carries silence where it should be (measured: 11 cycles made
      * to end 1.2 periods late, 2816 silent frames that would have been

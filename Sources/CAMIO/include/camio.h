@@ -345,9 +345,9 @@ void camio_engine_process(camio_engine *engine,
 void camio_engine_mark_late_cycle(camio_engine *engine);
 
 /// [rt] After camio_engine_process: the cycle just run ended after the next
-/// one was due, so its output may have missed the server's next cycle (no
-/// server reports that as an xrun). A device monitor's next input is not
-/// trusted, nor until three steady cycles have followed.
+/// one was due, so its output may have missed the server's next cycle
+/// (jackd reports that as an xrun, PipeWire does not). A device monitor's
+/// next input is not trusted, nor until three steady cycles have followed.
 void camio_engine_mark_late_output(camio_engine *engine);
 
 /// How one input's delay from the engine's outputs is made up. Input

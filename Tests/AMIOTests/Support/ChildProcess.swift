@@ -51,11 +51,13 @@ final class ChildProcess: Sendable {
     @discardableResult
     func waitForExit(within seconds: Double) throws -> (status: Int32, out: String, err: String) {
         if exited.wait(timeout: .now() + seconds) == .timedOut {
+            let stacks = Self.threadStacks(of: pid)
             kill(pid, SIGKILL)
             _ = exited.wait(timeout: .now() + 5)
             exited.signal()
             throw ChildProcessTimedOut(command: command, seconds: seconds,
-                                       output: (stdout?.text(waitingUpTo: 1) ?? "") + (stderr?.text(waitingUpTo: 1) ?? ""))
+                                       output: (stdout?.text(waitingUpTo: 1) ?? "") + (stderr?.text(waitingUpTo: 1) ?? ""),
+                                       stacks: stacks)
         }
         exited.signal()  // so a later wait returns at once
         guard !process.isRunning else {
@@ -64,6 +66,28 @@ final class ChildProcess: Sendable {
         // The pipes reach their end when the program exits, unless something
         // it started still holds them: that is not worth hanging for.
         return (process.terminationStatus, stdout?.text(waitingUpTo: 5) ?? "", stderr?.text(waitingUpTo: 5) ?? "")
+    }
+
+    /// Every thread's stack of a hung program, so that a hang on a machine
+    /// nobody can log in to can be understood from the log; empty without
+    /// gdb (scripts/install-dependencies.sh installs it).
+    private static func threadStacks(of pid: Int32) -> String {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb") else { return "" }
+        let gdb = Process()
+        gdb.executableURL = URL(fileURLWithPath: "/usr/bin/gdb")
+        gdb.arguments = ["-p", "\(pid)", "-batch", "-ex", "thread apply all bt"]
+        let out = Pipe()
+        gdb.standardInput = FileHandle.nullDevice
+        gdb.standardOutput = out
+        gdb.standardError = FileHandle.nullDevice
+        guard (try? gdb.run()) != nil else { return "" }
+        let reader = OutputCollector(out.fileHandleForReading)
+        reader.start()
+        let deadline = Date().addingTimeInterval(60)
+        while gdb.isRunning && Date() < deadline { usleep(50_000) }
+        if gdb.isRunning { gdb.terminate() }
+        return reader.text(waitingUpTo: 5).split(separator: "\n")
+            .filter { $0.hasPrefix("#") || $0.hasPrefix("Thread ") }.joined(separator: "\n")
     }
 
     /// What the program printed so far (standard output, then standard
@@ -87,7 +111,11 @@ struct ChildProcessTimedOut: Error, CustomStringConvertible {
     var command: String
     var seconds: Double
     var output: String
-    var description: String { "`\(command)` still ran after \(seconds) s and was killed; it printed: \(output)" }
+    var stacks = ""
+    var description: String {
+        "`\(command)` still ran after \(seconds) s and was killed; it printed: \(output)"
+            + (stacks.isEmpty ? "" : "\nits threads then:\n\(stacks)")
+    }
 }
 
 /// Reads one pipe on its own thread until its end, so a chatty program never
@@ -136,4 +164,26 @@ func run(executable: URL, _ arguments: [String], environment: [String: String] =
                                  environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
     let result = try child.waitForExit(within: timeout)
     return (result.status, result.out + result.err)
+}
+
+/// The harness itself: a program that outlives its deadline is killed, and
+/// the error says what it printed and, with gdb installed, where it hung.
+@Suite struct ChildProcessTests {
+    @Test func aProgramPastItsDeadlineIsKilledAndShown() throws {
+        let child = try ChildProcess(try JackServer.locate("sh"), ["-c", "echo started; exec sleep 600"])
+        let error = #expect(throws: ChildProcessTimedOut.self) { try child.waitForExit(within: 1) }
+        #expect(error?.output == "started\n")
+        #expect(!child.isRunning)
+        do { try child.waitForExit(within: 1) } catch { Issue.record("a second wait: \(error)") }
+        let hung = try ChildProcess(try JackServer.locate("sleep"), ["600"])
+        do {
+            try hung.waitForExit(within: 0.5)
+            Issue.record("sleep 600 ended within half a second")
+        } catch let timedOut as ChildProcessTimedOut {
+            if FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb") {
+                #expect(timedOut.description.contains("its threads then:\nThread 1"), "\(timedOut)")
+                #expect(timedOut.description.contains("nanosleep") || timedOut.description.contains("sleep"), "\(timedOut)")
+            }
+        }
+    }
 }
