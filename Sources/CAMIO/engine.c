@@ -948,7 +948,7 @@ static void process_cycle(camio_engine *engine, const float *const *inputs, floa
             if (engine->fade_done == engine->fade_length) end_crossfade(engine, &wake);
         }
         /* A deadline missed, as this client sees it: the clock skipped
-         * cycles (not the one a server skips at a period change), or the
+         * cycles (not at a period change, where PipeWire skips one), or the
          * driver found this cycle late. A run of such cycles is one stall
          * (camio_engine_stalls): jackd catches up after a stop with a
          * second of late cycles (measured: 171 after 0.2 s). */

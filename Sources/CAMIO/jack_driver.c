@@ -261,9 +261,12 @@ static int on_process(jack_nframes_t nframes, void *argument) {
     /* A cycle that ends after the next one was due missed it with its
      * output, and PipeWire does not say so: its driver runs the next cycle
      * without it (its "graph not finished" is no xrun) and the sink's
-     * monitor carries silence where it should be (measured: 11 cycles made
-     * to end 1.2 periods late, 2816 silent frames that would have been
-     * labelled played). The monitor's next input is not trusted. */
+     * monitor carries silence where it should be, or an earlier cycle
+     * (measured: 11 cycles made to end 1.2 periods late, 2816 silent frames
+     * that would have been labelled played). The monitor's next input is not
+     * trusted. This runs after the cycle hook's end, outside the realtime
+     * probe's window, so that the test's overrun hook can make the cycle
+     * late; the same clock read is watched at the cycle's start. */
     if (next_usecs > 0 && jack_get_time() > next_usecs) camio_engine_mark_late_output(jack->engine);
     pthread_setcancelstate(cancel_state, NULL);
     return 0;

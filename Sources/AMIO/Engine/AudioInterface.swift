@@ -190,7 +190,7 @@ public final class AudioInterface: Sendable {
     /// Stalls this client saw since the interface opened, whatever the server
     /// reported: runs of cycles that missed their deadline, each run counted
     /// once. A cycle missed it when the server's clock skipped cycles before
-    /// it (other than the one PipeWire skips at a quantum change), it started
+    /// it (not at a period change, where PipeWire skips one itself), it started
     /// more than a period late, or the cycle before it ended after it was due
     /// (so that one's output missed the server).
     public var stallCount: Int { Int(session.core.stalls) }

@@ -452,7 +452,7 @@ uint32_t camio_engine_last_period(const camio_engine *engine);
 uint64_t camio_engine_unlabelled_input_frames(const camio_engine *engine);
 /// Stalls the engine saw: runs of cycles that missed their deadline, each
 /// run counted once. A cycle missed it when the server's clock skipped
-/// cycles before it (other than the one a server skips at a period change),
+/// cycles before it (not at a period change, where PipeWire skips one),
 /// it started more than a period late, or the cycle before it ended after it
 /// was due. Counted whatever the server reports: PipeWire's JACK reports
 /// none of these as xruns.

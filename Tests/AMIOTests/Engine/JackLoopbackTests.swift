@@ -106,6 +106,7 @@ extension JackTests {
 
             var impulses: [Int64: Float] = [:]
             var rampSamples = 0
+            var silentPlayed: [Int64] = []
             // Frames JACK skipped in a stall: the timeline moved on without playing them.
             var gaps: [Range<Int64>] = []
             // Usually they lie between the previous chunk and this one; when a
@@ -128,6 +129,8 @@ extension JackTests {
                             return
                         }
                         rampSamples += 1
+                    } else if frame < 60_000 {
+                        silentPlayed.append(frame)   // labelled played, yet the ramp was not heard
                     }
                     if clicks[clicks.startIndex + i] != 0 { impulses[frame] = clicks[clicks.startIndex + i] }
                 }
@@ -148,6 +151,7 @@ extension JackTests {
             // frames: each was heard or is a reported loss (at 16 frames on a
             // loaded machine a third may be lost), and most were heard, so the
             // labels above were checked, not merely skipped.
+            #expect(silentPlayed.isEmpty, "period \(period): \(silentPlayed.count) frames labelled played but silent, from \(silentPlayed.prefix(3))")
             #expect(rampSamples + lost > 15_000, "frames neither heard nor reported lost")
             #expect(rampSamples > 8_000)
             await io.close()
@@ -205,7 +209,7 @@ extension JackTests {
                     compared += 1
                 }
             }
-            #expect(compared > frames * 2 / 2, "most frames were captured, so most were compared")
+            #expect(compared > frames, "most frames were captured, so most were compared")
         }
     }
 
