@@ -178,10 +178,9 @@ func rampRenderer(frames: Int = 400_000) throws -> OfflineRenderer {
     /// late cycles); a server's own step at a period change is none.
     @Test func stallsAreCountedOncePerRunOfMissedCycles() throws {
         let renderer = try rampRenderer()
-        let silence = [[Float](repeating: 0, count: 1024)]
         func cycle(_ frames: Int = 256, clockStep: Int32 = 0, late: Bool = false) throws {
             if late { camio_engine_mark_late_cycle(renderer.core.engine) }
-            _ = try renderer.render(frames: frames, input: [Array(silence[0].prefix(frames))], clockStep: clockStep)
+            _ = try renderer.render(frames: frames, input: [[Float](repeating: 0, count: frames)], clockStep: clockStep)
         }
         for _ in 0..<8 { try cycle() }
         #expect(renderer.core.stalls == 0)

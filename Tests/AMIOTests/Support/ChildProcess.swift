@@ -49,9 +49,9 @@ final class ChildProcess: Sendable {
     /// throws ``ChildProcessTimedOut`` if it has not.
     /// - Returns: The exit status, its standard output and its standard error.
     @discardableResult
-    func waitForExit(within seconds: Double) throws -> (status: Int32, out: String, err: String) {
+    func waitForExit(within seconds: Double, showingStacks: Bool = true) throws -> (status: Int32, out: String, err: String) {
         if exited.wait(timeout: .now() + seconds) == .timedOut {
-            let stacks = Self.threadStacks(of: pid)
+            let stacks = showingStacks ? Self.threadStacks(of: pid) : ""
             kill(pid, SIGKILL)
             _ = exited.wait(timeout: .now() + 5)
             exited.signal()
@@ -72,23 +72,15 @@ final class ChildProcess: Sendable {
     /// nobody can log in to can be understood from the log; empty without
     /// gdb (scripts/install-dependencies.sh installs it).
     private static func threadStacks(of pid: Int32) -> String {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb") else { return "" }
-        let gdb = Process()
-        gdb.executableURL = URL(fileURLWithPath: "/usr/bin/gdb")
-        gdb.arguments = ["-p", "\(pid)", "-batch", "-ex", "thread apply all bt"]
-        let out = Pipe()
-        gdb.standardInput = FileHandle.nullDevice
-        gdb.standardOutput = out
-        gdb.standardError = FileHandle.nullDevice
-        guard (try? gdb.run()) != nil else { return "" }
-        let reader = OutputCollector(out.fileHandleForReading)
-        reader.start()
+        let gdb = URL(fileURLWithPath: "/usr/bin/gdb")
+        guard FileManager.default.isExecutableFile(atPath: gdb.path),
+              let tracer = try? ChildProcess(gdb, ["-p", "\(pid)", "-batch", "-ex", "thread apply all bt"]) else { return "" }
         // Short enough that a test's own time limit does not end it first.
-        let deadline = Date().addingTimeInterval(20)
-        while gdb.isRunning && Date() < deadline { usleep(50_000) }
-        if gdb.isRunning { gdb.terminate() }
-        return reader.text(waitingUpTo: 5).split(separator: "\n")
-            .filter { $0.hasPrefix("#") || $0.hasPrefix("Thread ") }.joined(separator: "\n")
+        let printed: String
+        do { printed = try tracer.waitForExit(within: 20, showingStacks: false).out }
+        catch let timedOut as ChildProcessTimedOut { printed = timedOut.output }
+        catch { return "" }
+        return printed.split(separator: "\n").filter { $0.hasPrefix("#") || $0.hasPrefix("Thread ") }.joined(separator: "\n")
     }
 
     /// What the program printed so far (standard output, then standard
